@@ -1,0 +1,110 @@
+"""The one exception tree of datatier: every error has a stable ``code`` and a message a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+__all__ = [
+    "ConfigError",
+    "ConnectionFailed",
+    "DatabaseNotEmpty",
+    "DatatierError",
+    "Diagnostic",
+    "ProviderMismatch",
+    "SchemaError",
+    "SchemaNotFound",
+    "Span",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of one source file: 1-based line and column of its start, character offsets."""
+
+    file: str
+    start: int
+    end: int
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in a schema: what is wrong, where, and (when it helps) how to fix it."""
+
+    message: str
+    span: Span | None
+    hint: str | None = None
+    severity: str = "error"  # "error" | "warning"
+    code: str = "schema_invalid"
+    source_line: str | None = field(default=None, compare=False)
+
+    def render(self) -> str:
+        """The diagnostic as a user reads it: ``file:line:col: error: message``, the line, a caret, a hint."""
+        where = (
+            f"{self.span.file}:{self.span.line}:{self.span.column}: " if self.span is not None else ""
+        )
+        lines = [f"{where}{self.severity}: {self.message}"]
+        if self.span is not None and self.source_line is not None:
+            gutter = f"{self.span.line:>4} | "
+            lines.append(gutter + self.source_line)
+            width = max(1, min(self.span.end - self.span.start, len(self.source_line) - self.span.column + 1))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (self.span.column - 1) + "^" * width)
+        if self.hint:
+            lines.append(f"  = hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class DatatierError(Exception):
+    """Base of every error datatier raises on purpose."""
+
+    code: ClassVar[str] = "datatier_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SchemaError(DatatierError):
+    """The schema is not valid; ``diagnostics`` lists every problem found, each with its location."""
+
+    code = "schema_invalid"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        count = len(errors)
+        text = "\n\n".join(d.render() for d in self.diagnostics)
+        super().__init__(f"{text}\n\nschema invalid: {count} error{'s' if count != 1 else ''}")
+
+
+class SchemaNotFound(DatatierError):
+    """No schema file where one was looked for."""
+
+    code = "schema_not_found"
+
+
+class ConfigError(DatatierError):
+    """The configuration (file, environment or flags) is not usable."""
+
+    code = "config_invalid"
+
+
+class ProviderMismatch(ConfigError):
+    """The database URL names another database than the schema's datasource can run on."""
+
+    code = "provider_mismatch"
+
+
+class ConnectionFailed(DatatierError):
+    """The database could not be reached; the message names the host and what failed."""
+
+    code = "connection_failed"
+
+
+class DatabaseNotEmpty(DatatierError):
+    """``db push`` found a database whose tables differ from the schema and will not change it."""
+
+    code = "database_not_empty"
