@@ -44,14 +44,21 @@ class Diagnostic:
     def render(self) -> str:
         """The diagnostic as a user reads it: ``file:line:col: error: message``, the line, a caret, a hint."""
         where = (
-            f"{self.span.file}:{self.span.line}:{self.span.column}: " if self.span is not None else ""
+            f"{self.span.file}:{self.span.line}:{self.span.column}: "
+            if self.span is not None
+            else ""
         )
         lines = [f"{where}{self.severity}: {self.message}"]
         if self.span is not None and self.source_line is not None:
             gutter = f"{self.span.line:>4} | "
             lines.append(gutter + self.source_line)
-            width = max(1, min(self.span.end - self.span.start, len(self.source_line) - self.span.column + 1))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (self.span.column - 1) + "^" * width)
+            width = max(
+                1,
+                min(self.span.end - self.span.start, len(self.source_line) - self.span.column + 1),
+            )
+            lines.append(
+                " " * (len(gutter) - 2) + "| " + " " * (self.span.column - 1) + "^" * width
+            )
         if self.hint:
             lines.append(f"  = hint: {self.hint}")
         return "\n".join(lines)

@@ -112,7 +112,9 @@ class Field:
     relation_name: str | None = None
     relation_from_fields: tuple[str, ...] = ()
     relation_to_fields: tuple[str, ...] = ()
-    relation_on_delete: ReferentialAction | None = None  # as written; effective ones are on Relation
+    relation_on_delete: ReferentialAction | None = (
+        None  # as written; effective ones are on Relation
+    )
     relation_on_update: ReferentialAction | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
 
@@ -126,7 +128,11 @@ class Field:
 
     @property
     def is_autoincrement(self) -> bool:
-        return self.default is not None and self.default.kind == "function" and self.default.name == "autoincrement"
+        return (
+            self.default is not None
+            and self.default.kind == "function"
+            and self.default.name == "autoincrement"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +290,9 @@ class UrlSource:
 @dataclass(frozen=True, slots=True)
 class Datasource:
     name: str
-    provider: str  # normalized: "postgresql", "sqlite", "mysql", "sqlserver", "mongodb", "cockroachdb"
+    provider: (
+        str  # normalized: "postgresql", "sqlite", "mysql", "sqlserver", "mongodb", "cockroachdb"
+    )
     url: UrlSource | None = None
     direct_url: UrlSource | None = None
     shadow_database_url: UrlSource | None = None

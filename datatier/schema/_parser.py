@@ -34,7 +34,9 @@ from datatier.schema._source import Source
 
 __all__ = ["parse_schema_text"]
 
-_BLOCK_KINDS: frozenset[str] = frozenset(("datasource", "generator", "model", "view", "type", "enum"))
+_BLOCK_KINDS: frozenset[str] = frozenset(
+    ("datasource", "generator", "model", "view", "type", "enum")
+)
 _CLOSERS = {"(": ")", "[": "]"}
 
 
@@ -249,7 +251,9 @@ class _Parser:
             self.expect("=", f"`=` after `{name.text}`", f"write `{name.text} = <value>`")
             value = self._parse_expr()
             comment = self._end_of_line()
-            return Property(name.text, value, docs, comment, self.span(name.start, self._last_end()))
+            return Property(
+                name.text, value, docs, comment, self.span(name.start, self._last_end())
+            )
         if kind == "enum":
             attributes = self._parse_field_attributes()
             comment = self._end_of_line()
@@ -304,8 +308,7 @@ class _Parser:
                     self.source.diagnostic(
                         f"field `{name.text}` has no type",
                         self.span(name.start, name.end),
-                        "write a type after the name, e.g. `"
-                        f"{name.text} String`",
+                        f"write a type after the name, e.g. `{name.text} String`",
                     )
                 )
                 return None
