@@ -1,0 +1,199 @@
+"""``db push``: create a schema's database in an empty database, or confirm one already matches.
+
+It never changes an existing database: when the database holds anything of
+its own that differs from what the schema creates, it refuses and lists the
+differences. Changing an existing database is what migrations are for.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from datatier.config import mask_url, provider_for_url
+from datatier.dialects import get_dialect
+from datatier.drivers import connect_sync, postgres_schema
+from datatier.errors import DatabaseNotEmpty, DatatierError
+from datatier.migrate._catalog import Catalog, diff_catalogs
+from datatier.migrate._catalog_postgres import read_postgres_catalog
+from datatier.migrate._catalog_sqlite import read_sqlite_catalog
+from datatier.migrate._ddl import create_elements, to_metadata
+from datatier.schema._ir import Schema
+
+__all__ = ["PushReport", "push"]
+
+_SHOWN_DIFFERENCES = 20
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What ``push`` did: ``created`` is False when the database already matched the schema."""
+
+    url: str  # password masked
+    provider: str
+    created: bool
+    tables: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    foreign_keys: tuple[str, ...] = ()
+    enums: tuple[str, ...] = ()
+    statements: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for the user: what was created, or that nothing changed."""
+        if not self.created:
+            return f"{self.url}: already in sync with the schema, nothing changed"
+        counts = [
+            _count(len(self.tables), "table"),
+            _count(len(self.indexes), "index", "indexes"),
+            _count(len(self.foreign_keys), "foreign key"),
+        ]
+        if self.enums:
+            counts.append(_count(len(self.enums), "enum"))
+        return f"{self.url}: created {', '.join(counts)}"
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def push(schema: Schema, url: str, provider: str | None = None) -> PushReport:
+    """Create ``schema``'s tables in the empty database at ``url``, or confirm it already matches.
+
+    ``provider`` defaults to the URL's. Raises ``DatabaseNotEmpty`` (listing the
+    differences) when the database has other tables, ``ConnectionFailed`` when it
+    cannot be reached; on failure nothing is written.
+    """
+    provider = provider or provider_for_url(url)
+    dialect = get_dialect(provider)
+    if any(m.schema is not None for m in schema.models):
+        raise DatatierError("db push does not support @@schema (multiSchema) yet; use one schema")
+    metadata = to_metadata(schema, dialect)
+    statements = [dialect.compile(e) for e in create_elements(metadata, dialect)]
+    report = _report(metadata, mask_url(url), dialect.name, statements)
+    conn = connect_sync(url)
+    try:
+        if isinstance(conn, sqlite3.Connection):
+            created = _push_sqlite(conn, statements, report.url)
+        else:
+            created = _push_postgres(conn, statements, postgres_schema(url), report.url)
+    finally:
+        conn.close()
+    if not created:
+        return PushReport(url=report.url, provider=report.provider, created=False)
+    return report
+
+
+def _report(metadata: sa.MetaData, url: str, provider: str, statements: list[str]) -> PushReport:
+    tables = list(metadata.tables.values())
+    return PushReport(
+        url=url,
+        provider=provider,
+        created=True,
+        tables=tuple(t.name for t in tables),
+        indexes=tuple(str(i.name) for t in tables for i in t.indexes),
+        foreign_keys=tuple(str(fk.name) for t in tables for fk in t.foreign_key_constraints),
+        enums=tuple(str(getattr(e, "name", e)) for e in metadata.info.get("enums", [])),
+        statements=tuple(statements),
+    )
+
+
+def _push_postgres(
+    conn: psycopg.Connection[Any], statements: list[str], db_schema: str, url: str
+) -> bool:
+    actual = read_postgres_catalog(conn, db_schema)
+    conn.rollback()
+    if _is_empty(actual):
+        prologue = (
+            [] if db_schema == "public" else [f"CREATE SCHEMA IF NOT EXISTS {_ident(db_schema)}"]
+        )
+        _run_postgres(conn, prologue + statements)
+        return True
+    scratch = f"_datatier_push_{uuid.uuid4().hex[:12]}"
+    with conn.transaction(force_rollback=True):
+        conn.execute(f"CREATE SCHEMA {_ident(scratch)}".encode())
+        conn.execute(f"SET LOCAL search_path TO {_ident(scratch)}".encode())
+        _run_postgres(conn, statements)
+        expected = read_postgres_catalog(conn, scratch)
+    _refuse_unless_same(expected, actual, url)
+    return False
+
+
+def _run_postgres(conn: psycopg.Connection[Any], statements: list[str]) -> None:
+    """All of ``statements`` in one transaction (a savepoint inside an open one)."""
+    with conn.transaction():
+        for statement in statements:
+            try:
+                conn.execute(statement.encode())
+            except psycopg.Error as e:
+                raise _apply_failed(statement, str(e)) from None
+
+
+def _push_sqlite(conn: sqlite3.Connection, statements: list[str], url: str) -> bool:
+    actual = read_sqlite_catalog(conn)
+    if _is_empty(actual):
+        conn.execute("BEGIN")
+        try:
+            _run_sqlite(conn, statements)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return True
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        _run_sqlite(scratch, statements)
+        expected = read_sqlite_catalog(scratch)
+    finally:
+        scratch.close()
+    _refuse_unless_same(expected, actual, url)
+    return False
+
+
+def _run_sqlite(conn: sqlite3.Connection, statements: list[str]) -> None:
+    for statement in statements:
+        try:
+            conn.execute(statement)
+        except sqlite3.Error as e:
+            raise _apply_failed(statement, str(e)) from None
+
+
+def _apply_failed(statement: str, error: str) -> DatatierError:
+    first_line = statement.splitlines()[0]
+    reason = error.strip().splitlines()[0] if error.strip() else "unknown error"
+    return DatatierError(f"db push failed, nothing was changed: {reason} (in `{first_line}`)")
+
+
+def _is_empty(catalog: Catalog) -> bool:
+    return not catalog.tables and not catalog.enums
+
+
+def _refuse_unless_same(expected: Catalog, actual: Catalog, url: str) -> None:
+    differences = diff_catalogs(expected, actual)
+    if differences:
+        raise DatabaseNotEmpty(_not_empty_message(url, differences))
+
+
+def _not_empty_message(url: str, differences: Sequence[str]) -> str:
+    shown = [f"  - {d}" for d in differences[:_SHOWN_DIFFERENCES]]
+    if len(differences) > _SHOWN_DIFFERENCES:
+        shown.append(f"  ... and {len(differences) - _SHOWN_DIFFERENCES} more")
+    n = len(differences)
+    return "\n".join(
+        [
+            f"the database at {url} is not empty and differs from the schema "
+            f"({n} difference{'s' if n != 1 else ''}; expected = schema, actual = database):",
+            *shown,
+            "db push only creates a database from nothing and never changes an existing one: "
+            "change it with migrations (`datatier migrate dev`), or push to a fresh database.",
+        ]
+    )
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
