@@ -1,0 +1,6 @@
+-- CreateTable
+CREATE TABLE "Trail" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "level" TEXT NOT NULL,
+    "km" REAL NOT NULL
+);

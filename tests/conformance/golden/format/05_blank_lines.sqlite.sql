@@ -1,0 +1,12 @@
+-- CreateTable
+CREATE TABLE "Bakery" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "name" TEXT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "Bread" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "bakeryId" INTEGER NOT NULL,
+    CONSTRAINT "Bread_bakeryId_fkey" FOREIGN KEY ("bakeryId") REFERENCES "Bakery" ("id") ON DELETE RESTRICT ON UPDATE CASCADE
+);

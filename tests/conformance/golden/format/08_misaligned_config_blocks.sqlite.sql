@@ -1,0 +1,5 @@
+-- CreateTable
+CREATE TABLE "Court" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "surface" TEXT NOT NULL
+);

@@ -1,0 +1,5 @@
+-- CreateTable
+CREATE TABLE "Pebble" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "weight" REAL NOT NULL
+);

@@ -1,0 +1,6 @@
+-- CreateTable
+CREATE TABLE "Kettle" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "volume" REAL NOT NULL,
+    "brand" TEXT
+);

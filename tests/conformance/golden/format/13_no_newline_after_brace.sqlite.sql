@@ -1,0 +1,5 @@
+-- CreateTable
+CREATE TABLE "Marble" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "color" TEXT NOT NULL
+);

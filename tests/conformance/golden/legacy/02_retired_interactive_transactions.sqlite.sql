@@ -1,0 +1,6 @@
+-- CreateTable
+CREATE TABLE "Chore" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "title" TEXT NOT NULL,
+    "done" BOOLEAN NOT NULL DEFAULT false
+);

@@ -1,0 +1,19 @@
+-- CreateTable
+CREATE TABLE "Setting" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT DEFAULT 1,
+    "name" TEXT NOT NULL DEFAULT 'untitled',
+    "quoted" TEXT NOT NULL DEFAULT 'say "hi"
+',
+    "empty" TEXT NOT NULL DEFAULT '',
+    "enabled" BOOLEAN NOT NULL DEFAULT true,
+    "hidden" BOOLEAN NOT NULL DEFAULT false,
+    "retries" INTEGER NOT NULL DEFAULT 3,
+    "offset" INTEGER NOT NULL DEFAULT -5,
+    "quota" BIGINT NOT NULL DEFAULT 9007199254740993,
+    "ratio" REAL NOT NULL DEFAULT 0.75,
+    "whole" REAL NOT NULL DEFAULT 2,
+    "price" DECIMAL NOT NULL DEFAULT 19.99,
+    "epoch" DATETIME NOT NULL DEFAULT '1970-01-01 00:00:00 +00:00',
+    "config" JSONB NOT NULL DEFAULT {"theme": "dark", "size": 12},
+    "magic" BLOB NOT NULL DEFAULT '48656c6c6f'
+);

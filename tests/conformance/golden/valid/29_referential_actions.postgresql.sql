@@ -1,0 +1,37 @@
+-- CreateSchema
+CREATE SCHEMA IF NOT EXISTS "public";
+
+-- CreateTable
+CREATE TABLE "Warehouse" (
+    "id" SERIAL NOT NULL,
+    "name" TEXT NOT NULL,
+
+    CONSTRAINT "Warehouse_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Bin" (
+    "id" SERIAL NOT NULL,
+    "aId" INTEGER NOT NULL,
+    "bId" INTEGER NOT NULL,
+    "cId" INTEGER,
+    "dId" INTEGER,
+    "eId" INTEGER NOT NULL DEFAULT 1,
+
+    CONSTRAINT "Bin_pkey" PRIMARY KEY ("id")
+);
+
+-- AddForeignKey
+ALTER TABLE "Bin" ADD CONSTRAINT "Bin_aId_fkey" FOREIGN KEY ("aId") REFERENCES "Warehouse"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Bin" ADD CONSTRAINT "Bin_bId_fkey" FOREIGN KEY ("bId") REFERENCES "Warehouse"("id") ON DELETE RESTRICT ON UPDATE RESTRICT;
+
+-- AddForeignKey
+ALTER TABLE "Bin" ADD CONSTRAINT "Bin_cId_fkey" FOREIGN KEY ("cId") REFERENCES "Warehouse"("id") ON DELETE SET NULL ON UPDATE SET NULL;
+
+-- AddForeignKey
+ALTER TABLE "Bin" ADD CONSTRAINT "Bin_dId_fkey" FOREIGN KEY ("dId") REFERENCES "Warehouse"("id") ON DELETE NO ACTION ON UPDATE NO ACTION;
+
+-- AddForeignKey
+ALTER TABLE "Bin" ADD CONSTRAINT "Bin_eId_fkey" FOREIGN KEY ("eId") REFERENCES "Warehouse"("id") ON DELETE SET DEFAULT ON UPDATE SET DEFAULT;

@@ -1,0 +1,5 @@
+-- CreateTable
+CREATE TABLE "Coffee" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "origin" TEXT NOT NULL
+);

@@ -1,0 +1,6 @@
+-- CreateTable
+CREATE TABLE "Sale" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "region" TEXT NOT NULL,
+    "amount" DECIMAL NOT NULL
+);

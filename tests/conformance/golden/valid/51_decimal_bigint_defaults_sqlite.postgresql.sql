@@ -1,0 +1,14 @@
+-- CreateSchema
+CREATE SCHEMA IF NOT EXISTS "public";
+
+-- CreateTable
+CREATE TABLE "Wallet" (
+    "id" BIGSERIAL NOT NULL,
+    "balance" DECIMAL(65,30) NOT NULL DEFAULT 0,
+    "cap" DECIMAL(65,30) NOT NULL DEFAULT 1000.50,
+    "points" BIGINT NOT NULL DEFAULT 0,
+    "rate" DOUBLE PRECISION NOT NULL DEFAULT 0.0015,
+    "openedAt" TIMESTAMP(3) NOT NULL DEFAULT '2024-01-15 10:30:00 +00:00',
+
+    CONSTRAINT "Wallet_pkey" PRIMARY KEY ("id")
+);
