@@ -12,6 +12,7 @@ from datatier.schema._ast import (
     Expr,
     FunctionCall,
     NumberExpr,
+    ObjectExpr,
     StringExpr,
 )
 from datatier.schema._source import Source
@@ -102,6 +103,8 @@ def expr_text(expr: Expr) -> str:
         return expr.name
     if isinstance(expr, ArrayExpr):
         return "[" + ", ".join(expr_text(item) for item in expr.items) + "]"
+    if isinstance(expr, ObjectExpr):
+        return "{ " + ", ".join(f"{a.name}: {expr_text(a.value)}" for a in expr.entries) + " }"
     args = ", ".join((f"{a.name}: " if a.name else "") + expr_text(a.value) for a in expr.args)
     return f"{expr.name}({args})"
 
@@ -118,4 +121,4 @@ def describe_expr(expr: Expr) -> str:
         return "a list"
     if isinstance(expr, FunctionCall):
         return f"the function `{expr.name}()`"
-    return "a value"  # pragma: no cover
+    return "an object"

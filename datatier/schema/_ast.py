@@ -26,6 +26,7 @@ __all__ = [
     "FunctionCall",
     "Member",
     "NumberExpr",
+    "ObjectExpr",
     "Property",
     "SchemaFile",
     "StringExpr",
@@ -77,7 +78,15 @@ class FunctionCall:
     span: Span
 
 
-Expr = StringExpr | NumberExpr | ConstantExpr | ArrayExpr | FunctionCall
+@dataclass(frozen=True, slots=True)
+class ObjectExpr:
+    """``{ key: value, ... }`` (the ``where:`` of a partial index)."""
+
+    entries: tuple[Argument, ...]
+    span: Span
+
+
+Expr = StringExpr | NumberExpr | ConstantExpr | ArrayExpr | FunctionCall | ObjectExpr
 
 
 @dataclass(frozen=True, slots=True)

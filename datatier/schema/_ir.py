@@ -167,6 +167,7 @@ class Index:
     algorithm: str | None = None  # BTree, Hash, Gin, Gist, Brin, SpGist
     clustered: bool | None = None
     from_field_attribute: bool = False  # written as @unique on a field
+    where: str | None = None  # SQL predicate of a partial index
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from datatier.schema._ast import (
     FunctionCall,
     Member,
     NumberExpr,
+    ObjectExpr,
     Property,
     SchemaFile,
     StringExpr,
@@ -171,6 +172,13 @@ class _Parser:
         self.pos += 1
         name = self.expect_ident(f"a name after `{keyword.text}`")
         self.expect("{", f"`{{` to open {keyword.text} `{name.text}`")
+        after = self.tokens[self.pos]
+        if after.kind not in ("newline", "comment", "doc", "eof"):
+            self.error(
+                f"the body of {keyword.text} `{name.text}` must start on a new line",
+                after,
+                "put a line break after `{`: each field and attribute stands on a line of its own",
+            )
         kind: BlockKind = keyword.text  # type: ignore[assignment]
         members: list[Member] = []
         docs_pending: list[str] = []
@@ -429,6 +437,8 @@ class _Parser:
             return NumberExpr(token.text, self.span(token.start, token.end))
         if token.kind == "punct" and token.text == "[":
             return self._parse_array()
+        if token.kind == "punct" and token.text == "{" and self.depth:
+            return self._parse_object()
         if token.kind == "ident":
             self.advance()
             if self.at("(") and self.tokens[self.pos].kind == "punct":
@@ -456,6 +466,25 @@ class _Parser:
         finally:
             self.depth -= 1
         return ArrayExpr(tuple(items), self.span(open_token.start, close.end))
+
+    def _parse_object(self) -> ObjectExpr:
+        """object := '{' (IDENT ':' expression (',' IDENT ':' expression)* ','?)? '}'"""
+        open_token = self.advance()
+        entries: list[Argument] = []
+        while not self.at("}"):
+            key = self.expect_ident("a field name in `{ ... }`")
+            self.expect(":", f"`:` after `{key.text}`")
+            value = self._parse_expr()
+            entries.append(Argument(key.text, value, self.span(key.start, value.span.end)))
+            if self.at(","):
+                self.advance()
+            elif not self.at("}"):
+                raise self.error(
+                    f"expected `,` or `}}` in an object, found {_describe(self.peek())}",
+                    self.peek(),
+                )
+        close = self.advance()
+        return ObjectExpr(tuple(entries), self.span(open_token.start, close.end))
 
     def _string(self, token: Token) -> StringExpr:
         raw = token.text[1:-1]

@@ -109,7 +109,12 @@ class _Resolver:
         side.on_delete = self._action(args.get("onDelete"), "onDelete")
         side.on_update = self._action(args.get("onUpdate"), "onUpdate")
         if (map_expr := args.get("map")) is not None:
-            if isinstance(map_expr, StringExpr):
+            if self.provider == "sqlite":
+                self.reporter.error(
+                    "foreign keys have no name on sqlite; remove `map:` from `@relation`",
+                    map_expr.span,
+                )
+            elif isinstance(map_expr, StringExpr):
                 side.map = map_expr.value
             else:
                 self.reporter.error("`map:` takes a string", map_expr.span)
@@ -412,19 +417,6 @@ class _Resolver:
                 f"make the relation optional (`{referencing.field.type}?`) or the key fields required",
             )
             return
-        if (
-            referencing.on_delete == ReferentialAction.SET_NULL
-            or referencing.on_update == ReferentialAction.SET_NULL
-        ):
-            required = [fd.name for fd in local if fd.is_required]
-            if required:
-                reporter.error(
-                    f"relation {referencing.label} uses `SetNull`, but the key field(s) "
-                    f"{', '.join(f'`{n}`' for n in required)} cannot be null",
-                    span,
-                    "make the key fields optional, or choose another referential action",
-                )
-                return
         if referenced.on_delete is not None or referenced.on_update is not None:
             reporter.error(
                 f"referential actions belong on the side with `fields`/`references`, not on {referenced.label}",

@@ -24,6 +24,7 @@ from datatier.schema._ast import (
     FieldDecl,
     FunctionCall,
     NumberExpr,
+    ObjectExpr,
     Property,
     SchemaFile,
     StringExpr,
@@ -476,6 +477,12 @@ class _Builder:
 
     def _model(self, block: Block) -> ModelDraft:
         draft = ModelDraft(block, block.name, block.name)
+        if block.kind == "view" and "views" not in self.preview_features:
+            self.reporter.error(
+                f"view `{block.name}` needs the `views` preview feature",
+                block.name_span,
+                'add `previewFeatures = ["views"]` to the generator block',
+            )
         names: set[str] = set()
         block_attributes: list[Attribute] = []
         for member in block.members:
@@ -904,13 +911,93 @@ class _Builder:
         elif name in ("id", "unique", "index", "fulltext"):
             params = {
                 "id": ("fields", "name", "map", "length", "sort", "clustered"),
-                "unique": ("fields", "name", "map", "length", "sort", "clustered"),
-                "index": ("fields", "name", "map", "type", "clustered"),
+                "unique": ("fields", "name", "map", "length", "sort", "clustered", "where"),
+                "index": ("fields", "name", "map", "type", "clustered", "where"),
                 "fulltext": ("fields", "map"),
             }[name]
             args = bind_args(attribute, params, reporter, owner=owner)
             if args is not None:
                 draft.key_attributes.append((attribute, args))
+
+    def _check_gin(
+        self, draft: ModelDraft, attribute: Attribute, index_fields: tuple[IndexField, ...]
+    ) -> None:
+        for index_field in index_fields:
+            fd = draft.field(index_field.name)
+            if (
+                fd is not None
+                and index_field.ops is None
+                and not fd.is_list
+                and fd.type != ScalarType.JSON.value
+                and fd.kind != "unsupported"
+            ):
+                self.reporter.error(
+                    f"a Gin index on `{fd.name}` ({fd.type}) needs an operator class",
+                    attribute.span,
+                    "Gin indexes Json and list columns; for others give `ops:` "
+                    "or use the default BTree index",
+                )
+                return
+
+    def _partial_where(self, draft: ModelDraft, expr: Expr | None) -> str | None:
+        """The SQL predicate of a partial index: ``raw("...")`` verbatim, or ``{ field: value }``."""
+        if expr is None:
+            return None
+        if "partialIndexes" not in self.preview_features:
+            self.reporter.error(
+                "partial indexes (`where:`) need the `partialIndexes` preview feature",
+                expr.span,
+                'add `previewFeatures = ["partialIndexes"]` to the generator block',
+            )
+            return None
+        if isinstance(expr, FunctionCall) and expr.name == "raw":
+            if len(expr.args) == 1 and isinstance(expr.args[0].value, StringExpr):
+                return expr.args[0].value.value
+        elif isinstance(expr, ObjectExpr) and expr.entries:
+            conditions = [
+                self._where_condition(draft, entry.name or "", entry.value)
+                for entry in expr.entries
+            ]
+            if any(c is None for c in conditions):
+                return None
+            return " AND ".join(c for c in conditions if c is not None)
+        self.reporter.error(
+            '`where:` takes `raw("SQL")` or an object such as `{ deletedAt: null }`', expr.span
+        )
+        return None
+
+    def _where_condition(self, draft: ModelDraft, name: str, value: Expr) -> str | None:
+        fd = draft.field(name)
+        if fd is None or fd.kind == "object":
+            self.reporter.error(
+                f"`where:` names the unknown field `{name}` of `{draft.name}`",
+                value.span,
+                _did_you_mean(name, [f.name for f in draft.fields]),
+            )
+            return None
+        column = '"' + fd.db_name.replace('"', '""') + '"'
+        if isinstance(value, ConstantExpr) and value.name == "null":
+            return f"{column} IS NULL"
+        if isinstance(value, ObjectExpr) and len(value.entries) == 1:
+            entry = value.entries[0]
+            if (
+                entry.name == "not"
+                and isinstance(entry.value, ConstantExpr)
+                and entry.value.name == "null"
+            ):
+                return f"{column} IS NOT NULL"
+        if isinstance(value, ConstantExpr) and value.name in ("true", "false"):
+            return f"{column} = {value.name}"
+        if isinstance(value, NumberExpr):
+            return f"{column} = {value.text}"
+        if isinstance(value, StringExpr):
+            return f"{column} = '" + value.value.replace("'", "''") + "'"
+        self.reporter.error(
+            f"unsupported condition {expr_text(value)} for `{name}` in `where:`",
+            value.span,
+            "use null, { not: null }, true/false, a number or a string",
+        )
+        return None
 
     def _schema_attribute(self, attribute: Attribute) -> str | None:
         args = bind_args(attribute, ("name",), self.reporter, owner="the block")
@@ -958,6 +1045,12 @@ class _Builder:
             )
         if id_fields:
             pk_field = id_fields[0]
+            if pk_field.id_map is not None and not named_pk:
+                reporter.error(
+                    f"primary keys have no name on {provider}; remove `map:` from the `@id` "
+                    f"of `{draft.name}.{pk_field.name}`",
+                    pk_field.decl.span,
+                )
             draft.primary_key = PrimaryKey(
                 fields=(IndexField(pk_field.name, pk_field.db_name, pk_field.id_sort),),
                 db_name=(pk_field.id_map or constraint_name(provider, table, (), "pkey"))
@@ -990,6 +1083,7 @@ class _Builder:
                 continue
             columns = tuple(f.column for f in index_fields)
             map_name = self._string(args.get("map"), attribute) if args.get("map") else None
+            where = self._partial_where(draft, args.get("where"))
             client_name = self._string(args.get("name"), attribute) if args.get("name") else None
             if attribute.name == "id":
                 for index_field in index_fields:
@@ -1000,6 +1094,12 @@ class _Builder:
                             attribute.span,
                             "ids are made of required fields only",
                         )
+                if map_name is not None and not named_pk:
+                    reporter.error(
+                        f"primary keys have no name on {provider}; remove `map:` from the `@@id` "
+                        f"of `{draft.name}`",
+                        attribute.span,
+                    )
                 if draft.primary_key is None:
                     draft.primary_key = PrimaryKey(
                         fields=index_fields,
@@ -1015,6 +1115,7 @@ class _Builder:
                         index_fields,
                         map_name or constraint_name(provider, table, columns, "key"),
                         name=client_name,
+                        where=where,
                     )
                 )
             elif attribute.name == "index":
@@ -1032,6 +1133,8 @@ class _Builder:
                             if allowed
                             else "remove `type:`",
                         )
+                if algorithm == "Gin":
+                    self._check_gin(draft, attribute, index_fields)
                 for index_field in index_fields:
                     if index_field.ops is not None and algorithm not in (
                         "Gin",
@@ -1050,6 +1153,7 @@ class _Builder:
                         index_fields,
                         map_name or client_name or constraint_name(provider, table, columns, "idx"),
                         algorithm=algorithm,
+                        where=where,
                     )
                 )
             else:

@@ -1,0 +1,176 @@
+"""The ``datatier`` command: validate, format and push schemas, and run the demo.
+
+Every command takes ``--schema``; commands that touch a database take ``--url``.
+Errors that datatier raises on purpose print as one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+
+from datatier.config import check_provider, find_schema, load_config, resolve_url
+from datatier.errors import DatatierError, SchemaError
+from datatier.schema import Schema, load_schema, schema_files
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="datatier",
+    help="A schema-first data layer: one schema.prisma drives the database, client and APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Work on a database directly from the schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+SchemaOption = Annotated[
+    str | None,
+    typer.Option("--schema", help="Schema file or folder (default ./schema.prisma, ./prisma/schema.prisma)."),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="Database URL (overrides DATABASE_URL, config and the datasource)."),
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn datatier's own errors into a message on stderr and exit code 1."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except SchemaError as error:
+            typer.echo(error.message, err=True)
+            raise typer.Exit(1) from None
+        except DatatierError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _schema_path(schema: str | None, url: str | None = None) -> tuple[Path, str | None]:
+    config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
+    return find_schema(config, Path.cwd()), config.url
+
+
+def _print_warnings(schema: Schema) -> None:
+    for warning in schema.warnings:
+        typer.echo(warning.render(), err=True)
+
+
+def _summary(schema: Schema) -> str:
+    models = [m for m in schema.models if not m.is_view]
+    views = len(schema.models) - len(models)
+    parts = [f"{len(models)} model{'s' if len(models) != 1 else ''}"]
+    if views:
+        parts.append(f"{views} view{'s' if views != 1 else ''}")
+    parts.append(f"{len(schema.enums)} enum{'s' if len(schema.enums) != 1 else ''}")
+    parts.append(f"{len(schema.relations)} relation{'s' if len(schema.relations) != 1 else ''}")
+    return ", ".join(parts)
+
+
+@app.command()
+@_reports_errors
+def validate(schema: SchemaOption = None) -> None:
+    """Check the schema; print every problem with its location. Exit 1 if it is invalid."""
+    path, _ = _schema_path(schema)
+    loaded = load_schema(path)
+    _print_warnings(loaded)
+    typer.echo(f"{path} is valid: {_summary(loaded)}")
+
+
+@app.command("format")
+@_reports_errors
+def format_command(
+    schema: SchemaOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a file is not formatted.")
+    ] = False,
+) -> None:
+    """Rewrite the schema file(s) in the canonical layout."""
+    from datatier.schema._format import format_schema_text
+
+    path, _ = _schema_path(schema)
+    unformatted = []
+    for file in schema_files(path):
+        text = file.read_text(encoding="utf-8")
+        formatted = format_schema_text(text, str(file))
+        if formatted == text:
+            continue
+        unformatted.append(file)
+        if not check:
+            file.write_text(formatted, encoding="utf-8", newline="")
+    if check and unformatted:
+        for file in unformatted:
+            typer.echo(f"would reformat {file}", err=True)
+        raise typer.Exit(1)
+    verb = "would reformat" if check else "reformatted"
+    typer.echo(f"{verb} {len(unformatted)} file(s)" if unformatted else "already formatted")
+
+
+def _push(path: Path, url: str) -> None:
+    from datatier.migrate._push import push
+
+    loaded = load_schema(path)
+    _print_warnings(loaded)
+    provider = check_provider(loaded.provider or "sqlite", loaded.is_portable, url)
+    report = push(loaded, url, provider)
+    typer.echo(report.summary())
+    for label, names in (
+        ("enums", report.enums),
+        ("tables", report.tables),
+        ("indexes", report.indexes),
+        ("foreign keys", report.foreign_keys),
+    ):
+        if names:
+            typer.echo(f"  {label}: {', '.join(names)}")
+
+
+@db_app.command("push")
+@_reports_errors
+def db_push(schema: SchemaOption = None, url: UrlOption = None) -> None:
+    """Create the schema's tables, indexes, foreign keys and enums on an empty database."""
+    path, _ = _schema_path(schema, url)
+    config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
+    loaded = load_schema(path)
+    database_url = resolve_url(
+        config, os.environ, loaded.datasource.url if loaded.datasource else None, path
+    )
+    _push(path, database_url)
+
+
+@app.command()
+@_reports_errors
+def demo(
+    database: Annotated[
+        Path, typer.Option("--database", help="SQLite file to create (default .datatier/demo.db).")
+    ] = Path(".datatier/demo.db"),
+) -> None:
+    """Validate the demo schema and push it to an embedded SQLite database."""
+    path = Path(__file__).parent / "demo" / "schema.prisma"
+    loaded = load_schema(path)
+    typer.echo(f"demo schema {path.name} is valid: {_summary(loaded)}")
+    target = database.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _push(path, f"file:{target}")
+
+
+def main() -> None:
+    """Entry point of the ``datatier`` console command."""
+    app(prog_name="datatier")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
