@@ -1,0 +1,1 @@
+"""Migrations: compare a schema with a live database, then render and apply the changes."""
