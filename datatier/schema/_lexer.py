@@ -70,12 +70,11 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
             continue
         kind = found.lastgroup
         end = found.end()
-        if kind == "ws" or kind == "block":
-            if kind == "block":
-                # A block comment spanning lines still ends whatever line it started on.
-                newlines = text.count("\n", position, end)
-                if newlines:
-                    append(Token("newline", "\n", end, end))
+        if kind == "ws":
+            pass
+        elif kind == "block":
+            # Prisma keeps /* ... */ as documentation, like ///.
+            append(Token("doc", "///" + found.group()[2:-2].strip(), position, end))
         elif kind == "badstring":
             diagnostics.append(
                 source.diagnostic(

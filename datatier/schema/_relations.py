@@ -417,6 +417,17 @@ class _Resolver:
                 f"make the relation optional (`{referencing.field.type}?`) or the key fields required",
             )
             return
+        uses_set_null = ReferentialAction.SET_NULL in (referencing.on_delete, referencing.on_update)
+        required = [fd.name for fd in local if fd.is_required]
+        lenient = self.provider in ("postgresql", "cockroachdb") and not self.emulated
+        if uses_set_null and required and not lenient:
+            reporter.error(
+                f"relation {referencing.label} uses `SetNull`, but the key field(s) "
+                f"{', '.join(f'`{n}`' for n in required)} cannot be null",
+                span,
+                "make the key fields optional, or choose another referential action",
+            )
+            return
         if referenced.on_delete is not None or referenced.on_update is not None:
             reporter.error(
                 f"referential actions belong on the side with `fields`/`references`, not on {referenced.label}",
@@ -472,6 +483,6 @@ def _is_unique_criteria(model: ModelDraft, names: tuple[str, ...]) -> bool:
     if model.primary_key is not None and {f.name for f in model.primary_key.fields} == wanted:
         return True
     return any(
-        index.kind == "unique" and {f.name for f in index.fields} == wanted
+        index.kind == "unique" and index.where is None and {f.name for f in index.fields} == wanted
         for index in model.indexes
     )

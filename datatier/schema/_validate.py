@@ -436,7 +436,11 @@ class _Builder:
                             attribute.span,
                             'enum values take only `@map("name")`',
                         )
-                values.append(EnumValue(member.name, value_db, _doc(member.documentation)))
+                values.append(
+                    EnumValue(
+                        member.name, value_db, _doc(member.documentation, member.trailing_comment)
+                    )
+                )
             elif isinstance(member, Attribute):
                 if member.name == "map":
                     args = bind_args(member, ("name",), self.reporter, owner=f"enum `{block.name}`")
@@ -556,7 +560,7 @@ class _Builder:
             name=decl.name,
             kind=kind,
             type=type_name,
-            is_required=not field_type.optional and not field_type.is_list,
+            is_required=not field_type.optional,
             is_list=field_type.is_list,
             db_name=decl.name,
         )
@@ -1269,11 +1273,15 @@ class _Builder:
         if draft.primary_key is not None:
             return
         for index in draft.indexes:
-            if index.kind == "unique" and all(
-                (fd := draft.field(f.name)) is not None
-                and fd.is_required
-                and fd.kind != "unsupported"
-                for f in index.fields
+            if (
+                index.kind == "unique"
+                and index.where is None
+                and all(
+                    (fd := draft.field(f.name)) is not None
+                    and fd.is_required
+                    and fd.kind != "unsupported"
+                    for f in index.fields
+                )
             ):
                 return
         self.reporter.error(
@@ -1385,7 +1393,7 @@ def _freeze_field(draft: FieldDraft, *, is_id: bool | None = None) -> Field:
         is_ignored=draft.is_ignored,
         default=draft.default,
         native_type=draft.native_type,
-        documentation=_doc(draft.decl.documentation),
+        documentation=_doc(draft.decl.documentation, draft.decl.trailing_comment),
         relation_name=draft.relation_name,
         relation_from_fields=draft.relation_from_fields,
         relation_to_fields=draft.relation_to_fields,
@@ -1403,10 +1411,14 @@ def _is_comment(member: object) -> bool:
     return isinstance(member, Comment)
 
 
-def _doc(lines: Sequence[str]) -> str | None:
-    if not lines:
+def _doc(lines: Sequence[str], trailing: str | None = None) -> str | None:
+    """Documentation from ``///`` lines (and a trailing ``///`` or ``/* */``), each line trimmed."""
+    entries = list(lines)
+    if trailing is not None and trailing.startswith("/"):
+        entries.append(trailing[1:])
+    if not entries:
         return None
-    return "\n".join(line[1:] if line.startswith(" ") else line for line in lines)
+    return "\n".join(part.strip() for entry in entries for part in entry.split("\n"))
 
 
 def _is_int(text: str) -> bool:
