@@ -55,7 +55,17 @@ CONFORMANCE = REPO / "tests" / "conformance"
 SCHEMAS = CONFORMANCE / "schemas"
 GOLDEN = CONFORMANCE / "golden"
 DDL_PROVIDERS = ("postgresql", "sqlite")
-SCALAR_TYPES = ("String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes")
+SCALAR_TYPES = (
+    "String",
+    "Boolean",
+    "Int",
+    "BigInt",
+    "Float",
+    "Decimal",
+    "DateTime",
+    "Json",
+    "Bytes",
+)
 WORKERS = 4
 TIMEOUT_S = 180
 
@@ -170,7 +180,9 @@ def swap_provider(text: str, provider: str) -> str:
     ds = DATASOURCE_RE.search(text)
     if ds is None:
         return text
-    body = PROVIDER_RE.sub(lambda m: m.group(0).replace(f'"{m.group(1)}"', f'"{provider}"'), ds.group(1), count=1)
+    body = PROVIDER_RE.sub(
+        lambda m: m.group(0).replace(f'"{m.group(1)}"', f'"{provider}"'), ds.group(1), count=1
+    )
     return text[: ds.start(1)] + body + text[ds.end(1) :]
 
 
@@ -319,10 +331,16 @@ def write_outputs(results: Sequence[Result]) -> int:
     mpath = GOLDEN / "MANIFEST.json"
     mpath.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     produced.add(mpath)
-    stale = [p for p in GOLDEN.rglob("*") if p.is_file() and p not in produced and p.name != ".gitattributes"]
+    stale = [
+        p
+        for p in GOLDEN.rglob("*")
+        if p.is_file() and p not in produced and p.name != ".gitattributes"
+    ]
     for p in stale:
         p.unlink()
-    for d in sorted((p for p in GOLDEN.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+    for d in sorted(
+        (p for p in GOLDEN.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+    ):
         if not any(d.iterdir()):
             d.rmdir()
     return len(stale)
@@ -358,7 +376,9 @@ def main() -> int:
     files = sum(len(r.outputs) for r in results)
     print("schemas: " + ", ".join(f"{g}={n}" for g, n in sorted(counts.items())))
     print(f"golden files written: {files} (+ MANIFEST.json), stale removed: {stale}")
-    print(f"ddl: {sum(len(r.ddl) for r in results)} scripts; portable schemas: {sum(r.portable for r in results)}")
+    print(
+        f"ddl: {sum(len(r.ddl) for r in results)} scripts; portable schemas: {sum(r.portable for r in results)}"
+    )
     legacy = [r for r in results if r.retired]
     for r in legacy:
         print(f"legacy {r.schema.stem}: oracle rejects retired preview features {r.retired}")
