@@ -232,18 +232,16 @@ class _Renderer:
 
     def trailing_comment(self, member: Member) -> str | None:
         """The comment ending ``member``'s line (``""`` if none); None if Prisma keeps the line as is."""
-        if "/*" in _STRING.sub("", self.text[member.span.start : member.span.end]):
+        end = _content_end(member)
+        if "/*" in _STRING.sub("", self.text[member.span.start : end]):
             return None
-        line = self.line_of(member.span.end - 1)
-        rest = self.lines[line][member.span.end - self.line_starts[line] :].lstrip(" \t")
+        line = self.line_of(end - 1)
+        rest = self.lines[line][end - self.line_starts[line] :].lstrip(" \t")
         if rest.startswith("/*"):
             close = rest.find("*/")
             if close < 0 or rest[close + 2 :].strip(" \t"):
                 return None
             return rest[: close + 2]
-        written = getattr(member, "trailing_comment", None)
-        if written is not None:  # the member's span may cover a trailing `///` comment
-            return "//" + str(written)
         return rest if rest.startswith("//") else ""
 
     def comments_at(self, offset: int) -> tuple[list[str], int] | None:
@@ -339,7 +337,7 @@ class _Renderer:
             if pending:
                 yield _Comments(tuple(pending))
                 pending = []
-            end = line if member is None else self.line_of(member.span.end - 1)
+            end = line if member is None else self.line_of(_content_end(member) - 1)
             comment = None if member is None or end != line else self.trailing_comment(member)
             if member is not None and comment is not None:
                 yield _Entry(member, comment)
@@ -397,6 +395,20 @@ class _Renderer:
                 table.add([_render_attribute(attribute)], comment)
             table.render(out, _INDENT)
         out.append("}\n")
+
+
+def _content_end(member: Member) -> int:
+    """Where ``member``'s own text ends, before any comment on its line."""
+    if isinstance(member, FieldDecl):
+        ends = [member.name_span.end, *(a.span.end for a in member.attributes)]
+        if member.type is not None:
+            ends.append(member.type.span.end)
+        return max(ends)
+    if isinstance(member, EnumValueDecl):
+        return max([member.span.start + len(member.name), *(a.span.end for a in member.attributes)])
+    if isinstance(member, Property):
+        return member.value.span.end
+    return member.span.end
 
 
 def _block_comment_rows(inner: str) -> list[str]:
