@@ -388,3 +388,63 @@ def test_metadata_has_real_sqlalchemy_types(tmp_path: Path) -> None:
     assert isinstance(post.c.at.type, sa.DateTime)
     assert post.c.authorId.foreign_keys
     assert set(metadata.tables) == {"User", "Post", "Tag", "_TagToUser"}
+
+
+def test_postgres_extensions_come_first_sorted_by_name(tmp_path: Path) -> None:
+    body = """
+    generator client {
+      provider        = "datatier"
+      previewFeatures = ["postgresqlExtensions"]
+    }
+
+    model A {
+      id Int @id
+    }
+    """
+    extra = '\n  extensions = [pgcrypto, citext(schema: "public"), uuidOssp(map: "uuid-ossp")]'
+    assert render_ddl(load(tmp_path, body, "postgresql", extra=extra))[:3] == [
+        'CREATE EXTENSION IF NOT EXISTS "citext" WITH SCHEMA "public"',
+        'CREATE EXTENSION IF NOT EXISTS "pgcrypto"',
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("provider", "predicate"),
+    [("postgresql", '("deletedAt" IS NULL)'), ("sqlite", '"deletedAt" IS NULL')],
+)
+def test_partial_index_predicate(tmp_path: Path, provider: str, predicate: str) -> None:
+    body = """
+    generator client {
+      provider        = "datatier"
+      previewFeatures = ["partialIndexes"]
+    }
+
+    model S {
+      id        Int       @id
+      email     String
+      deletedAt DateTime?
+
+      @@unique([email], where: raw("\\"deletedAt\\" IS NULL"))
+    }
+    """
+    assert render_ddl(load(tmp_path, body, provider))[-1] == (
+        f'CREATE UNIQUE INDEX "S_email_key" ON "S"("email") WHERE {predicate}'
+    )
+
+
+def test_sqlite_json_defaults_quoted_only_where_prisma_sql_would_fail(tmp_path: Path) -> None:
+    body = """
+    model W {
+      id Int  @id
+      a  Json @default("[1]")
+      b  Json @default("42")
+      c  Json @default("\\"hi\\"")
+    }
+    """
+    (create,) = render_ddl(load(tmp_path, body, "sqlite"))
+    assert create.splitlines()[2:5] == [
+        """    "a" JSONB NOT NULL DEFAULT '[1]',""",
+        '    "b" JSONB NOT NULL DEFAULT 42,',
+        '    "c" JSONB NOT NULL DEFAULT "hi"',
+    ]

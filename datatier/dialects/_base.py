@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -141,10 +142,16 @@ class PrismaDDLCompiler(compiler.DDLCompiler):
         assert index.table is not None and index.name is not None
         unique = "UNIQUE " if index.unique else ""
         columns = ", ".join(self.index_column(index, expr) for expr in index.expressions)
+        where = index.info.get("where")
         return (
             f"CREATE {unique}INDEX {self.preparer.quote(str(index.name))} "
             f"ON {self.preparer.format_table(index.table)}{self.index_method(index)}({columns})"
+            + (f" WHERE {self.index_predicate(where)}" if where else "")
         )
+
+    def index_predicate(self, where: str) -> str:
+        """The predicate of a partial index as written after WHERE."""
+        return where
 
     def index_method(self, index: sa.Index) -> str:
         """`` USING GIN `` and the like; empty when the database's default method is used."""
@@ -278,7 +285,12 @@ class Dialect:
             return self.quote_string(_prisma_datetime(str(value)))
         if scalar is ScalarType.BYTES:
             return self.bytes_literal(base64.b64decode(str(value)))
+        if scalar is ScalarType.JSON:
+            return self.json_literal(str(value))
         return self.quote_string(str(value))
+
+    def json_literal(self, text: str) -> str:
+        return self.quote_string(text)
 
     def number(self, value: LiteralValue) -> str:
         if isinstance(value, str):
@@ -308,4 +320,8 @@ class Dialect:
 
     def create_enum_elements(self, enums: list[TypeEngine[Any]]) -> list[ExecutableDDLElement]:
         """The statements that create enum types (none where enums are plain columns)."""
+        return []
+
+    def create_extension_elements(self, extensions: Sequence[str]) -> list[ExecutableDDLElement]:
+        """The statements that install the datasource's ``extensions`` (none where there are none)."""
         return []

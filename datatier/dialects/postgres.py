@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -79,9 +80,47 @@ class _DDLCompiler(PrismaDDLCompiler, PGDDLCompiler):
         using = index.dialect_options["postgresql"]["using"]
         return f" USING {using.upper()} " if using else ""
 
+    def index_predicate(self, where: str) -> str:
+        return f"({where})"
+
+    def visit_create_extension(self, create: CreateExtension, **kw: Any) -> str:
+        text = f"CREATE EXTENSION IF NOT EXISTS {self.preparer.quote(create.name)}"
+        if create.schema is not None:
+            text += f" WITH SCHEMA {self.preparer.quote(create.schema)}"
+        if create.version is not None:
+            text += (" VERSION " if create.schema is not None else " WITH VERSION ") + (
+                self.preparer.quote(create.version)
+            )
+        return text
+
     def index_column_ops(self, index: sa.Index, column: str) -> str | None:
         ops: dict[str, str] = index.dialect_options["postgresql"]["ops"] or {}
         return ops.get(column)
+
+
+class CreateExtension(ExecutableDDLElement):
+    """``CREATE EXTENSION IF NOT EXISTS "name" [WITH SCHEMA "s"] [VERSION "v"]``."""
+
+    __visit_name__ = "create_extension"
+
+    def __init__(self, name: str, schema: str | None = None, version: str | None = None) -> None:
+        self.name = name
+        self.schema = schema
+        self.version = version
+
+
+_EXTENSION = re.compile(r"^\s*([\w-]+)\s*(?:\((.*)\))?\s*$", re.S)
+_EXTENSION_ARG = re.compile(r'(\w+)\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _extension(text: str) -> CreateExtension:
+    """``citext(schema: "public")`` as the datasource's ``extensions`` list writes it."""
+    match = _EXTENSION.match(text)
+    if match is None:
+        raise ValueError(f"cannot read the extension {text!r}")
+    args = dict(_EXTENSION_ARG.findall(match[2] or ""))
+    name: str = args.get("map") or match[1]
+    return CreateExtension(name, args.get("schema"), args.get("version"))
 
 
 class _SADialect(PGDialect_psycopg):
@@ -208,6 +247,10 @@ class PostgresDialect(Dialect):
 
     def create_enum_elements(self, enums: list[TypeEngine[Any]]) -> list[ExecutableDDLElement]:
         return [CreateEnumType(e) for e in enums]
+
+    def create_extension_elements(self, extensions: Sequence[str]) -> list[ExecutableDDLElement]:
+        ordered = sorted((_extension(e) for e in extensions), key=lambda e: e.name)
+        return list(ordered)
 
     def index_options(self, index: Index) -> dict[str, Any]:
         options: dict[str, Any] = {}

@@ -88,6 +88,14 @@ class SqliteDialect(Dialect):
     def enum_type(self, enum: Enum) -> TypeEngine[Any]:
         return sa.TEXT()
 
+    def json_literal(self, text: str) -> str:
+        # Prisma writes the JSON text as it is. SQLite reads a number, true/false/null
+        # or a "string" that way (so those stay as Prisma has them) but rejects an
+        # object or array (prisma/prisma#26571): those are quoted.
+        if text.lstrip().startswith(("{", "[")):
+            return self.quote_string(text)
+        return text
+
     def bytes_literal(self, data: bytes) -> str:
         # Prisma writes the hex digits as a text literal, not a blob literal (X'..').
         return f"'{data.hex()}'"

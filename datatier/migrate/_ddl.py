@@ -32,13 +32,16 @@ def to_metadata(schema: Schema, dialect: Dialect) -> sa.MetaData:
     """The tables of ``schema`` on ``dialect``: models (views left out) and implicit m:n join tables.
 
     ``metadata.info["enums"]`` holds the enum types to create (empty where the
-    database has no enum types); indexes and foreign keys carry their position
+    database has no enum types), ``info["extensions"]`` the datasource's
+    extensions as written; indexes carry a partial index's predicate in
+    ``info["where"]``, and indexes and foreign keys carry their position
     in ``info["position"]`` so they are created in the schema's order.
     """
     metadata = sa.MetaData()
     metadata.info["enums"] = (
         [dialect.enum_type(e) for e in schema.enums] if dialect.supports_enums else []
     )
+    metadata.info["extensions"] = schema.datasource.extensions if schema.datasource else ()
     models = [m for m in schema.models if not m.is_view]
     tables = {m.name: _model_table(metadata, m, schema, dialect) for m in models}
     by_db_name = {m.db_name: tables[m.name] for m in models}
@@ -114,7 +117,7 @@ def _model_table(metadata: sa.MetaData, model: Model, schema: Schema, dialect: D
             index.db_name,
             *expressions,
             unique=index.kind == "unique",
-            info={"position": position},
+            info={"position": position, "where": index.where},
             **dialect.index_options(index),
         )
     return table
@@ -147,6 +150,7 @@ def create_elements(metadata: sa.MetaData, dialect: Dialect) -> list[ExecutableD
         CreateSchema(name, if_not_exists=True)
         for name in sorted({t.schema for t in tables if t.schema is not None})
     ]
+    elements.extend(dialect.create_extension_elements(metadata.info.get("extensions", ())))
     elements.extend(dialect.create_enum_elements(metadata.info.get("enums", [])))
     for table in tables:
         fks = _ordered(table.foreign_key_constraints) if dialect.inline_foreign_keys else []
