@@ -32,6 +32,7 @@ from datatier.schema._ast import (
     Attribute,
     Block,
     Comment,
+    ConstantExpr,
     EnumValueDecl,
     Expr,
     FieldDecl,
@@ -459,8 +460,270 @@ def _render_type(kind: FieldType, text: str) -> str:
 
 
 # -- relation completion ---------------------------------------------------------------
+#
+# Before laying out, Prisma's formatter completes relations when the schema resolves
+# (every type known, no duplicate names): a back-relation field missing on the other
+# model, a missing ``@relation(fields: ..., references: ...)`` or its missing
+# arguments, and the foreign-key scalar fields. The additions are spliced into the
+# text just before the model's ``}`` (or after the type or inside ``@relation(...)``)
+# and the layout rules above then align them.
+
+_SCALARS = frozenset(
+    ("String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes", "Unsupported")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _RelationField:
+    model: Block
+    field: FieldDecl
+    target: Block
+    name: str | None
+    relation: Attribute | None
 
 
 def _complete_relations(schema: SchemaFile) -> str:
-    """The schema text with the relation fields Prisma's formatter would add (none yet)."""
-    return schema.text
+    """The schema text with the relation fields and arguments Prisma's formatter would add."""
+    models = {b.name: b for b in schema.blocks if b.kind == "model"}
+    if not _resolves(schema):
+        return schema.text
+    relation_fields = [
+        _RelationField(model, f, models[f.type.name], _relation_name(f), _relation_attribute(f))
+        for model in models.values()
+        for f in _fields(model)
+        if f.type is not None and f.type.name in models
+    ]
+    insertions: list[tuple[int, str]] = []
+    paired: set[int] = set()
+    for index, forward in enumerate(relation_fields):
+        if index in paired:
+            continue
+        opposite = next(
+            (
+                other
+                for other_index, other in enumerate(relation_fields)
+                if other_index != index
+                and other_index not in paired
+                and other.model is forward.target
+                and other.target is forward.model
+                and other.name == forward.name
+            ),
+            None,
+        )
+        paired.add(index)
+        if opposite is not None:
+            paired.add(relation_fields.index(opposite))
+            if forward.field.type is not None and forward.field.type.is_list:
+                forward, opposite = opposite, forward
+            if forward.field.type is None or forward.field.type.is_list:
+                continue  # many-to-many: nothing to add
+            one_to_one = opposite.field.type is not None and not opposite.field.type.is_list
+            if one_to_one and _argument(forward.relation, "fields") is None:
+                if _argument(opposite.relation, "fields") is None:
+                    continue  # one-to-one with no side holding the key: Prisma asks the user
+                forward, opposite = opposite, forward
+        kind = forward.field.type
+        assert kind is not None
+        if opposite is None and kind.is_list:
+            insertions.extend(_forward_side(schema.text, forward))
+        else:
+            insertions.extend(_referencing_side(schema.text, forward, back_missing=opposite is None))
+    if not insertions:
+        return schema.text
+    insertions.sort(key=lambda insertion: insertion[0])
+    parts: list[str] = []
+    last = 0
+    for position, content in insertions:
+        parts.append(schema.text[last:position])
+        parts.append(content)
+        last = position
+    parts.append(schema.text[last:])
+    return "".join(parts)
+
+
+def _forward_side(text: str, back: _RelationField) -> list[tuple[int, str]]:
+    """A list field with no opposite: the model it names gets the relation field and its key."""
+    holder, referenced = back.target, back.model
+    key = _first_unique(referenced)
+    scalars = _inferred_scalars(holder, referenced, key, None)
+    arity = "?" if any(optional for _, _, optional, _ in scalars) or not scalars else ""
+    name = _camel(referenced.name)
+    end = holder.span.end - 1
+    insertions = [
+        (
+            end,
+            f"{name} {referenced.name}{arity} @relation({_fields_arg(scalars)}, "
+            f"{_references_arg(key)})\n",
+        )
+    ]
+    insertions.extend(_scalar_insertions(holder, scalars, text))
+    return insertions
+
+
+def _referencing_side(text: str, forward: _RelationField, *, back_missing: bool) -> list[tuple[int, str]]:
+    """A relation field holding the key: its back field, ``@relation`` and scalars if missing."""
+    insertions: list[tuple[int, str]] = []
+    holder, referenced = forward.model, forward.target
+    kind = forward.field.type
+    assert kind is not None
+    if back_missing:
+        ignore = "@ignore" if any(a.name == "ignore" for a in _block_attributes(holder)) else ""
+        insertions.append(
+            (referenced.span.end - 1, f"{_plural(_camel(holder.name))} {holder.name}[] {ignore}\n")
+        )
+    written_fields = _argument(forward.relation, "fields")
+    written_references = _argument(forward.relation, "references")
+    key = _references(referenced, written_references)
+    scalars = _inferred_scalars(holder, referenced, _first_unique(referenced), kind)
+    if forward.relation is None:
+        position = kind.span.end
+        while position < len(text) and text[position] in "[]?!":
+            position += 1
+        insertions.append(
+            (position, f" @relation({_fields_arg(scalars)}, {_references_arg(key)})")
+        )
+    else:
+        extra = []
+        if written_fields is None:
+            extra.append(_fields_arg(scalars))
+        if written_references is None:
+            extra.append(_references_arg(key))
+        if extra:
+            if forward.relation.args:
+                insertions.append((forward.relation.span.end - 1, ", " + ", ".join(extra)))
+            else:
+                insertions.append((forward.relation.span.end, "(" + ", ".join(extra) + ")"))
+    if written_fields is None:
+        insertions.extend(_scalar_insertions(holder, scalars, text))
+    return insertions
+
+
+_Scalar = tuple[str, str, bool, str]  # name, type, optional, native type attribute
+
+
+def _inferred_scalars(
+    holder: Block, referenced: Block, key: list[FieldDecl], relation_type: FieldType | None
+) -> list[_Scalar]:
+    """The key fields Prisma infers for ``holder``: ``<model><Field>`` per field of ``key``."""
+    scalars = []
+    for field_decl in key:
+        assert field_decl.type is not None
+        name = _lower_first(referenced.name) + field_decl.name[:1].upper() + field_decl.name[1:]
+        existing = next((f for f in _fields(holder) if f.name == name), None)
+        if existing is not None and existing.type is not None:
+            optional = existing.type.optional
+            type_name = existing.type.name
+        else:
+            optional = relation_type is None or relation_type.optional
+            type_name = field_decl.type.name
+        native = next((a for a in field_decl.attributes if a.name.startswith("db.")), None)
+        scalars.append((name, type_name, optional, "" if native is None else _render_attribute(native)))
+    return scalars
+
+
+def _scalar_insertions(holder: Block, scalars: list[_Scalar], text: str) -> list[tuple[int, str]]:
+    existing = {f.name for f in _fields(holder)}
+    insertions = []
+    for name, type_name, optional, native in scalars:
+        if name in existing:
+            continue
+        if type_name not in _SCALARS:
+            break
+        insertions.append((holder.span.end - 1, f"{name} {type_name}{'?' if optional else ''} {native}\n"))
+    return insertions
+
+
+def _fields_arg(scalars: list[_Scalar]) -> str:
+    return "fields: [" + ", ".join(name for name, _, _, _ in scalars) + "]"
+
+
+def _references_arg(key: list[FieldDecl]) -> str:
+    return "references: [" + ", ".join(f.name for f in key) + "]"
+
+
+def _references(referenced: Block, written: Expr | None) -> list[FieldDecl]:
+    if isinstance(written, ArrayExpr):
+        by_name = {f.name: f for f in _fields(referenced)}
+        names = [item.name for item in written.items if isinstance(item, ConstantExpr)]
+        return [by_name[n] for n in names if n in by_name]
+    return _first_unique(referenced)
+
+
+def _first_unique(model: Block) -> list[FieldDecl]:
+    """The model's primary key, else its first unique field or ``@@unique``: what Prisma references."""
+    fields = {f.name: f for f in _fields(model)}
+    for wanted in ("id", "unique"):
+        for f in fields.values():
+            if any(a.name == wanted for a in f.attributes):
+                return [f]
+        for attribute in _block_attributes(model):
+            if attribute.name == wanted and attribute.args:
+                value = attribute.args[0].value
+                if isinstance(value, ArrayExpr):
+                    names = [i.name for i in value.items if isinstance(i, ConstantExpr)]
+                    if all(n in fields for n in names):
+                        return [fields[n] for n in names]
+    return []
+
+
+def _resolves(schema: SchemaFile) -> bool:
+    """Whether the schema would pass Prisma's name resolution (the formatter's condition)."""
+    names = [b.name for b in schema.blocks if b.kind not in ("datasource", "generator")]
+    if len(names) != len(set(names)):
+        return False
+    known = _SCALARS | set(names)
+    for block in schema.blocks:
+        fields = _fields(block)
+        if len({f.name for f in fields}) != len(fields):
+            return False
+        if any(f.type is None or f.type.name not in known for f in fields):
+            return False
+    return True
+
+
+def _fields(block: Block) -> list[FieldDecl]:
+    return [m for m in block.members if isinstance(m, FieldDecl)]
+
+
+def _block_attributes(block: Block) -> list[Attribute]:
+    return [m for m in block.members if isinstance(m, Attribute)]
+
+
+def _relation_attribute(field_decl: FieldDecl) -> Attribute | None:
+    return next((a for a in field_decl.attributes if a.name == "relation"), None)
+
+
+def _relation_name(field_decl: FieldDecl) -> str | None:
+    relation = _relation_attribute(field_decl)
+    named = _argument(relation, "name")
+    return named.value if isinstance(named, StringExpr) else None
+
+
+def _argument(attribute: Attribute | None, name: str) -> Expr | None:
+    if attribute is None:
+        return None
+    for index, argument in enumerate(attribute.args):
+        if argument.name == name or (argument.name is None and index == 0 and name == "name"):
+            return argument.value
+    return None
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _camel(name: str) -> str:
+    words = [w for w in re.split(r"[_\-\s]+", name) if w]
+    if not words:
+        return name
+    return _lower_first(words[0]) + "".join(w[:1].upper() + w[1:] for w in words[1:])
+
+
+def _plural(word: str) -> str:
+    """English plural of an identifier's last word, as the Inflector crate Prisma uses makes it."""
+    lower = word.lower()
+    if re.search(r"(s|x|z|ch|sh)$", lower):
+        return word + "es"
+    if re.search(r"[^aeiou]y$", lower):
+        return word[:-1] + "ies"
+    return word + "s"
