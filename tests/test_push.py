@@ -195,3 +195,16 @@ def test_push_builds_the_catalog_prisma_builds(
             expected = catalog(reference_url)
 
     assert diff_catalogs(expected, catalog(sql_backend.url)) == []
+
+
+def test_push_twice_with_an_extension_type(pg_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "schema.prisma"
+    path.write_text(
+        'generator client {\n  provider = "datatier"\n  previewFeatures = ["postgresqlExtensions"]\n}\n'
+        'datasource db {\n  provider = "postgresql"\n  extensions = [citext]\n}\n'
+        "model A {\n  id Int @id\n  name String @db.Citext\n}\n"
+    )
+    schema = load_schema(path)
+
+    assert push(schema, pg_url).created
+    assert not push(schema, pg_url).created

@@ -7,6 +7,7 @@ differences. Changing an existing database is what migrations are for.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -117,11 +118,31 @@ def _push_postgres(
     scratch = f"_datatier_push_{uuid.uuid4().hex[:12]}"
     with conn.transaction(force_rollback=True):
         conn.execute(f"CREATE SCHEMA {_ident(scratch)}".encode())
-        conn.execute(f"SET LOCAL search_path TO {_ident(scratch)}".encode())
+        # The database's own schema stays on the path for types of installed extensions.
+        conn.execute(f"SET LOCAL search_path TO {_ident(scratch)}, {_ident(db_schema)}".encode())
         _run_postgres(conn, statements)
-        expected = read_postgres_catalog(conn, scratch)
+        expected = _unqualify(read_postgres_catalog(conn, scratch), db_schema)
     _refuse_unless_same(expected, actual, url)
     return False
+
+
+def _unqualify(catalog: Catalog, db_schema: str) -> Catalog:
+    """Column types from ``db_schema`` (extension types such as citext) named as read from there."""
+    prefixes = (f"{db_schema}.", f"{_ident(db_schema)}.")
+
+    def strip(type_: str) -> str:
+        for prefix in prefixes:
+            if type_.startswith(prefix):
+                return type_[len(prefix) :]
+        return type_
+
+    tables = [
+        dataclasses.replace(
+            t, columns=tuple(dataclasses.replace(c, type=strip(c.type)) for c in t.columns)
+        )
+        for t in catalog.tables
+    ]
+    return dataclasses.replace(catalog, tables=tuple(tables))
 
 
 def _run_postgres(conn: psycopg.Connection[Any], statements: list[str]) -> None:
