@@ -291,8 +291,10 @@ class _Parser:
         """Consume an optional trailing ``//`` comment and the line break; returns the comment."""
         token = self.tokens[self.pos]
         comment = None
-        if token.kind in ("comment", "doc"):
-            comment = token.text[2:]
+        while token.kind in ("comment", "doc"):
+            # `/* a */ // b` is two comments on one line; the first one is kept.
+            if comment is None:
+                comment = token.text[2:]
             self.pos += 1
             token = self.tokens[self.pos]
         if token.kind == "newline":
