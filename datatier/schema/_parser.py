@@ -60,16 +60,19 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.diagnostics = diagnostics
-        self.depth = 0  # open ( or [ : line breaks inside them are not significant
+        self.depth = 0  # open ( [ { : the line must not end before they close
 
     # -- token helpers -------------------------------------------------------------
 
     def peek(self) -> Token:
         token = self.tokens[self.pos]
-        if self.depth:
-            while token.kind in ("newline", "comment", "doc"):
-                self.pos += 1
-                token = self.tokens[self.pos]
+        if self.depth and token.kind in ("newline", "comment", "doc", "eof"):
+            raise self.error(
+                "the line ends before its brackets are closed",
+                token,
+                "a schema line cannot be broken inside ( ), [ ] or { }: "
+                "write the whole attribute or value on one line",
+            )
         return token
 
     def advance(self) -> Token:

@@ -845,10 +845,12 @@ class _Builder:
         if scalar in (ScalarType.INT, ScalarType.BIGINT):
             if isinstance(value, NumberExpr) and _is_int(value.text):
                 return int(value.text)
-        elif scalar in (ScalarType.FLOAT, ScalarType.DECIMAL):
+        elif scalar == ScalarType.DECIMAL:
             if isinstance(value, NumberExpr):
-                number = float(value.text)
-                return int(value.text) if _is_int(value.text) else number
+                return value.text  # kept as written: a Decimal must not pass through a float
+        elif scalar == ScalarType.FLOAT:
+            if isinstance(value, NumberExpr):
+                return int(value.text) if _is_int(value.text) else float(value.text)
         elif scalar == ScalarType.BOOLEAN:
             if isinstance(value, ConstantExpr) and value.name in ("true", "false"):
                 return value.name == "true"
@@ -1140,7 +1142,8 @@ class _Builder:
                 if algorithm == "Gin":
                     self._check_gin(draft, attribute, index_fields)
                 for index_field in index_fields:
-                    if index_field.ops is not None and algorithm not in (
+                    named_ops = index_field.ops is not None and not index_field.ops.startswith("raw(")
+                    if named_ops and algorithm not in (
                         "Gin",
                         "Gist",
                         "SpGist",
