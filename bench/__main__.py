@@ -1,0 +1,72 @@
+"""``python -m bench [--quick] [--only NAME] [--out DIR]``: run the workloads and write the results.
+
+Writes ``results.json`` and ``report.md`` to ``bench/results/<YYYY-MM-DD>/`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from bench import _environment
+from bench._results import RunResult
+from bench.report import render_report
+from bench.workloads import RunConfig, select
+
+RESULTS_ROOT = Path(__file__).resolve().parent / "results"
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 30")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this workload, or every workload under NAME. (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, help="folder for results.json and report.md")
+    parser.add_argument("--list", action="store_true", help="print the workload names and stop")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen workloads; returns the process exit code."""
+    args = _parse_args(argv)
+    try:
+        workloads = select(args.only)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.list:
+        print("\n".join(workloads))
+        return 0
+    config = RunConfig.for_mode(args.quick)
+    now = dt.datetime.now(dt.UTC)
+    results = []
+    for name, run in workloads.items():
+        print(f"running {name} ({config.reps} reps) ...", file=sys.stderr, flush=True)
+        results.append(run(config))
+    run_result = RunResult(
+        created_at=now.isoformat(timespec="seconds"),
+        mode="quick" if args.quick else "full",
+        environment=_environment.describe(),
+        workloads=results,
+    )
+    out: Path = args.out or RESULTS_ROOT / now.date().isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(
+        json.dumps(run_result.to_json(), indent=2) + "\n", encoding="utf-8"
+    )
+    report = render_report(run_result)
+    (out / "report.md").write_text(report, encoding="utf-8")
+    print(report)
+    print(f"wrote {out / 'results.json'} and {out / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The results of a run: what every workload measured, as plain data ready for JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench._timing import Stats
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One subject (datatier or a peer) doing one operation; ``stats`` is None when skipped."""
+
+    subject: str
+    operation: str
+    stats: Stats | None = None
+    peak_memory_bytes: int | None = None
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """datatier's median over a peer's median for comparable operations (below 1: datatier faster)."""
+
+    datatier: str
+    peer: str
+    value: float
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    """Everything one workload measured, with the inputs it used."""
+
+    name: str
+    description: str
+    params: dict[str, Any]
+    measurements: list[Measurement]
+    ratios: list[Ratio] = field(default_factory=list)
+
+    def find(self, subject: str, operation: str) -> Measurement | None:
+        """The measurement of ``operation`` by ``subject``, if there is one."""
+        return next(
+            (m for m in self.measurements if (m.subject, m.operation) == (subject, operation)),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: when, where, in which mode, and every workload's result."""
+
+    created_at: str
+    mode: str
+    environment: dict[str, Any]
+    workloads: list[WorkloadResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as JSON-ready data (``format_version`` changes when the layout does)."""
+        return {"format_version": FORMAT_VERSION, **asdict(self)}
+
+
+def ratio(result_measurements: list[Measurement], datatier: str, peer: str) -> Ratio | None:
+    """datatier's median over the peer's, when both were measured."""
+    by_key = {f"{m.subject} {m.operation}": m for m in result_measurements}
+    ours, theirs = by_key.get(datatier), by_key.get(peer)
+    if ours is None or theirs is None or ours.stats is None or theirs.stats is None:
+        return None
+    return Ratio(datatier, peer, ours.stats.median_ms / theirs.stats.median_ms)

@@ -1,0 +1,1 @@
+"""Deterministic generators of benchmark inputs (schemas now; rows and queries later)."""
