@@ -13,7 +13,7 @@ from datatier.schema._ir import Datasource, ForeignKey, JoinTable, ReferentialAc
 from datatier.schema._names import constraint_name, default_relation_name
 
 if TYPE_CHECKING:
-    from datatier.schema._validate import FieldDraft, ModelDraft
+    from datatier.schema._drafts import FieldDraft, ModelDraft
 
 __all__ = ["resolve_relations"]
 
