@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 __all__ = [
     "ConfigError",
@@ -19,9 +19,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A stretch of one source file: 1-based line and column of its start, character offsets."""
+class Span(NamedTuple):
+    """A stretch of one source file: 1-based line and column of its start, character offsets.
+
+    A named tuple, not a dataclass: the parser makes one per node, and this is the cheap kind.
+    """
 
     file: str
     start: int

@@ -7,8 +7,7 @@ Line breaks are tokens because they end fields and properties; ``//`` comments a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from datatier.errors import Diagnostic
 from datatier.schema._source import Source
@@ -18,8 +17,7 @@ __all__ = ["Token", "TokenKind", "tokenize"]
 TokenKind = Literal["ident", "string", "number", "punct", "newline", "doc", "comment", "eof"]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: TokenKind
     text: str
     start: int
@@ -28,8 +26,9 @@ class Token:
 
 _PATTERN = re.compile(
     r"""
-    (?P<ws>[ \t\f\v\ufeff]+)
-  | (?P<newline>\r?\n|\r)
+    [ \t\f\v\ufeff]*
+    (?:
+    (?P<newline>\r?\n|\r)
   | (?P<doc>///[^\r\n]*)
   | (?P<comment>//[^\r\n]*)
   | (?P<block>/\*(?:.|\n)*?\*/)
@@ -38,9 +37,12 @@ _PATTERN = re.compile(
   | (?P<number>-?\d+(?:\.\d+)?(?![A-Za-z_]))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_\-]*)
   | (?P<punct>@@|[{}()\[\]=,:?@.])
+  | (?P<end>$)
+    )
     """,
     re.VERBOSE,
 )
+_WHITESPACE = re.compile(r"[ \t\f\v\ufeff]*")
 
 
 def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
@@ -50,42 +52,43 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
     append = tokens.append
     position = 0
     length = len(text)
-    match = _PATTERN.match
-    while position < length:
-        found = match(text, position)
-        if found is None:
-            bad_end = position + 1
-            while bad_end < length and match(text, bad_end) is None:
-                bad_end += 1
-            diagnostics.append(
-                source.diagnostic(
-                    f"unexpected character{'s' if bad_end - position > 1 else ''} "
-                    f"`{text[position:bad_end]}`",
-                    source.span(position, bad_end),
-                    "remove it; only identifiers, strings, numbers and "
-                    "{ } ( ) [ ] = , : ? @ . may appear here",
-                )
-            )
-            position = bad_end
-            continue
+    new_token = tuple.__new__  # skips the named tuple's Python-level constructor
+    for found in _PATTERN.finditer(text):
         kind = found.lastgroup
+        start = found.start(kind)  # type: ignore[arg-type]
+        if start > position:
+            gap = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
+            if gap < start:
+                _bad_characters(source, gap, start, diagnostics)
         end = found.end()
-        if kind == "ws":
-            pass
-        elif kind == "block":
+        position = end
+        if kind == "block":
             # Prisma keeps /* ... */ as documentation, like ///.
-            append(Token("doc", "///" + found.group()[2:-2].strip(), position, end))
+            append(Token("doc", "///" + text[start + 2 : end - 2].strip(), start, end))
         elif kind == "badstring":
             diagnostics.append(
                 source.diagnostic(
                     "unterminated string",
-                    source.span(position, end),
+                    source.span(start, end),
                     'close the string with `"` on the same line',
                 )
             )
-            append(Token("string", text[position:end] + '"', position, end))
-        else:
-            append(Token(kind, found.group(), position, end))  # type: ignore[arg-type]
-        position = end
+            append(Token("string", text[start:end] + '"', start, end))
+        elif kind != "end":
+            append(new_token(Token, (kind, text[start:end], start, end)))
+    if position < length:
+        _bad_characters(source, position, length, diagnostics)
     append(Token("eof", "", length, length))
     return tokens
+
+
+def _bad_characters(source: Source, start: int, end: int, diagnostics: list[Diagnostic]) -> None:
+    """Report the characters from ``start`` to ``end`` that begin no token."""
+    text = source.text[start:end].rstrip()
+    diagnostics.append(
+        source.diagnostic(
+            f"unexpected character{'s' if len(text) > 1 else ''} `{text}`",
+            source.span(start, start + len(text)),
+            "remove it; only identifiers, strings, numbers and { } ( ) [ ] = , : ? @ . may appear here",
+        )
+    )

@@ -169,6 +169,10 @@ class _Resolver:
 
     def _group(self, first: str, second: str, name: str | None, sides: list[_Side]) -> None:
         if first == second:
+            if name is None and len(sides) > 1:
+                # Unnamed fields of a model pointing at itself never pair up implicitly.
+                self._ambiguous(sides, name, self_relation=True)
+                return
             if len(sides) == 2:
                 self._pair(sides[0], sides[1], name)
                 return
@@ -187,11 +191,20 @@ class _Resolver:
             return
         self._pair(on_first[0], on_second[0], name)
 
-    def _ambiguous(self, sides: list[_Side], name: str | None) -> None:
+    def _ambiguous(self, sides: list[_Side], name: str | None, *, self_relation: bool = False) -> None:
         model = sides[0].model.name
         target = sides[0].field.type
         listed = " and ".join(f"`{s.field.name}`" for s in sides)
-        if name is None:
+        if self_relation:
+            message = (
+                f"ambiguous self relation: the fields {listed} of model `{model}` all refer to "
+                f"`{model}` and none is named"
+            )
+            hint = (
+                "if two of them form one relation, give both the same name, e.g. "
+                '`@relation("parent")`; give every other relation its own name'
+            )
+        elif name is None:
             message = f"ambiguous relation: the fields {listed} of model `{model}` both refer to `{target}`"
             hint = 'give each relation a name, e.g. `@relation("author")` and `@relation("editor")`, on both sides'
         else:

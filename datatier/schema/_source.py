@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 from datatier.errors import Diagnostic, Span
 
 __all__ = ["Source"]
+
+_NEWLINE = re.compile("\n")
+_new_tuple = tuple.__new__
 
 
 class Source:
@@ -15,15 +19,15 @@ class Source:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self._line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self._line_starts.append(index + 1)
+        self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
     def span(self, start: int, end: int) -> Span:
         """The span from ``start`` to ``end`` (character offsets)."""
         line = bisect_right(self._line_starts, start) - 1
-        return Span(self.path, start, end, line + 1, start - self._line_starts[line] + 1)
+        # tuple.__new__ skips the named tuple's Python-level constructor: the parser makes many.
+        return _new_tuple(
+            Span, (self.path, start, end, line + 1, start - self._line_starts[line] + 1)
+        )
 
     def line_text(self, line: int) -> str:
         """The text of 1-based ``line`` without its line break."""
