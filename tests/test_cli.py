@@ -367,12 +367,6 @@ def test_db_push_without_any_url(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`db push` lists indexes and foreign keys in an order that changes with "
-    "PYTHONHASHSEED (the report iterates SQLAlchemy's `Table.indexes` and "
-    "`foreign_key_constraints`, which are sets), so two identical runs print different reports",
-)
 def test_db_push_report_is_deterministic(tmp_path: Path) -> None:
     reports = []
     for seed in ("0", "1", "2", "3"):

@@ -131,10 +131,6 @@ CASES = [
         "the name `User` is defined twice (first as an enum at schema.prisma:6:6)",
         (10, 7),
         "rename or remove one of them",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="says `first as a enum`; should be `first as an enum`",
-        ),
         id="model-named-like-an-enum",
     ),
     pytest.param(
@@ -206,11 +202,6 @@ CASES = [
         (7, 26),
         "did you mean `uuid()`?",
         id="unknown-default-function",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the hint is `did you mean `uuid`?`; it should name the function as written, "
-            "`uuid()`",
-        ),
     ),
     pytest.param(
         PG + "enum Role {\n  USER\n  ADMIN\n}\n\nmodel User {\n  id   Int  @id\n"
@@ -407,29 +398,16 @@ def test_named_relations_are_not_ambiguous() -> None:
 # -- messages that should read better ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hint says `did you mean `unique`?`; it should show the attribute as written, "
-    "`@unique`",
-)
 def test_unknown_attribute_hint_names_the_attribute() -> None:
     error = the_error(PG + "model User {\n  id Int @id @uniqe\n}\n")
     assert error.hint == "did you mean `@unique`?"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="says `which is a Int`; should be `which is an Int`",
-)
 def test_default_function_message_uses_an() -> None:
     error = the_error(PG + "model User {\n  id Int @id @default(uuid())\n}\n")
     assert error.message == "`uuid()` cannot be the default of field `User.id`, which is an Int"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hint says `make `authorId` a Int`; should be `make `authorId` an Int`",
-)
 def test_type_mismatch_hint_uses_an() -> None:
     text = (
         PG
@@ -442,11 +420,6 @@ def test_type_mismatch_hint_uses_an() -> None:
     assert the_error(text).hint == "make `authorId` an Int"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hint says `datatier format` cannot add the missing back-relation field, but "
-    "`datatier format` now adds it; the hint should offer it",
-)
 def test_missing_opposite_field_hint_offers_format() -> None:
     text = PG + (
         "model User {\n  id Int @id\n}\n\nmodel Post {\n  id       Int  @id\n  authorId Int\n"

@@ -458,11 +458,6 @@ def test_unterminated_string_is_reported_where_it_starts() -> None:
     assert first.hint == 'close the string with `"` on the same line'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unterminated string swallows the `)` after it, so the parser adds a second, "
-    "misleading error `expected `,` or `)` in an argument list, found `}`` at 4:1",
-)
 def test_unterminated_string_is_the_only_error() -> None:
     text = 'model A {\n  id Int @id\n  s String @default("abc)\n}\n'
     assert errors(text) == [(3, 21, "unterminated string")]
@@ -483,11 +478,6 @@ def test_line_broken_inside_brackets() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a list broken across lines the parser reads its remaining lines as members "
-    "and reports them too (`expected a name, found `]``, ...): three errors for one mistake",
-)
 def test_line_broken_inside_brackets_is_one_error() -> None:
     assert errors(BROKEN_LIST) == [(2, 14, "the line ends before its brackets are closed")]
 
@@ -528,11 +518,6 @@ def test_recovery_keeps_the_blocks_around_an_error() -> None:
     assert [m.name for m in blocks[0].members if isinstance(m, FieldDecl)] == ["id", "oops", "name"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="characters the lexer rejects are reported before every parser error, so a file's "
-    "errors are not listed in the order they appear in it",
-)
 def test_errors_are_listed_in_source_order() -> None:
     text = "model A {\n  id Int @id\n  name\n  x Int $\n}\n"
     assert errors(text) == [(3, 3, "field `name` has no type"), (4, 9, "unexpected character `$`")]

@@ -23,7 +23,7 @@ from sqlalchemy.sql.ddl import (
 from datatier.dialects import Dialect, get_dialect
 from datatier.schema._ir import JoinTable, Model, ReferentialAction, Schema
 
-__all__ = ["create_elements", "render_ddl", "to_metadata"]
+__all__ = ["create_elements", "in_schema_order", "render_ddl", "to_metadata"]
 
 _Item = TypeVar("_Item", sa.Index, sa.ForeignKeyConstraint)
 
@@ -153,17 +153,18 @@ def create_elements(metadata: sa.MetaData, dialect: Dialect) -> list[ExecutableD
     elements.extend(dialect.create_extension_elements(metadata.info.get("extensions", ())))
     elements.extend(dialect.create_enum_elements(metadata.info.get("enums", [])))
     for table in tables:
-        fks = _ordered(table.foreign_key_constraints) if dialect.inline_foreign_keys else []
+        fks = in_schema_order(table.foreign_key_constraints) if dialect.inline_foreign_keys else []
         elements.append(CreateTable(table, include_foreign_key_constraints=fks))
-    elements.extend(CreateIndex(i) for t in tables for i in _ordered(t.indexes))
+    elements.extend(CreateIndex(i) for t in tables for i in in_schema_order(t.indexes))
     if not dialect.inline_foreign_keys:
         elements.extend(
-            AddConstraint(fk) for t in tables for fk in _ordered(t.foreign_key_constraints)
+            AddConstraint(fk) for t in tables for fk in in_schema_order(t.foreign_key_constraints)
         )
     return elements
 
 
-def _ordered(items: Iterable[_Item]) -> list[_Item]:
+def in_schema_order(items: Iterable[_Item]) -> list[_Item]:
+    """Indexes or foreign keys in the order the schema declares them (SQLAlchemy keeps sets)."""
     return sorted(items, key=lambda item: int(item.info.get("position", 0)))
 
 

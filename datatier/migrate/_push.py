@@ -24,7 +24,7 @@ from datatier.errors import DatabaseNotEmpty, DatatierError
 from datatier.migrate._catalog import Catalog, diff_catalogs
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
-from datatier.migrate._ddl import create_elements, to_metadata
+from datatier.migrate._ddl import create_elements, in_schema_order, to_metadata
 from datatier.schema._ir import Schema
 
 __all__ = ["PushReport", "push"]
@@ -97,8 +97,10 @@ def _report(metadata: sa.MetaData, url: str, provider: str, statements: list[str
         provider=provider,
         created=True,
         tables=tuple(t.name for t in tables),
-        indexes=tuple(str(i.name) for t in tables for i in t.indexes),
-        foreign_keys=tuple(str(fk.name) for t in tables for fk in t.foreign_key_constraints),
+        indexes=tuple(str(i.name) for t in tables for i in in_schema_order(t.indexes)),
+        foreign_keys=tuple(
+            str(fk.name) for t in tables for fk in in_schema_order(t.foreign_key_constraints)
+        ),
         enums=tuple(str(getattr(e, "name", e)) for e in metadata.info.get("enums", [])),
         statements=tuple(statements),
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from datatier.schema import _catalog_rules as rules
 from datatier.schema._args import describe_expr, expr_text
 from datatier.schema._ast import ArrayExpr, ConstantExpr, Expr, FunctionCall, NumberExpr, StringExpr
-from datatier.schema._drafts import FieldDraft, Part, did_you_mean, is_int
+from datatier.schema._drafts import FieldDraft, Part, a_or_an, did_you_mean, is_int
 from datatier.schema._ir import DefaultValue, LiteralValue, ScalarType
 
 __all__ = ["Defaults"]
@@ -29,7 +29,7 @@ class Defaults(Part):
                 reporter.error(
                     f"unknown function `{value.name}()` in the default of {owner}",
                     value.span,
-                    did_you_mean(value.name, rules.DEFAULT_FUNCTIONS)
+                    did_you_mean(value.name, rules.DEFAULT_FUNCTIONS, "{}()")
                     or f"default functions: {', '.join(f'{n}()' for n in rules.DEFAULT_FUNCTIONS)}",
                 )
                 return None
@@ -37,7 +37,7 @@ class Defaults(Part):
             if allowed is not None and (scalar is None or scalar not in allowed):
                 fits = " or ".join(sorted(s.value for s in allowed))
                 reporter.error(
-                    f"`{value.name}()` cannot be the default of {owner}, which is a {draft.type}",
+                    f"`{value.name}()` cannot be the default of {owner}, which is {a_or_an(draft.type)}",
                     value.span,
                     f"`{value.name}()` fills {fits} fields",
                 )

@@ -24,6 +24,7 @@ __all__ = [
     "FieldDraft",
     "ModelDraft",
     "Part",
+    "a_or_an",
     "did_you_mean",
     "doc_text",
     "is_comment",
@@ -141,10 +142,18 @@ def sort_order(expr: Expr | None) -> Literal["Asc", "Desc"] | None:
     return None
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+def did_you_mean(name: str, candidates: Iterable[str], spelling: str = "{}") -> str | None:
+    """``did you mean `x`?`` for the candidate closest to ``name``, written as ``spelling``
+    (e.g. ``"@{}"`` for an attribute, ``"{}()"`` for a function); None when none is close."""
+    options = list(candidates)
+    matches = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if not matches:
-        lowered = {c.lower(): c for c in candidates}
+        lowered = {c.lower(): c for c in options}
         if name.lower() in lowered:
             matches = [lowered[name.lower()]]
-    return f"did you mean `{matches[0]}`?" if matches else None
+    return f"did you mean `{spelling.format(matches[0])}`?" if matches else None
+
+
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article: ``an Int``, ``a String``, ``an enum``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -469,7 +469,18 @@ def _render_type(kind: FieldType, text: str) -> str:
 # and the layout rules above then align them.
 
 _SCALARS = frozenset(
-    ("String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes", "Unsupported")
+    (
+        "String",
+        "Boolean",
+        "Int",
+        "BigInt",
+        "Float",
+        "Decimal",
+        "DateTime",
+        "Json",
+        "Bytes",
+        "Unsupported",
+    )
 )
 
 
@@ -527,7 +538,9 @@ def _complete_relations(schema: SchemaFile) -> str:
         if opposite is None and kind.is_list:
             insertions.extend(_forward_side(schema.text, forward))
         else:
-            insertions.extend(_referencing_side(schema.text, forward, back_missing=opposite is None))
+            insertions.extend(
+                _referencing_side(schema.text, forward, back_missing=opposite is None)
+            )
     if not insertions:
         return schema.text
     insertions.sort(key=lambda insertion: insertion[0])
@@ -560,7 +573,9 @@ def _forward_side(text: str, back: _RelationField) -> list[tuple[int, str]]:
     return insertions
 
 
-def _referencing_side(text: str, forward: _RelationField, *, back_missing: bool) -> list[tuple[int, str]]:
+def _referencing_side(
+    text: str, forward: _RelationField, *, back_missing: bool
+) -> list[tuple[int, str]]:
     """A relation field holding the key: its back field, ``@relation`` and scalars if missing."""
     insertions: list[tuple[int, str]] = []
     holder, referenced = forward.model, forward.target
@@ -579,9 +594,7 @@ def _referencing_side(text: str, forward: _RelationField, *, back_missing: bool)
         position = kind.span.end
         while position < len(text) and text[position] in "[]?!":
             position += 1
-        insertions.append(
-            (position, f" @relation({_fields_arg(scalars)}, {_references_arg(key)})")
-        )
+        insertions.append((position, f" @relation({_fields_arg(scalars)}, {_references_arg(key)})"))
     else:
         extra = []
         if written_fields is None:
@@ -617,7 +630,9 @@ def _inferred_scalars(
             optional = relation_type is None or relation_type.optional
             type_name = field_decl.type.name
         native = next((a for a in field_decl.attributes if a.name.startswith("db.")), None)
-        scalars.append((name, type_name, optional, "" if native is None else _render_attribute(native)))
+        scalars.append(
+            (name, type_name, optional, "" if native is None else _render_attribute(native))
+        )
     return scalars
 
 
@@ -629,7 +644,9 @@ def _scalar_insertions(holder: Block, scalars: list[_Scalar], text: str) -> list
             continue
         if type_name not in _SCALARS:
             break
-        insertions.append((holder.span.end - 1, f"{name} {type_name}{'?' if optional else ''} {native}\n"))
+        insertions.append(
+            (holder.span.end - 1, f"{name} {type_name}{'?' if optional else ''} {native}\n")
+        )
     return insertions
 
 

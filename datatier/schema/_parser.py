@@ -51,7 +51,9 @@ def parse_schema_text(path: str, text: str) -> tuple[SchemaFile, list[Diagnostic
     diagnostics: list[Diagnostic] = []
     tokens = tokenize(source, diagnostics)
     parser = _Parser(source, tokens, diagnostics)
-    return SchemaFile(path, text, parser.parse_file()), diagnostics
+    tree = SchemaFile(path, text, parser.parse_file())
+    diagnostics.sort(key=lambda d: d.span.start if d.span is not None else 0)
+    return tree, diagnostics
 
 
 class _Parser:
@@ -61,12 +63,15 @@ class _Parser:
         self.pos = 0
         self.diagnostics = diagnostics
         self.depth = 0  # open ( [ { : the line must not end before they close
+        self.unclosed = False  # the last error was a line ending inside brackets
+        self.error_lines = {d.span.line for d in diagnostics if d.span is not None}
 
     # -- token helpers -------------------------------------------------------------
 
     def peek(self) -> Token:
         token = self.tokens[self.pos]
         if self.depth and token.kind in ("newline", "comment", "doc", "eof"):
+            self.unclosed = True
             raise self.error(
                 "the line ends before its brackets are closed",
                 token,
@@ -89,8 +94,13 @@ class _Parser:
         return self.source.span(start, end)
 
     def error(self, message: str, token: Token, hint: str | None = None) -> _ParseFailed:
+        """Report ``message`` at ``token`` (unless its line already has an error: one mistake
+        should read as one error, not as the cascade that follows it)."""
         end = token.end if token.end > token.start else token.start + 1
-        self.diagnostics.append(self.source.diagnostic(message, self.span(token.start, end), hint))
+        span = self.span(token.start, end)
+        if span.line not in self.error_lines:
+            self.error_lines.add(span.line)
+            self.diagnostics.append(self.source.diagnostic(message, span, hint))
         return _ParseFailed()
 
     def expect(self, text: str, what: str, hint: str | None = None) -> Token:
@@ -106,11 +116,44 @@ class _Parser:
         raise self.error(f"expected {what}, found {_describe(token)}", token, hint)
 
     def skip_line(self) -> None:
-        """Skip to the end of the current line (recovery), leaving the line break unread."""
+        """Skip to the end of the current line (recovery), leaving the line break unread.
+
+        After a line that ended inside brackets, the lines that only continue it (they do
+        not start a member) are skipped too, up to the line that closes the brackets.
+        """
         self.depth = 0
+        if self.unclosed:
+            self.unclosed = False
+            self._skip_continuation_lines()
         while self.tokens[self.pos].kind not in ("newline", "eof"):
             if self.tokens[self.pos].kind == "punct" and self.tokens[self.pos].text == "}":
                 return
+            self.pos += 1
+
+    def _skip_continuation_lines(self) -> None:
+        tokens = self.tokens
+        opened = 0
+        while True:
+            token = tokens[self.pos]
+            if token.kind == "eof":
+                return
+            if token.kind == "newline":
+                following = tokens[self.pos + 1]
+                after = tokens[self.pos + 2] if following.kind != "eof" else following
+                starts_member = (
+                    (following.kind == "punct" and following.text in ("@@", "}"))
+                    or (following.kind == "ident" and after.kind == "ident")
+                    or (following.kind == "ident" and after.kind == "punct" and after.text == "=")
+                    or following.kind in ("doc", "comment", "newline", "eof")
+                )
+                if starts_member:
+                    return
+            elif token.kind == "punct" and token.text in ("(", "[", "{"):
+                opened += 1
+            elif token.kind == "punct" and token.text in (")", "]", "}"):
+                if token.text == "}" and opened == 0:
+                    return
+                opened -= 1
             self.pos += 1
 
     def skip_blank(self) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from datatier.schema._args import Reporter, bind_args, describe_expr
 from datatier.schema._ast import ArrayExpr, ConstantExpr, Expr, StringExpr
 from datatier.schema._catalog_rules import REFERENTIAL_ACTIONS
+from datatier.schema._drafts import FieldDraft, ModelDraft, a_or_an
 from datatier.schema._ir import Datasource, ForeignKey, JoinTable, ReferentialAction, Relation
 from datatier.schema._names import constraint_name, default_relation_name
-
-if TYPE_CHECKING:
-    from datatier.schema._drafts import FieldDraft, ModelDraft
 
 __all__ = ["resolve_relations"]
 
@@ -191,7 +188,9 @@ class _Resolver:
             return
         self._pair(on_first[0], on_second[0], name)
 
-    def _ambiguous(self, sides: list[_Side], name: str | None, *, self_relation: bool = False) -> None:
+    def _ambiguous(
+        self, sides: list[_Side], name: str | None, *, self_relation: bool = False
+    ) -> None:
         model = sides[0].model.name
         target = sides[0].field.type
         listed = " and ".join(f"`{s.field.name}`" for s in sides)
@@ -223,8 +222,8 @@ class _Resolver:
         self.reporter.error(
             f"relation field {side.label} has no opposite relation field on model `{side.field.type}`",
             side.field.decl.name_span,
-            f"add a field of type `{side.model.name}` or `{side.model.name}[]` to `{side.field.type}`{named} "
-            "(`datatier format` cannot add it for you yet)",
+            f"run `datatier format` to add it, or add a field of type `{side.model.name}` or "
+            f"`{side.model.name}[]` to `{side.field.type}`{named}",
         )
 
     def _pair(self, a: _Side, b: _Side, name: str | None) -> None:
@@ -395,7 +394,7 @@ class _Resolver:
                     f"the type of `{model.name}.{mine.name}` ({mine.type}) does not match the type of "
                     f"the referenced `{target.name}.{theirs.name}` ({theirs.type})",
                     mine.decl.span,
-                    f"make `{mine.name}` a {theirs.type}",
+                    f"make `{mine.name}` {a_or_an(theirs.type)}",
                 )
                 return
             if mine.is_list:

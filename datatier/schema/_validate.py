@@ -21,6 +21,7 @@ from datatier.schema._drafts import (
     FieldDraft,
     ModelDraft,
     Part,
+    a_or_an,
     did_you_mean,
     doc_text,
     is_comment,
@@ -68,7 +69,13 @@ def build_schema(files: Sequence[SchemaFile], path: str | None = None) -> Schema
     builder = _Builder(files, Reporter(sources))
     schema = builder.build(path)
     if builder.reporter.has_errors:
-        raise SchemaError(builder.reporter.diagnostics)
+        order = {f.path: index for index, f in enumerate(files)}
+        raise SchemaError(
+            sorted(
+                builder.reporter.diagnostics,
+                key=lambda d: (order.get(d.span.file, -1), d.span.start) if d.span else (-1, 0),
+            )
+        )
     return schema
 
 
@@ -132,7 +139,7 @@ class _Builder(Part):
                 what = block.kind if block.kind in ("datasource", "generator") else "name"
                 self.reporter.error(
                     f"the {what} `{block.name}` is defined twice "
-                    f"(first as a {previous.kind} at {_where(previous.name_span)})",
+                    f"(first as {a_or_an(previous.kind)} at {_where(previous.name_span)})",
                     block.name_span,
                     "rename or remove one of them",
                 )
@@ -343,7 +350,7 @@ class _Builder(Part):
             reporter.error(
                 f"unknown attribute `@{name}` on {owner}",
                 attribute.name_span,
-                did_you_mean(name, _FIELD_ATTRIBUTES),
+                did_you_mean(name, _FIELD_ATTRIBUTES, "@{}"),
             )
             return
         if is_relation and name not in ("relation", "ignore"):
@@ -356,7 +363,7 @@ class _Builder(Part):
         if name == "relation":
             if not is_relation:
                 reporter.error(
-                    f"`@relation` can only be used on a relation field, and {owner} is a {draft.type}",
+                    f"`@relation` can only be used on a relation field, and {owner} is {a_or_an(draft.type)}",
                     attribute.span,
                 )
                 return
@@ -392,7 +399,7 @@ class _Builder(Part):
                 reporter.error("`@updatedAt` takes no arguments", attribute.span)
             if draft.type != ScalarType.DATETIME.value or draft.kind != "scalar":
                 reporter.error(
-                    f"`@updatedAt` needs a DateTime field, and {owner} is a {draft.type}",
+                    f"`@updatedAt` needs a DateTime field, and {owner} is {a_or_an(draft.type)}",
                     attribute.span,
                 )
             elif draft.is_list:
@@ -470,7 +477,7 @@ class _Builder(Part):
             reporter.error(
                 f"unknown attribute `@@{name}` on {owner}",
                 attribute.name_span,
-                did_you_mean(name, _BLOCK_ATTRIBUTES),
+                did_you_mean(name, _BLOCK_ATTRIBUTES, "@@{}"),
             )
             return
         if name == "map":
