@@ -62,7 +62,15 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _schema_path(schema: str | None, url: str | None = None) -> tuple[Path, str | None]:
     config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
-    return find_schema(config, Path.cwd()), config.url
+    return _shown(find_schema(config, Path.cwd())), config.url
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it: shorter messages."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _print_warnings(schema: Schema) -> None:

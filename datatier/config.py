@@ -221,7 +221,7 @@ def _normalize_sqlite(url: str, base: Path) -> str:
         path = rest
     if path in ("", ":memory:"):
         return f"file::memory:{sep}{query}"
-    resolved = Path(os.path.normpath(base / path))
+    resolved = Path(os.path.normpath(base.absolute() / path))
     return f"file:{resolved.as_posix()}{sep}{query}"
 
 

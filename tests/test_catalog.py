@@ -1,7 +1,7 @@
 """Catalog snapshots of real PostgreSQL and SQLite databases, and the differences they reveal.
 
 The golden SQL files under ``tests/golden/catalog/`` are the output of
-``/work/shared/tools/prisma-oracle/prisma-ddl <schema> <provider>`` for the shared
+``../shared/tools/prisma-oracle/prisma-ddl <schema> <provider>`` for the shared
 ``blog.prisma`` and ``shop.prisma`` schemas, so these tests run without Node.
 """
 

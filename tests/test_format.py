@@ -9,6 +9,7 @@ Every case also checks that formatting is idempotent.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from datatier.schema._format import format_schema_text
 TESTS = Path(__file__).parent
 CASES = TESTS / "format_cases"
 GOLDEN = TESTS / "conformance" / "golden"
-SHARED = Path("/work/shared")
+SHARED = Path(os.environ.get("DATATIER_SHARED_DIR", TESTS.parent.parent / "shared"))
 
 
 def _golden_pairs() -> list[tuple[Path, Path]]:

@@ -42,7 +42,7 @@ def time_prisma(schema: Path, *, reps: int, warmup: int, timeout: float = 600) -
     package = oracle_home() / PACKAGE
     if not (package / "package.json").is_file():
         raise PeerUnavailable(
-            f"{package} is missing (run /work/shared/tools/prisma-oracle/prisma-dmmf once)"
+            f"{package} is missing (run ../shared/tools/prisma-oracle/prisma-dmmf once)"
         )
     command = [
         node, "--expose-gc", str(SCRIPT), "--package", str(package), "--schema", str(schema),
