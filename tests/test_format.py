@@ -9,18 +9,17 @@ Every case also checks that formatting is idempotent.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from datatier.errors import SchemaError
 from datatier.schema._format import format_schema_text
+from tests.harness.golden import schema_path
 
 TESTS = Path(__file__).parent
 CASES = TESTS / "format_cases"
 GOLDEN = TESTS / "conformance" / "golden"
-SHARED = Path(os.environ.get("DATATIER_SHARED_DIR", TESTS.parent.parent / "shared"))
 
 
 def _golden_pairs() -> list[tuple[Path, Path]]:
@@ -30,9 +29,7 @@ def _golden_pairs() -> list[tuple[Path, Path]]:
         return []
     sources: dict[str, Path] = {}
     for entry in json.loads(manifest_path.read_text())["schemas"]:
-        root = Path(entry["path"].replace("<shared>", str(SHARED)))
-        if not root.is_absolute():
-            root = TESTS.parent / root
+        root = schema_path(entry)
         inputs = [root / name for name in entry["files"]] if entry["files"] else [root]
         goldens = [g for g in entry["goldens"] if g.endswith(".format.prisma")]
         for source in inputs:

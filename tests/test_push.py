@@ -25,10 +25,11 @@ from datatier.migrate._sqlscript import apply_sql_script
 from datatier.schema import Schema, load_schema
 from tests.harness.backends import Backend
 from tests.harness.databases import fresh_postgres_database
+from tests.harness.golden import SHARED_COPIES
 from tests.harness.servers import Server
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "schemas"
+SHARED = SHARED_COPIES
 GOLDEN = ROOT / "tests" / "conformance" / "golden" / "shared"
 
 

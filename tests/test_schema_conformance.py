@@ -17,22 +17,22 @@ import pytest
 
 from datatier.errors import SchemaError
 from datatier.schema import Field, Model, Schema, load_schema
+from tests.harness.golden import schema_path
 
 ROOT = Path(__file__).parent / "conformance"
 MANIFEST = json.loads((ROOT / "golden" / "MANIFEST.json").read_text())
-REPO = Path(__file__).parent.parent
 
 
 def _entries(*groups: str) -> list[Any]:
     return [
         pytest.param(entry, id=f"{entry['group']}/{entry['name']}")
         for entry in MANIFEST["schemas"]
-        if entry["group"] in groups and (REPO / entry["path"]).exists()
+        if entry["group"] in groups
     ]
 
 
 def _schema_path(entry: dict[str, Any]) -> Path:
-    return REPO / entry["path"]
+    return schema_path(entry)
 
 
 @pytest.mark.parametrize("entry", _entries("valid", "valid_multi", "format", "legacy", "shared"))

@@ -1,13 +1,12 @@
 """The resolved IR of the project's schemas: names, relations, actions, keys, defaults, docs.
 
-The blog schema ships inside the package (``datatier/demo/schema.prisma``), so most of
-this file needs nothing outside the repository; the shop schema comes from ``shared/``.
+The blog schema ships inside the package (``datatier/demo/schema.prisma``); the shop
+schema is the repository's copy of the shared examples.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
@@ -23,23 +22,9 @@ from datatier.schema import (
     load_schema,
     validate_schema_text,
 )
+from tests.harness.golden import SHARED_COPIES
 
 BLOG = Path(datatier.demo.__file__).parent / "schema.prisma"
-
-
-def _shared_dir() -> Path | None:
-    configured = os.environ.get("DATATIER_SHARED_DIR")
-    for candidate in (
-        Path(configured) if configured else None,
-        Path(__file__).resolve().parents[2] / "shared",
-    ):
-        if candidate is not None and (candidate / "schemas").is_dir():
-            return candidate
-    return None
-
-
-SHARED = _shared_dir()
-needs_shared = pytest.mark.skipif(SHARED is None, reason="shared/ (with schemas/) not found")
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +34,7 @@ def blog() -> Schema:
 
 @pytest.fixture(scope="module")
 def shop() -> Schema:
-    assert SHARED is not None
-    return load_schema(SHARED / "schemas" / "shop.prisma")
+    return load_schema(SHARED_COPIES / "shop.prisma")
 
 
 def blog_on(provider: str) -> Schema:
@@ -347,10 +331,8 @@ def test_scalar_list_is_not_portable() -> None:
     assert not schema.is_portable
 
 
-@needs_shared
 def test_packaged_demo_is_the_shared_blog(blog: Schema) -> None:
-    assert SHARED is not None
-    shared = load_schema(SHARED / "schemas" / "blog.prisma")
+    shared = load_schema(SHARED_COPIES / "blog.prisma")
     assert shared.models == blog.models
     assert shared.relations == blog.relations
     assert shared.enums == blog.enums
@@ -359,7 +341,6 @@ def test_packaged_demo_is_the_shared_blog(blog: Schema) -> None:
 # -- shop ------------------------------------------------------------------------------
 
 
-@needs_shared
 def test_shop_on_sqlite(shop: Schema) -> None:
     assert shop.provider == "sqlite"
     assert [m.name for m in shop.models] == [
@@ -377,7 +358,6 @@ def test_shop_on_sqlite(shop: Schema) -> None:
     assert shop.is_portable
 
 
-@needs_shared
 def test_shop_compound_id_and_explicit_many_to_many(shop: Schema) -> None:
     link = shop.model("ProductCollection")
     assert link.primary_key is not None
@@ -391,7 +371,6 @@ def test_shop_compound_id_and_explicit_many_to_many(shop: Schema) -> None:
     assert kinds["CollectionToProductCollection"] == "one_to_many"
 
 
-@needs_shared
 def test_shop_actions_and_names(shop: Schema) -> None:
     actions = {r.name: r.on_delete for r in shop.relations}
     assert actions == {

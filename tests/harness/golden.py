@@ -8,19 +8,27 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GOLDEN", "MANIFEST", "REPO", "prisma_sql", "schema_path"]
+__all__ = ["GOLDEN", "MANIFEST", "REPO", "SHARED_COPIES", "prisma_sql", "schema_path", "shared_dir"]
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "conformance" / "golden"
 MANIFEST: dict[str, Any] = json.loads((GOLDEN / "MANIFEST.json").read_text())
 
 
+SHARED_COPIES = REPO / "tests" / "conformance" / "schemas" / "shared"
+
+
+def shared_dir() -> Path:
+    """The team's shared folder (beside the repository, or ``DATATIER_SHARED_DIR``)."""
+    return Path(os.environ.get("DATATIER_SHARED_DIR", REPO.parent / "shared"))
+
+
 def schema_path(entry: dict[str, Any]) -> Path:
-    """Where a manifest entry's schema lives (shared schemas sit beside the repository)."""
+    """Where a manifest entry's schema lives. The shared example schemas are read from the
+    repository's copies (``tests/test_shared_copies.py`` keeps them equal to the originals)."""
     path = str(entry["path"])
-    if path.startswith("<shared>/"):
-        shared = Path(os.environ.get("DATATIER_SHARED_DIR", REPO.parent / "shared"))
-        return shared / path.removeprefix("<shared>/")
+    if path.startswith("<shared>/schemas/"):
+        return SHARED_COPIES / path.removeprefix("<shared>/schemas/")
     return REPO / path
 
 
