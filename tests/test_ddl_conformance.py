@@ -83,7 +83,7 @@ def _reset(conn: psycopg.Connection[Any], schemas: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("entry", _cases("postgresql"))
 def test_postgres_catalog_matches_prisma(entry: dict[str, Any], tmp_path: Path, pg_url: str) -> None:
     schema = _load(entry, "postgresql", tmp_path)
-    schemas = ("public",)
+    schemas: tuple[str, ...] = ("public",)
     if schema.datasource is not None and schema.datasource.schemas:
         schemas = tuple(dict.fromkeys(("public", *schema.datasource.schemas)))
     with psycopg.connect(pg_url, autocommit=True) as conn:

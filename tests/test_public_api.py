@@ -24,7 +24,7 @@ def test_every_public_error_is_exported_at_the_top() -> None:
 
 
 def test_every_error_has_a_stable_code() -> None:
-    codes = {}
+    codes: dict[str, str] = {}
     for name in datatier.errors.__all__:
         value = getattr(datatier.errors, name)
         if isinstance(value, type) and issubclass(value, datatier.errors.DatatierError):

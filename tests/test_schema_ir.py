@@ -202,8 +202,9 @@ def test_primary_key_names_on_postgresql_and_sqlite(blog: Schema) -> None:
     pk = blog.model("User").primary_key
     assert pk is not None
     assert (pk.db_name, pk.fields) == ("users_pkey", (IndexField("id", "id"),))
-    assert blog.model("Post").primary_key is not None
-    assert blog.model("Post").primary_key.db_name == "Post_pkey"
+    post_pk = blog.model("Post").primary_key
+    assert post_pk is not None
+    assert post_pk.db_name == "Post_pkey"
     on_sqlite = blog_on("sqlite")
     assert on_sqlite.provider == "sqlite"
     assert all(m.primary_key is not None for m in on_sqlite.models)

@@ -38,7 +38,7 @@ def prisma_sql(entry: dict[str, Any], provider: str) -> str:
     Prisma's engine writes Json defaults unquoted on SQLite (``DEFAULT {}``), which SQLite
     rejects; datatier quotes objects and arrays, so the golden is quoted the same way.
     """
-    sql = (GOLDEN / entry["group"] / f"{entry['name']}.{provider}.sql").read_text()
+    sql: str = (GOLDEN / entry["group"] / f"{entry['name']}.{provider}.sql").read_text()
     if provider == "sqlite":
         sql = re.sub(r"(JSONB(?: NOT NULL)? DEFAULT )(\{.*\}|\[.*\])(,?)$", _quote, sql, flags=re.M)
     return sql
