@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import datatier.demo
+from datatier.errors import SchemaError
 from datatier.schema import (
     DefaultValue,
+    Extension,
     ForeignKey,
     IndexField,
     JoinTable,
@@ -391,3 +393,25 @@ def test_shop_actions_and_names(shop: Schema) -> None:
     )
     assert [i.db_name for i in shop.model("Order").indexes] == ["Order_customerId_createdAt_idx"]
     assert shop.model("Product").field("price").type == "Decimal"
+
+
+def test_datasource_extensions_are_structured() -> None:
+    schema = validate_schema_text(
+        'datasource db {\n  provider   = "postgresql"\n'
+        '  extensions = [citext, uuidOssp(map: "uuid-ossp", schema: "ext", version: "1.1")]\n}\n'
+    )
+    assert schema.datasource is not None
+    assert schema.datasource.extensions == (
+        Extension("citext", "citext"),
+        Extension("uuidOssp", "uuid-ossp", "ext", "1.1"),
+    )
+
+
+def test_extension_with_an_unknown_argument_is_an_error() -> None:
+    with pytest.raises(SchemaError) as caught:
+        validate_schema_text(
+            'datasource db {\n  provider   = "postgresql"\n  extensions = [citext(owner: "me")]\n}\n'
+        )
+    (error,) = caught.value.diagnostics
+    assert error.message == 'unexpected argument "me" for extension `citext`'
+    assert error.span is not None and (error.span.line, error.span.column) == (3, 24)

@@ -26,6 +26,7 @@ from datatier.dialects._types import Unsupported
 from datatier.schema._ir import (
     DefaultValue,
     Enum,
+    Extension,
     Field,
     Index,
     LiteralValue,
@@ -322,6 +323,8 @@ class Dialect:
         """The statements that create enum types (none where enums are plain columns)."""
         return []
 
-    def create_extension_elements(self, extensions: Sequence[str]) -> list[ExecutableDDLElement]:
+    def create_extension_elements(
+        self, extensions: Sequence[Extension]
+    ) -> list[ExecutableDDLElement]:
         """The statements that install the datasource's ``extensions`` (none where there are none)."""
         return []

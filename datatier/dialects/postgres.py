@@ -17,7 +17,16 @@ from sqlalchemy.types import TypeEngine
 
 from datatier.dialects._base import Dialect, PrismaDDLCompiler, QuoteAllPreparer
 from datatier.dialects._types import BIGSERIAL, SERIAL, SMALLSERIAL, VARBIT, XML
-from datatier.schema._ir import DefaultValue, Enum, Field, Index, NativeType, ScalarType, Schema
+from datatier.schema._ir import (
+    DefaultValue,
+    Enum,
+    Extension,
+    Field,
+    Index,
+    NativeType,
+    ScalarType,
+    Schema,
+)
 
 __all__ = ["PostgresDialect"]
 
@@ -107,20 +116,6 @@ class CreateExtension(ExecutableDDLElement):
         self.name = name
         self.schema = schema
         self.version = version
-
-
-_EXTENSION = re.compile(r"^\s*([\w-]+)\s*(?:\((.*)\))?\s*$", re.S)
-_EXTENSION_ARG = re.compile(r'(\w+)\s*:\s*"((?:[^"\\]|\\.)*)"')
-
-
-def _extension(text: str) -> CreateExtension:
-    """``citext(schema: "public")`` as the datasource's ``extensions`` list writes it."""
-    match = _EXTENSION.match(text)
-    if match is None:
-        raise ValueError(f"cannot read the extension {text!r}")
-    args = dict(_EXTENSION_ARG.findall(match[2] or ""))
-    name: str = args.get("map") or match[1]
-    return CreateExtension(name, args.get("schema"), args.get("version"))
 
 
 class _SADialect(PGDialect_psycopg):
@@ -248,9 +243,11 @@ class PostgresDialect(Dialect):
     def create_enum_elements(self, enums: list[TypeEngine[Any]]) -> list[ExecutableDDLElement]:
         return [CreateEnumType(e) for e in enums]
 
-    def create_extension_elements(self, extensions: Sequence[str]) -> list[ExecutableDDLElement]:
-        ordered = sorted((_extension(e) for e in extensions), key=lambda e: e.name)
-        return list(ordered)
+    def create_extension_elements(
+        self, extensions: Sequence[Extension]
+    ) -> list[ExecutableDDLElement]:
+        ordered = sorted(extensions, key=lambda e: e.db_name)
+        return [CreateExtension(e.db_name, e.schema, e.version) for e in ordered]
 
     def index_options(self, index: Index) -> dict[str, Any]:
         options: dict[str, Any] = {}

@@ -7,9 +7,17 @@ from typing import Literal
 
 from datatier.schema import _catalog_rules as rules
 from datatier.schema._args import Reporter, expr_text
-from datatier.schema._ast import ArrayExpr, Block, Expr, FunctionCall, Property, StringExpr
+from datatier.schema._ast import (
+    ArrayExpr,
+    Block,
+    ConstantExpr,
+    Expr,
+    FunctionCall,
+    Property,
+    StringExpr,
+)
 from datatier.schema._drafts import did_you_mean, is_comment
-from datatier.schema._ir import Datasource, Generator, UrlSource
+from datatier.schema._ir import Datasource, Extension, Generator, UrlSource
 
 __all__ = ["ConfigBlocks"]
 
@@ -96,14 +104,13 @@ class ConfigBlocks:
                 self.reporter.error(
                     f'`{key}` must be "foreignKeys" or "prisma", not {expr_text(expr)}', expr.span
                 )
-        extensions: tuple[str, ...] = ()
+        extensions: tuple[Extension, ...] = ()
         if (ext := props.get("extensions")) is not None:
             if provider != "postgresql":
                 self.reporter.error("`extensions` is only supported on PostgreSQL", ext.span)
-            extensions = tuple(
-                expr_text(e) if not isinstance(e, StringExpr) else e.value
-                for e in (ext.items if isinstance(ext, ArrayExpr) else (ext,))
-            )
+            items = ext.items if isinstance(ext, ArrayExpr) else (ext,)
+            read = [self._extension(item) for item in items]
+            extensions = tuple(e for e in read if e is not None)
         schemas: tuple[str, ...] = ()
         if (sch := props.get("schemas")) is not None:
             items = sch.items if isinstance(sch, ArrayExpr) else (sch,)
@@ -124,6 +131,36 @@ class ConfigBlocks:
             extensions=extensions,
             schemas=schemas,
         )
+
+    def _extension(self, expr: Expr) -> Extension | None:
+        """``citext`` or ``uuidOssp(map: "uuid-ossp", schema: "extensions", version: "1.1")``."""
+        if isinstance(expr, ConstantExpr):
+            return Extension(expr.name, expr.name)
+        if isinstance(expr, FunctionCall):
+            options: dict[str, str] = {}
+            for argument in expr.args:
+                if argument.name not in ("map", "schema", "version") or not isinstance(
+                    argument.value, StringExpr
+                ):
+                    self.reporter.error(
+                        f"unexpected argument {expr_text(argument.value)} for extension `{expr.name}`",
+                        argument.span,
+                        'extensions take `map: "..."`, `schema: "..."` and `version: "..."`',
+                    )
+                    return None
+                options[argument.name] = argument.value.value
+            return Extension(
+                expr.name,
+                options.get("map", expr.name),
+                options.get("schema"),
+                options.get("version"),
+            )
+        self.reporter.error(
+            f"an extension is named by an identifier, not {expr_text(expr)}",
+            expr.span,
+            'e.g. `extensions = [citext, uuidOssp(map: "uuid-ossp")]`',
+        )
+        return None
 
     def _url(self, expr: Expr | None) -> UrlSource | None:
         if expr is None:

@@ -19,6 +19,7 @@ __all__ = [
     "DefaultValue",
     "Enum",
     "EnumValue",
+    "Extension",
     "Field",
     "FieldKind",
     "ForeignKey",
@@ -289,6 +290,16 @@ class UrlSource:
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """A PostgreSQL extension the datasource lists: ``uuidOssp(map: "uuid-ossp", schema: "x")``."""
+
+    name: str
+    db_name: str
+    schema: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Datasource:
     name: str
     provider: (
@@ -298,7 +309,7 @@ class Datasource:
     direct_url: UrlSource | None = None
     shadow_database_url: UrlSource | None = None
     relation_mode: Literal["foreignKeys", "prisma"] = "foreignKeys"
-    extensions: tuple[str, ...] = ()
+    extensions: tuple[Extension, ...] = ()
     schemas: tuple[str, ...] = ()
 
 
