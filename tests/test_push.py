@@ -209,3 +209,67 @@ def test_push_twice_with_an_extension_type(pg_url: str, tmp_path: Path) -> None:
 
     assert push(schema, pg_url).created
     assert not push(schema, pg_url).created
+
+
+MULTI_SCHEMA = """
+datasource db {
+  provider = "postgresql"
+  schemas  = ["base", "auth"]
+}
+
+enum Role {
+  USER
+  ADMIN
+
+  @@schema("auth")
+}
+
+model Account {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+  role  Role   @default(USER)
+  notes Note[]
+
+  @@schema("auth")
+}
+
+model Note {
+  id        Int     @id @default(autoincrement())
+  accountId Int
+  account   Account @relation(fields: [accountId], references: [id])
+
+  @@schema("base")
+}
+"""
+
+
+def test_push_with_named_database_schemas(pg_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "schema.prisma"
+    path.write_text(MULTI_SCHEMA)
+    schema = load_schema(path)
+
+    report = push(schema, pg_url)
+    assert report.created
+    with raw(pg_url) as conn:
+        assert isinstance(conn, psycopg.Connection)
+        rows = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('auth', 'base') ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == [("auth", "Account"), ("base", "Note")]
+
+    assert not push(schema, pg_url).created  # the same schemas again: nothing to do
+
+    path.write_text(MULTI_SCHEMA.replace("  email String @unique\n", "  email String\n"))
+    with pytest.raises(
+        DatabaseNotEmpty, match=r'schema "auth": table "Account": unexpected index "Account_email_key"'
+    ):
+        push(load_schema(path), pg_url)
+    with raw(pg_url) as conn:  # the refusal left the database as it was
+        assert isinstance(conn, psycopg.Connection)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'auth' AND indexname = 'Account_email_key'"
+        ).fetchone() == (1,)
+        assert not conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname LIKE '_datatier_push_%'"
+        ).fetchall()

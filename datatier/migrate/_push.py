@@ -72,8 +72,11 @@ def push(schema: Schema, url: str, provider: str | None = None) -> PushReport:
     """
     provider = provider or provider_for_url(url)
     dialect = get_dialect(provider)
-    if any(m.schema is not None for m in schema.models):
-        raise DatatierError("db push does not support @@schema (multiSchema) yet; use one schema")
+    named_schemas = tuple(
+        dict.fromkeys(
+            [*(schema.datasource.schemas if schema.datasource else ()), *_model_schemas(schema)]
+        )
+    )
     metadata = to_metadata(schema, dialect)
     statements = [dialect.compile(e) for e in create_elements(metadata, dialect)]
     report = _report(metadata, mask_url(url), dialect.name, statements)
@@ -81,6 +84,8 @@ def push(schema: Schema, url: str, provider: str | None = None) -> PushReport:
     try:
         if isinstance(conn, sqlite3.Connection):
             created = _push_sqlite(conn, statements, report.url)
+        elif named_schemas:
+            created = _push_postgres_schemas(conn, statements, named_schemas, report.url)
         else:
             created = _push_postgres(conn, statements, postgres_schema(url), report.url)
     finally:
@@ -126,6 +131,47 @@ def _push_postgres(
         expected = _unqualify(read_postgres_catalog(conn, scratch), db_schema)
     _refuse_unless_same(expected, actual, url)
     return False
+
+
+def _push_postgres_schemas(
+    conn: psycopg.Connection[Any], statements: list[str], db_schemas: tuple[str, ...], url: str
+) -> bool:
+    """``push`` for a schema whose models live in named database schemas (``@@schema``).
+
+    The expected catalog comes from running the DDL inside a transaction that is rolled
+    back, with the existing schemas renamed out of the way for its duration.
+    """
+    actual = {name: read_postgres_catalog(conn, name) for name in db_schemas}
+    conn.rollback()
+    if all(_is_empty(c) for c in actual.values()):
+        _run_postgres(conn, statements)
+        return True
+    with conn.transaction(force_rollback=True):
+        existing = {
+            row[0]
+            for row in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (list(db_schemas),)
+            )
+        }
+        for name in sorted(existing):
+            scratch = f"_datatier_push_{uuid.uuid4().hex[:12]}"
+            conn.execute(f"ALTER SCHEMA {_ident(name)} RENAME TO {_ident(scratch)}".encode())
+        _run_postgres(conn, statements)
+        expected = {name: read_postgres_catalog(conn, name) for name in db_schemas}
+    differences = [
+        f"schema {_ident(name)}: {d}"
+        for name in db_schemas
+        for d in diff_catalogs(expected[name], actual[name])
+    ]
+    if differences:
+        raise DatabaseNotEmpty(_not_empty_message(url, differences))
+    return False
+
+
+def _model_schemas(schema: Schema) -> list[str]:
+    return [m.schema for m in schema.models if m.schema is not None] + [
+        e.schema for e in schema.enums if e.schema is not None
+    ]
 
 
 def _unqualify(catalog: Catalog, db_schema: str) -> Catalog:

@@ -106,6 +106,7 @@ class _Builder(Part):
             if block.kind == "enum" and block.name in self.enum_blocks:
                 self.enums[block.name] = self._enum(block)
         drafts = [self._model(block) for block in self.model_blocks.values()]
+        self._check_schema_attributes(drafts)
         composites = tuple(self._composite(block) for block in self.type_blocks.values())
         by_name = {draft.name: draft for draft in drafts}
         relations, foreign_keys = resolve_relations(
@@ -126,6 +127,22 @@ class _Builder(Part):
             warnings=warnings,
             path=path,
         )
+
+    def _check_schema_attributes(self, drafts: Sequence[ModelDraft]) -> None:
+        """With ``schemas`` in the datasource, every model and enum says which one it lives in."""
+        if self.datasource is None or not self.datasource.schemas:
+            return
+        missing = [(d.block, d.schema) for d in drafts] + [
+            (self.enum_blocks[e.name], e.schema) for e in self.enums.values()
+        ]
+        for block, schema in missing:
+            if schema is None:
+                self.reporter.error(
+                    f"{block.kind} `{block.name}` has no `@@schema` attribute",
+                    block.name_span,
+                    "the datasource lists `schemas`, so say where it lives, e.g. "
+                    f'`@@schema("{self.datasource.schemas[0]}")`',
+                )
 
     def _check_top_level_names(self) -> None:
         seen: dict[str, Block] = {}
