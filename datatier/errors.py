@@ -9,13 +9,24 @@ from typing import ClassVar, NamedTuple
 __all__ = [
     "ConfigError",
     "ConnectionFailed",
+    "ConnectionLost",
     "DatabaseNotEmpty",
     "DatatierError",
     "Diagnostic",
+    "ForeignKeyViolation",
+    "NotFound",
+    "NullViolation",
+    "PoolTimeout",
     "ProviderMismatch",
+    "QueryError",
+    "QueryTimeout",
+    "RequiredRelationViolation",
     "SchemaError",
     "SchemaNotFound",
     "Span",
+    "TransactionConflict",
+    "UniqueViolation",
+    "ValidationError",
 ]
 
 
@@ -117,3 +128,102 @@ class DatabaseNotEmpty(DatatierError):
     """``db push`` found a database whose tables differ from the schema and will not change it."""
 
     code = "database_not_empty"
+
+
+class QueryError(DatatierError):
+    """A query could not run or failed; ``prisma_code`` is Prisma's code for the same case."""
+
+    code = "query_error"
+    prisma_code: ClassVar[str | None] = None
+
+
+class ValidationError(QueryError):
+    """A query document does not fit the schema; ``path`` says where (``where.author.is.email``).
+
+    Raised before any SQL runs.
+    """
+
+    code = "validation_error"
+    prisma_code = "P2009"
+
+    def __init__(self, message: str, path: Sequence[str | int] = ()) -> None:
+        self.path = tuple(path)
+        where = ".".join(str(p) for p in self.path)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class NotFound(QueryError):
+    """``*_or_raise`` found nothing, or a write needed a record that does not exist."""
+
+    code = "not_found"
+    prisma_code = "P2025"
+
+
+class UniqueViolation(QueryError):
+    """A write would duplicate a unique value; ``fields`` are the schema fields of the constraint."""
+
+    code = "unique_violation"
+    prisma_code = "P2002"
+
+    def __init__(
+        self, message: str, *, model: str | None = None, fields: Sequence[str] = ()
+    ) -> None:
+        self.model = model
+        self.fields = tuple(fields)
+        super().__init__(message)
+
+
+class ForeignKeyViolation(QueryError):
+    """A write points at a row that does not exist, or deletes one that others still point at."""
+
+    code = "foreign_key_violation"
+    prisma_code = "P2003"
+
+    def __init__(
+        self, message: str, *, model: str | None = None, fields: Sequence[str] = ()
+    ) -> None:
+        self.model = model
+        self.fields = tuple(fields)
+        super().__init__(message)
+
+
+class NullViolation(QueryError):
+    """A required column would be null."""
+
+    code = "null_violation"
+    prisma_code = "P2011"
+
+
+class RequiredRelationViolation(QueryError):
+    """A change would leave a required relation without its related record."""
+
+    code = "required_relation_violation"
+    prisma_code = "P2014"
+
+
+class TransactionConflict(QueryError):
+    """A transaction failed on a serialization failure or deadlock; retrying it may succeed."""
+
+    code = "transaction_conflict"
+    prisma_code = "P2034"
+
+
+class PoolTimeout(QueryError):
+    """No connection became free within the pool's acquire timeout."""
+
+    code = "pool_timeout"
+    prisma_code = "P2024"
+
+
+class QueryTimeout(QueryError):
+    """A statement ran longer than the statement timeout and was cancelled."""
+
+    code = "query_timeout"
+    prisma_code = "P1008"
+
+
+class ConnectionLost(QueryError):
+    """The connection dropped; an open transaction on it was rolled back by the database."""
+
+    code = "connection_lost"
+    prisma_code = "P1017"
