@@ -1,0 +1,1 @@
+"""Query documents -> SQL: planning (names and values checked), compiling once per shape, decoding."""

@@ -1,0 +1,572 @@
+"""Shapes -> SQL text, argument order and a row decoder: the work done once per query shape.
+
+A read of any depth compiles to ONE statement: each included relation is a correlated
+subquery that the database turns into JSON (an array per row, arrays of them for lists),
+so the whole tree comes back in one round trip and is decoded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, Protocol
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from datatier.query._dialect import QueryDialect
+from datatier.query._links import Link
+from datatier.query._model_info import ModelInfo, SchemaInfo
+from datatier.query._plan import Shape
+
+__all__ = ["Compiled", "Compiler", "FieldCodec"]
+
+Row = Sequence[Any]
+Decode = Callable[[Any], Any]
+
+
+class FieldCodec(Protocol):
+    """The parts of a field codec the compiler uses (``_codecs`` implements them)."""
+
+    from_db: Decode | None
+    from_json: Decode | None
+
+    def json_sql(self, column: ColumnElement[Any]) -> ColumnElement[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """SQL text, which parameter slots feed its placeholders, and how to turn rows into results.
+
+    ``args`` lists, for each placeholder in order, the slot of the planner's parameters
+    (or, as ``(None, value)``, a constant SQLAlchemy added itself).
+    """
+
+    sql: str
+    args: tuple[tuple[int | None, Any], ...]
+    decode_rows: Callable[[list[Row]], list[dict[str, Any]]]
+
+    def arguments(self, params: Sequence[Any]) -> list[Any]:
+        return [params[slot] if slot is not None else value for slot, value in self.args]
+
+
+@dataclass
+class _Column:
+    """One output column of a read: how to select it and how to decode it."""
+
+    key: str
+    expr: ColumnElement[Any]
+    decode: Decode | None  # for a top-level column (from the driver)
+    decode_json: Decode | None  # for the same value inside a JSON row
+    json_expr: ColumnElement[Any] | None = None  # the value as placed in a JSON row
+    is_json: bool = False  # a nested relation or count: JSON built by the database
+
+    def in_json(self) -> ColumnElement[Any]:
+        return self.json_expr if self.json_expr is not None else self.expr
+
+
+class Compiler:
+    """Compiles read shapes for one schema and database."""
+
+    def __init__(
+        self,
+        info: SchemaInfo,
+        tables: dict[str, sa.Table],
+        dialect: QueryDialect,
+        codec: Callable[[str, str], FieldCodec],
+    ) -> None:
+        self.info = info
+        self.tables = tables
+        self.dialect = dialect
+        self.codec = codec
+
+    # -- entry points ----------------------------------------------------------------
+
+    def compile_read(self, shape: Shape) -> Compiled:
+        """A ``findMany``-like read: rows decoded into dicts (nested relations included)."""
+        scope = _Scope()
+        statement, columns, post = self._top_read(shape, scope)
+        return self._finish(statement, columns, post)
+
+    def compile_count(
+        self, model: str, where: Shape | None
+    ) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
+        """``SELECT count(*)`` of the rows ``where`` selects."""
+        scope = _Scope()
+        info = self.info.model(model)
+        alias = self._alias(info, scope)
+        statement = sa.select(self.dialect.count()).select_from(alias)
+        if where is not None:
+            statement = statement.where(self._condition(info, alias, where, scope))
+        return self._text(statement)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def _top_read(
+        self, shape: Shape, scope: _Scope
+    ) -> tuple[
+        sa.Select[Any], list[_Column], Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None
+    ]:
+        (_, model, where, selection, order, take, sign, skip, cursor, distinct) = shape
+        info = self.info.model(model)
+        alias = self._alias(info, scope)
+        columns = self._columns(info, alias, selection, scope)
+        statement = sa.select(*(c.expr.label(c.key) for c in columns)).select_from(alias)
+        statement = self._filter_order_page(
+            statement, info, alias, where, order, take, sign, skip, cursor, distinct, scope
+        )
+        post = _reverse if sign < 0 else None
+        return statement, columns, post
+
+    def _filter_order_page(
+        self,
+        statement: sa.Select[Any],
+        info: ModelInfo,
+        alias: Any,
+        where: Shape | None,
+        order: Shape,
+        take: int | None,
+        sign: int,
+        skip: int | None,
+        cursor: Shape | None,
+        distinct: tuple[str, ...],
+        scope: _Scope,
+    ) -> sa.Select[Any]:
+        conditions = []
+        if where is not None:
+            conditions.append(self._condition(info, alias, where, scope))
+        keys = self._order_keys(info, alias, order, scope)
+        if cursor is not None:
+            keys = keys + self._tie_breakers(info, alias, keys)
+            conditions.append(self._cursor_condition(info, alias, order, keys, cursor, scope))
+        if conditions:
+            statement = statement.where(*conditions)
+        ordering = [
+            _ordered(expr, desc if sign > 0 else not desc, nulls, sign)
+            for expr, desc, nulls in keys
+        ]
+        if distinct:
+            statement, ordering = self._distinct(
+                statement, info, alias, distinct, keys, ordering, sign, scope
+            )
+        if ordering:
+            statement = statement.order_by(*ordering)
+        if take is not None:
+            statement = statement.limit(sa.bindparam(f"p{take}"))
+        if skip is not None:
+            statement = statement.offset(sa.bindparam(f"p{skip}"))
+        return statement
+
+    def _distinct(
+        self,
+        statement: sa.Select[Any],
+        info: ModelInfo,
+        alias: Any,
+        distinct: tuple[str, ...],
+        keys: list[tuple[ColumnElement[Any], bool, str | None]],
+        ordering: list[Any],
+        sign: int,
+        scope: _Scope,
+    ) -> tuple[sa.Select[Any], list[Any]]:
+        """Keep the first row (in the requested order) of each distinct combination.
+
+        A window numbers the rows of each combination; the outer query keeps number one and
+        orders and pages what is left, as Prisma applies ``distinct`` before ``take``/``skip``.
+        """
+        partition = [alias.c[info.scalars[name].db_name] for name in distinct]
+        number = sa.func.row_number().over(partition_by=partition, order_by=ordering or partition)
+        labels = [str(column.key) for column in statement.selected_columns]
+        inner = statement.add_columns(
+            number.label("_rn"), *(expr.label(f"_k{i}") for i, (expr, _, _) in enumerate(keys))
+        ).subquery(scope.name("d"))
+        outer = sa.select(*(inner.c[label] for label in labels)).where(inner.c["_rn"] == 1)
+        outer_ordering = [
+            _ordered(inner.c[f"_k{i}"], desc if sign > 0 else not desc, nulls, sign)
+            for i, (_, desc, nulls) in enumerate(keys)
+        ]
+        return outer, outer_ordering
+
+    def _columns(
+        self, info: ModelInfo, alias: Any, selection: Shape, scope: _Scope
+    ) -> list[_Column]:
+        columns: list[_Column] = []
+        for item in selection:
+            kind = item[0]
+            if kind == "s":
+                field = info.scalars[item[1]]
+                codec = self.codec(info.name, field.name)
+                column = alias.c[field.db_name]
+                columns.append(
+                    _Column(
+                        field.name, column, codec.from_db, codec.from_json, codec.json_sql(column)
+                    )
+                )
+            elif kind == "r":
+                columns.append(self._relation_column(info, alias, item[1], item[2], scope))
+            else:
+                columns.append(self._count_column(info, alias, item[1], scope))
+        return columns
+
+    def _relation_column(
+        self, info: ModelInfo, parent: Any, name: str, shape: Shape, scope: _Scope
+    ) -> _Column:
+        link = info.relations[name]
+        (_, model, where, selection, order, take, sign, skip, cursor, distinct) = shape
+        target = self.info.model(model)
+        alias = self._alias(target, scope)
+        columns = self._columns(target, alias, selection, scope)
+        row_values = [c.in_json() for c in columns]
+        keys = [c.key for c in columns]
+        decoders = [c.decode_json for c in columns]
+        join_from, join_condition = self._join(link, parent, alias, scope)
+        if not link.is_list:
+            statement = (
+                sa.select(self.dialect.json_row(row_values))
+                .select_from(join_from)
+                .where(join_condition)
+                .limit(1)
+            )
+            if where is not None:
+                statement = statement.where(self._condition(target, alias, where, scope))
+            decode_one = _row_decoder(keys, decoders)
+
+            def decode_single(raw: Any) -> Any:
+                if raw is None:
+                    return None
+                return decode_one(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+            def decode_single_json(raw: Any) -> Any:
+                return None if raw is None else decode_one(raw)
+
+            expr = statement.scalar_subquery()
+            return _Column(
+                name, expr, decode_single, decode_single_json, self.dialect.embed_json(expr), True
+            )
+        inner_columns = [value.label(f"c{i}") for i, value in enumerate(row_values)]
+        order_keys = self._order_keys(target, alias, order, scope)
+        if cursor is not None:
+            order_keys = order_keys + self._tie_breakers(target, alias, order_keys)
+        order_columns = [expr.label(f"o{i}") for i, (expr, _, _) in enumerate(order_keys)]
+        inner = (
+            sa.select(*inner_columns, *order_columns)
+            .select_from(join_from)
+            .where(join_condition)
+            .correlate(parent)
+        )
+        inner = self._filter_order_page(
+            inner, target, alias, where, order, take, sign, skip, cursor, distinct, scope
+        )
+        sub = inner.subquery(scope.name("s"))
+
+        def row_of(source: Any) -> ColumnElement[Any]:
+            # JSON values lose their JSON-ness crossing a subquery on SQLite: embed them again.
+            return self.dialect.json_row(
+                [
+                    self.dialect.embed_json(source.c[f"c{i}"]) if c.is_json else source.c[f"c{i}"]
+                    for i, c in enumerate(columns)
+                ]
+            )
+
+        row = row_of(sub)
+        outer_order = [
+            _ordered(sub.c[f"o{i}"], desc, nulls, 1)
+            for i, (_, desc, nulls) in enumerate(order_keys)
+        ]
+        source: Any = sub
+        if outer_order and sign < 0 and self.dialect.name == "sqlite":
+            # SQLite aggregates in row order: put the page back in the requested order first.
+            source = sa.select(sub).order_by(*outer_order).subquery(scope.name("s"))
+            row = row_of(source)
+        aggregate = sa.select(self.dialect.json_rows(row, outer_order)).select_from(source)
+        decode_row = _row_decoder(keys, decoders)
+
+        def decode_many_json(raw: Any) -> Any:
+            return [decode_row(r) for r in raw]
+
+        def decode_many(raw: Any) -> Any:
+            return decode_many_json(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+        expr = aggregate.scalar_subquery()
+        return _Column(
+            name, expr, decode_many, decode_many_json, self.dialect.embed_json(expr), True
+        )
+
+    def _count_column(self, info: ModelInfo, alias: Any, counted: Shape, scope: _Scope) -> _Column:
+        exprs: list[ColumnElement[Any]] = []
+        names = []
+        for name, where in counted:
+            link = info.relations[name]
+            target = self.info.model(link.target)
+            target_alias = self._alias(target, scope)
+            join_from, join_condition = self._join(link, alias, target_alias, scope)
+            statement = sa.select(self.dialect.count()).select_from(join_from).where(join_condition)
+            if where is not None:
+                statement = statement.where(self._condition(target, target_alias, where, scope))
+            exprs.append(statement.scalar_subquery())
+            names.append(name)
+        row = self.dialect.json_row(exprs)
+
+        def decode_json(raw: Any) -> Any:
+            return dict(zip(names, raw, strict=True))
+
+        def decode(raw: Any) -> Any:
+            return decode_json(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+        return _Column("_count", row, decode, decode_json, self.dialect.embed_json(row), True)
+
+    # -- joins, filters, order --------------------------------------------------------
+
+    def _join(
+        self, link: Link, parent: Any, alias: Any, scope: _Scope
+    ) -> tuple[Any, ColumnElement[bool]]:
+        """The FROM clause for ``alias`` (the link's target) and its condition on ``parent``."""
+        if link.through is None:
+            condition = sa.and_(
+                *(
+                    alias.c[theirs] == parent.c[mine]
+                    for mine, theirs in zip(link.own_columns, link.target_columns, strict=True)
+                )
+            )
+            return alias, condition
+        through = link.through
+        table = self.tables[_key(through.schema, through.table)].alias(scope.name("j"))
+        join_from = alias.join(table, table.c[through.other] == alias.c[link.target_columns[0]])
+        return join_from, table.c[through.own] == parent.c[link.own_columns[0]]
+
+    def _condition(
+        self, info: ModelInfo, alias: Any, cond: Shape, scope: _Scope
+    ) -> ColumnElement[bool]:
+        kind = cond[0]
+        if kind == "and":
+            return sa.and_(*(self._condition(info, alias, c, scope) for c in cond[1]))
+        if kind == "or":
+            return sa.or_(*(self._condition(info, alias, c, scope) for c in cond[1]))
+        if kind == "not":
+            return sa.not_(self._condition(info, alias, cond[1], scope))
+        if kind == "true":
+            return sa.true()
+        if kind == "false":
+            return sa.false()
+        if kind == "null":
+            column = alias.c[info.scalars[cond[1]].db_name]
+            null_check: ColumnElement[bool] = column.is_(None) if cond[2] else column.is_not(None)
+            return null_check
+        if kind == "cmp":
+            _, name, op, insensitive, slot = cond
+            return self._compare(alias.c[info.scalars[name].db_name], op, insensitive, slot)
+        if kind == "list":
+            _, name, op, slot = cond
+            param: Any = sa.bindparam(f"p{slot}") if slot is not None else None
+            return self.dialect.list_op(alias.c[info.scalars[name].db_name], op, param)
+        if kind == "rel":
+            return self._relation_condition(info, alias, cond, scope)
+        raise ValueError(f"unknown condition {kind!r}")
+
+    def _compare(self, column: Any, op: str, insensitive: bool, slot: int) -> ColumnElement[bool]:
+        param: Any = sa.bindparam(f"p{slot}")
+        dialect = self.dialect
+        if op == "equals":
+            return dialect.equals(column, param, insensitive)
+        if op == "not":
+            return sa.not_(dialect.equals(column, param, insensitive))
+        if op == "in":
+            return dialect.in_list(column, param, insensitive)
+        if op == "notIn":
+            return sa.not_(dialect.in_list(column, param, insensitive))
+        if op in ("contains", "startsWith", "endsWith"):
+            return dialect.like(column, param, insensitive)
+        left, right = (
+            (sa.func.lower(column), sa.func.lower(param)) if insensitive else (column, param)
+        )
+        if op == "lt":
+            return left < right
+        if op == "lte":
+            return left <= right
+        if op == "gt":
+            return left > right
+        return left >= right
+
+    def _relation_condition(
+        self, info: ModelInfo, alias: Any, cond: Shape, scope: _Scope
+    ) -> ColumnElement[bool]:
+        _, name, kind, inner = cond
+        link = info.relations[name]
+        target = self.info.model(link.target)
+        target_alias = self._alias(target, scope)
+        join_from, join_condition = self._join(link, alias, target_alias, scope)
+        conditions = [join_condition]
+        if inner is not None:
+            matched = self._condition(target, target_alias, inner, scope)
+            conditions.append(sa.not_(matched) if kind == "every" else matched)
+        exists = sa.exists(sa.select(sa.literal(1)).select_from(join_from).where(*conditions))
+        if kind in ("some", "is"):
+            return exists
+        return sa.not_(exists)  # none, every, isNot
+
+    def _order_keys(
+        self, info: ModelInfo, alias: Any, order: Shape, scope: _Scope
+    ) -> list[tuple[ColumnElement[Any], bool, str | None]]:
+        keys: list[tuple[ColumnElement[Any], bool, str | None]] = []
+        for item in order:
+            kind = item[0]
+            if kind == "f":
+                keys.append((alias.c[info.scalars[item[1]].db_name], item[2], item[3]))
+            elif kind == "rf":
+                _, path, field, desc, nulls = item
+                keys.append((self._related_value(info, alias, path, field, scope), desc, nulls))
+            else:
+                _, name, desc = item
+                link = info.relations[name]
+                target = self.info.model(link.target)
+                target_alias = self._alias(target, scope)
+                join_from, join_condition = self._join(link, alias, target_alias, scope)
+                counted = (
+                    sa.select(self.dialect.count()).select_from(join_from).where(join_condition)
+                )
+                keys.append((counted.scalar_subquery(), desc, None))
+        return keys
+
+    def _related_value(
+        self, info: ModelInfo, alias: Any, path: tuple[str, ...], field: str, scope: _Scope
+    ) -> ColumnElement[Any]:
+        """A field of a to-one related record (through ``path``) as a scalar subquery."""
+        link = info.relations[path[0]]
+        target = self.info.model(link.target)
+        target_alias = self._alias(target, scope)
+        join_from, join_condition = self._join(link, alias, target_alias, scope)
+        if len(path) > 1:
+            value = self._related_value(target, target_alias, path[1:], field, scope)
+        else:
+            value = target_alias.c[target.scalars[field].db_name]
+        return (
+            sa.select(value).select_from(join_from).where(join_condition).limit(1).scalar_subquery()
+        )
+
+    def _tie_breakers(
+        self, info: ModelInfo, alias: Any, keys: list[tuple[ColumnElement[Any], bool, str | None]]
+    ) -> list[tuple[ColumnElement[Any], bool, str | None]]:
+        """The primary key, appended to an order so that a cursor has one exact position."""
+        assert info.model.primary_key is not None
+        present = {id(expr) for expr, _, _ in keys}
+        extra: list[tuple[ColumnElement[Any], bool, str | None]] = []
+        for key_field in info.model.primary_key.fields:
+            column = alias.c[key_field.column]
+            if id(column) not in present:
+                extra.append((column, False, None))
+        return extra
+
+    def _cursor_condition(
+        self,
+        info: ModelInfo,
+        alias: Any,
+        order: Shape,
+        keys: list[tuple[ColumnElement[Any], bool, str | None]],
+        cursor: Shape,
+        scope: _Scope,
+    ) -> ColumnElement[bool]:
+        """Rows at or after the cursor row in ``keys`` order (the cursor row included)."""
+        cursor_alias = self._alias(info, scope)
+        cursor_keys = self._order_keys(info, cursor_alias, order, scope)
+        cursor_keys = cursor_keys + self._tie_breakers(info, cursor_alias, cursor_keys)
+        locate = [
+            cursor_alias.c[info.scalars[name].db_name] == sa.bindparam(f"p{slot}")
+            for name, slot in cursor
+        ]
+
+        def at_cursor(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+            return sa.select(expr).select_from(cursor_alias).where(*locate).scalar_subquery()
+
+        values = [at_cursor(expr) for expr, _, _ in cursor_keys]
+        branches = []
+        for i, (expr, desc, _) in enumerate(keys):
+            equal_before = [keys[j][0] == values[j] for j in range(i)]
+            beyond = expr < values[i] if desc else expr > values[i]
+            branches.append(sa.and_(*equal_before, beyond))
+        branches.append(sa.and_(*(keys[j][0] == values[j] for j in range(len(keys)))))
+        exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*locate))
+        return sa.and_(exists, sa.or_(*branches))
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _alias(self, info: ModelInfo, scope: _Scope) -> Any:
+        table = self.tables[_key(info.model.schema, info.model.db_name)]
+        return table.alias(scope.name("t"))
+
+    def _text(self, statement: sa.Select[Any]) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
+        compiled = statement.compile(dialect=self.dialect.sa_dialect)
+        names = compiled.positiontup or []
+        args = tuple(
+            (int(name[1:]), None)
+            if name.startswith("p") and name[1:].isdigit()
+            else (None, compiled.params[name])
+            for name in names
+        )
+        return str(compiled), args
+
+    def _finish(
+        self,
+        statement: sa.Select[Any],
+        columns: list[_Column],
+        post: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None,
+    ) -> Compiled:
+        sql, args = self._text(statement)
+        keys = [c.key for c in columns]
+        decoders = [c.decode for c in columns]
+        decode_row = _row_decoder(keys, decoders)
+
+        def decode_rows(rows: list[Row]) -> list[dict[str, Any]]:
+            result = [decode_row(row) for row in rows]
+            return post(result) if post is not None else result
+
+        return Compiled(sql, args, decode_rows)
+
+
+class _Scope:
+    """Hands out alias names (t0, t1, ...) within one statement."""
+
+    def __init__(self) -> None:
+        self._counter = count()
+
+    def name(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter)}"
+
+
+def _key(schema: str | None, table: str) -> str:
+    return f"{schema}.{table}" if schema else table
+
+
+def _ordered(expr: ColumnElement[Any], desc: bool, nulls: str | None, sign: int) -> Any:
+    ordered = expr.desc() if desc else expr.asc()
+    if nulls is not None:
+        first = nulls == "first"
+        if sign < 0:
+            first = not first
+        ordered = ordered.nulls_first() if first else ordered.nulls_last()
+    return ordered
+
+
+def _row_decoder(keys: list[str], decoders: list[Decode | None]) -> Callable[[Any], dict[str, Any]]:
+    """A function turning one row (a sequence in column order) into a dict."""
+    pairs = tuple(zip(keys, decoders, strict=True))
+    if all(decode is None for decode in decoders):
+        key_tuple = tuple(keys)
+
+        def plain(row: Any) -> dict[str, Any]:
+            return dict(zip(key_tuple, row, strict=False))
+
+        return plain
+
+    def decode(row: Any) -> dict[str, Any]:
+        return {
+            key: (value if fn is None or value is None else fn(value))
+            for (key, fn), value in zip(pairs, row, strict=False)
+        }
+
+    return decode
+
+
+def _reverse(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A negative ``take`` reads backwards from the end; the caller gets the rows in order."""
+    return rows[::-1]

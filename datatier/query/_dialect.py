@@ -1,0 +1,191 @@
+"""What differs per database when datatier builds a query: JSON aggregation, LIKE patterns,
+list parameters, array operators and the SQLAlchemy dialect that writes the SQL text.
+
+One subclass per database overrides only what differs (habit 4 of STYLE.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import Dialect as SADialect
+from sqlalchemy.sql.elements import ColumnElement
+
+__all__ = ["PostgresQueryDialect", "QueryDialect", "SqliteQueryDialect", "query_dialect"]
+
+_LIKE_ESCAPE = "\\"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class QueryDialect:
+    """The query-building facts of one database."""
+
+    name: ClassVar[str]
+    insensitive_mode: ClassVar[bool] = False  # `mode: "insensitive"` filters
+
+    @property
+    def supports_insensitive(self) -> bool:
+        return self.insensitive_mode
+
+    def __init__(self) -> None:
+        self.sa_dialect = self.make_sa_dialect()
+
+    def make_sa_dialect(self) -> SADialect:
+        raise NotImplementedError
+
+    # -- parameters (used by the planner) -------------------------------------------
+
+    def list_param(self, values: list[Any]) -> Any:
+        """A list of values bound as ONE parameter, so the SQL does not depend on its length."""
+        raise NotImplementedError
+
+    def like_pattern(self, op: str, text: str) -> Any:
+        escaped = _escape_like(text)
+        if op == "contains":
+            return f"%{escaped}%"
+        if op == "startsWith":
+            return f"{escaped}%"
+        return f"%{escaped}"
+
+    # -- expressions (used by the compiler) -----------------------------------------
+
+    def like(
+        self, column: ColumnElement[Any], pattern: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        return column.like(pattern, escape=_LIKE_ESCAPE)
+
+    def equals(
+        self, column: ColumnElement[Any], value: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        if insensitive:
+            return sa.func.lower(column) == sa.func.lower(value)
+        result: ColumnElement[bool] = column == value
+        return result
+
+    def in_list(
+        self, column: ColumnElement[Any], param: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def list_op(self, column: ColumnElement[Any], op: str, param: Any) -> ColumnElement[bool]:
+        raise NotImplementedError(f"scalar lists are not supported on {self.name}")
+
+    def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        """One row as a JSON array of its values."""
+        raise NotImplementedError
+
+    def json_rows(
+        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+    ) -> ColumnElement[Any]:
+        """The JSON array of ``row`` over a subquery's rows, in ``order``; ``[]`` when none."""
+        raise NotImplementedError
+
+    def count(self) -> ColumnElement[Any]:
+        return sa.func.count()
+
+    def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON-valued subquery as it must appear inside another JSON row."""
+        return expr
+
+
+class PostgresQueryDialect(QueryDialect):
+    name = "postgresql"
+    insensitive_mode = True
+
+    def make_sa_dialect(self) -> SADialect:
+        # asyncpg's paramstyle ($1, $2, ...), which the driver runs as a prepared statement.
+        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+        return PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+    def list_param(self, values: list[Any]) -> Any:
+        return values
+
+    def like(
+        self, column: ColumnElement[Any], pattern: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        if insensitive:
+            return column.ilike(pattern, escape=_LIKE_ESCAPE)
+        return column.like(pattern, escape=_LIKE_ESCAPE)
+
+    def in_list(
+        self, column: ColumnElement[Any], param: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        if insensitive:
+            return sa.func.lower(column) == sa.func.any_(
+                sa.func.array(sa.select(sa.func.lower(sa.func.unnest(param))).scalar_subquery())
+            )
+        return column == sa.any_(param)
+
+    def list_op(self, column: ColumnElement[Any], op: str, param: Any) -> ColumnElement[bool]:
+        if op == "has":
+            has: ColumnElement[bool] = param == sa.any_(column)
+            return has
+        if op == "hasSome":
+            return column.bool_op("&&")(param)
+        if op == "hasEvery":
+            return column.bool_op("@>")(param)
+        if op == "equals":
+            same: ColumnElement[bool] = column == param
+            return same
+        if op == "isEmpty":
+            return sa.func.coalesce(sa.func.cardinality(column), 0) == 0
+        if op == "isNotEmpty":
+            return sa.func.cardinality(column) > 0
+        raise ValueError(op)
+
+    def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return sa.func.json_build_array(*values)
+
+    def json_rows(
+        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+    ) -> ColumnElement[Any]:
+        aggregated = sa.func.json_agg(aggregate_order_by(row, *order) if order else row)
+        return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
+
+
+class SqliteQueryDialect(QueryDialect):
+    name = "sqlite"
+
+    def make_sa_dialect(self) -> SADialect:
+        return SQLiteDialect_pysqlite()
+
+    def list_param(self, values: list[Any]) -> Any:
+        return orjson.dumps(values).decode()
+
+    def in_list(
+        self, column: ColumnElement[Any], param: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(param)))
+
+    def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return sa.func.json_array(*values)
+
+    def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        # JSON text loses its JSON subtype across a subquery; json() restores it.
+        return sa.func.json(expr)
+
+    def json_rows(
+        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+    ) -> ColumnElement[Any]:
+        # SQLite before 3.44 has no ORDER BY inside aggregates; the rows arrive in the
+        # subquery's order, which the compiler sets.
+        return sa.func.coalesce(
+            sa.func.json_group_array(sa.func.json(row)), sa.literal_column("'[]'")
+        )
+
+
+def query_dialect(provider: str) -> QueryDialect:
+    """The query dialect for a datasource provider."""
+    if provider in ("postgresql", "postgres"):
+        return PostgresQueryDialect()
+    if provider == "sqlite":
+        return SqliteQueryDialect()
+    raise ValueError(f"unsupported provider {provider!r}: use postgresql or sqlite")

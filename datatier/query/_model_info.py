@@ -1,0 +1,79 @@
+"""Per-model facts the planner looks up on every query, computed once per schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from datatier.query._links import Link, build_links
+from datatier.schema._ir import Field, Model, Schema
+
+__all__ = ["ModelInfo", "SchemaInfo"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model: its fields by name and in order, relation links, unique criteria."""
+
+    model: Model
+    scalars: dict[str, Field]
+    relations: dict[str, Link]
+    position: dict[str, int]
+    default_selection: tuple[str, ...]
+    # each unique criterion: its name in a where document and the fields it covers
+    uniques: tuple[tuple[str, tuple[str, ...]], ...]
+    compound_uniques: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+class SchemaInfo:
+    """All models' ``ModelInfo`` plus the accessor names (``orderItem`` for ``OrderItem``)."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        links = build_links(schema)
+        self.models: dict[str, ModelInfo] = {}
+        for model in schema.models:
+            if model.is_ignored:
+                continue
+            self.models[model.name] = _model_info(model, links)
+
+    def model(self, name: str) -> ModelInfo:
+        return self.models[name]
+
+
+def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
+    scalars = {f.name: f for f in model.fields if f.kind in ("scalar", "enum") and not f.is_ignored}
+    relations = {
+        f.name: links[(model.name, f.name)]
+        for f in model.fields
+        if f.kind == "object" and not f.is_ignored and (model.name, f.name) in links
+    }
+    uniques: list[tuple[str, tuple[str, ...]]] = []
+    compound: dict[str, tuple[str, ...]] = {}
+    keys = []
+    if model.primary_key is not None:
+        keys.append((model.primary_key.name, tuple(f.name for f in model.primary_key.fields)))
+    keys.extend(
+        (index.name, tuple(f.name for f in index.fields))
+        for index in model.indexes
+        if index.kind == "unique" and index.where is None
+    )
+    for name, fields in keys:
+        if len(fields) == 1:
+            uniques.append((fields[0], fields))
+        else:
+            label = name or "_".join(fields)
+            uniques.append((label, fields))
+            compound[label] = fields
+    return ModelInfo(
+        model=model,
+        scalars=scalars,
+        relations=relations,
+        position={f.name: i for i, f in enumerate(model.fields)},
+        default_selection=tuple(scalars),
+        uniques=tuple(uniques),
+        compound_uniques=compound,
+    )

@@ -1,0 +1,646 @@
+"""Query documents -> (shape, parameters).
+
+The planner walks a read document once. It checks every name and value against the
+schema (raising ``ValidationError`` with the path of the first problem, before any SQL
+runs), converts each value to what the database stores, and returns:
+
+* the *shape*: nested tuples that say everything about the query except its values
+  (which fields, which operators, which relations, where each value goes). Two documents
+  that differ only in values have equal shapes, so the SQL compiled for one serves both;
+* the *parameters*: the converted values, in slot order. Each value's slot number is
+  written into the shape where the value was.
+
+Shape grammar (a ``Cond`` is a condition, a ``Read`` a read of one model)::
+
+    Read   := ("read", model, Cond | None, Sel, Order, take_slot | None, take_sign,
+               skip_slot | None, Cursor | None, distinct)
+    Cond   := ("and", (Cond, ...)) | ("or", (Cond, ...)) | ("not", Cond)
+            | ("cmp", field, op, insensitive, slot) | ("null", field, is_null)
+            | ("list", field, op, slot) | ("rel", field, kind, Cond | None) | ("true",) | ("false",)
+    Sel    := (("s", field) | ("r", field, Read) | ("c", ((field, Cond | None), ...)), ...)
+    Order  := (("f", field, desc, nulls) | ("rf", (relation, ...), field, desc, nulls)
+               | ("rc", relation, desc), ...)
+    Cursor := ((field, slot), ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from datatier.errors import ValidationError
+from datatier.query._model_info import ModelInfo, SchemaInfo
+from datatier.schema._ir import Field
+
+__all__ = ["Codec", "ParamStyle", "Planner", "Shape"]
+
+Shape = tuple[Any, ...]
+Path = tuple[str | int, ...]
+
+_SCALAR_OPS = frozenset(
+    ("equals", "not", "in", "notIn", "lt", "lte", "gt", "gte", "contains", "startsWith", "endsWith")
+)
+_TEXT_OPS = frozenset(("contains", "startsWith", "endsWith"))
+_RANGE_OPS = frozenset(("lt", "lte", "gt", "gte"))
+_LIST_OPS = frozenset(("has", "hasSome", "hasEvery", "isEmpty", "equals"))
+_TO_MANY = frozenset(("some", "every", "none"))
+_TO_ONE = frozenset(("is", "isNot"))
+_READ_ARGS = frozenset(
+    ("where", "select", "include", "orderBy", "take", "skip", "cursor", "distinct")
+)
+_NESTED_ARGS = _READ_ARGS
+
+
+class Codec(Protocol):
+    """Converts one field's values between Python and the database (see ``_codecs``)."""
+
+    def to_db(self, value: Any) -> Any: ...
+
+
+class ParamStyle(Protocol):
+    """How a database wants list and pattern parameters (``_dialect`` implements it)."""
+
+    def list_param(self, values: list[Any]) -> Any: ...
+
+    def like_pattern(self, op: str, text: str) -> Any: ...
+
+    @property
+    def supports_insensitive(self) -> bool: ...
+
+
+class Planner:
+    """Turns read documents for one schema and database into shapes and parameters."""
+
+    def __init__(
+        self,
+        info: SchemaInfo,
+        codec: Callable[[str, str], Codec],
+        style: ParamStyle,
+    ) -> None:
+        self.info = info
+        self.codec = codec
+        self.style = style
+
+    # -- entry points ----------------------------------------------------------------
+
+    def read(
+        self, model: str, args: Mapping[str, Any], *, unique: bool = False, first: bool = False
+    ) -> tuple[Shape, list[Any]]:
+        """A ``findMany``/``findFirst``/``findUnique`` document: its shape and parameters."""
+        params: list[Any] = []
+        info = self._model(model, ())
+        if unique:
+            self._check_unique_where(info, args.get("where"), ("where",))
+            for key in args:
+                if key not in ("where", "select", "include"):
+                    raise ValidationError(
+                        f"findUnique takes where, select and include, not `{key}`", (key,)
+                    )
+        shape = _Walk(self, params).read(info, args, (), allowed=_READ_ARGS, first=first)
+        return shape, params
+
+    def where(self, model: str, where: Any) -> tuple[Shape | None, list[Any]]:
+        """Only a ``where`` document (for counts, updates and deletes)."""
+        params: list[Any] = []
+        cond = _Walk(self, params).where(self._model(model, ()), where, ("where",))
+        return cond, params
+
+    def _model(self, name: str, path: Path) -> ModelInfo:
+        try:
+            return self.info.model(name)
+        except KeyError:
+            raise ValidationError(f"unknown model `{name}`", path) from None
+
+    def _check_unique_where(self, info: ModelInfo, where: Any, path: Path) -> None:
+        if not isinstance(where, Mapping):
+            raise ValidationError(f"needs a `where` naming a unique field of `{info.name}`", path)
+        for name, fields in info.uniques:
+            value = where.get(name)
+            if value is None:
+                continue
+            if len(fields) > 1:
+                if isinstance(value, Mapping):
+                    return
+                continue
+            if not isinstance(value, Mapping) or set(value) == {"equals"}:
+                return
+        options = ", ".join(f"`{name}`" for name, _ in info.uniques)
+        raise ValidationError(
+            f"a unique lookup on `{info.name}` needs one of {options} with a value", path
+        )
+
+
+class _Walk:
+    """One walk over one document: appends parameters as it meets values."""
+
+    def __init__(self, planner: Planner, params: list[Any]) -> None:
+        self.planner = planner
+        self.params = params
+
+    def slot(self, value: Any) -> int:
+        self.params.append(value)
+        return len(self.params) - 1
+
+    # -- reads -----------------------------------------------------------------------
+
+    def read(
+        self,
+        info: ModelInfo,
+        args: Mapping[str, Any],
+        path: Path,
+        *,
+        allowed: frozenset[str],
+        first: bool = False,
+    ) -> Shape:
+        if not isinstance(args, Mapping):
+            raise ValidationError("expected an object of query arguments", path)
+        for key in args:
+            if key not in allowed:
+                raise ValidationError(
+                    f"unknown argument `{key}`; expected one of {', '.join(sorted(allowed))}",
+                    (*path, key),
+                )
+        where = self.where(info, args.get("where"), (*path, "where"))
+        selection = self.selection(info, args.get("select"), args.get("include"), path)
+        order = self.order_by(info, args.get("orderBy"), (*path, "orderBy"))
+        take_slot = None
+        take_sign = 1
+        if first:
+            take_slot = self.slot(1)
+        take = args.get("take")
+        if take is not None:
+            count = _integer(take, (*path, "take"))
+            take_sign = -1 if count < 0 else 1
+            take_slot = self.slot(abs(count))
+        skip_slot = None
+        skip = args.get("skip")
+        if skip is not None:
+            count = _integer(skip, (*path, "skip"))
+            if count < 0:
+                raise ValidationError("`skip` cannot be negative", (*path, "skip"))
+            skip_slot = self.slot(count)
+        cursor = None
+        if args.get("cursor") is not None:
+            cursor = self.cursor(info, args["cursor"], (*path, "cursor"))
+        distinct = self.distinct(info, args.get("distinct"), (*path, "distinct"))
+        return (
+            "read",
+            info.name,
+            where,
+            selection,
+            order,
+            take_slot,
+            take_sign,
+            skip_slot,
+            cursor,
+            distinct,
+        )
+
+    def selection(self, info: ModelInfo, select: Any, include: Any, path: Path) -> Shape:
+        if select is not None and include is not None:
+            raise ValidationError(
+                "use either `select` or `include`, not both (`select` can hold relations too)",
+                path,
+            )
+        items: list[tuple[int, Shape]] = []
+        if select is None:
+            items.extend((info.position[name], ("s", name)) for name in info.default_selection)
+            spec = include
+            key = "include"
+        else:
+            spec = select
+            key = "select"
+        if spec is None:
+            return tuple(item for _, item in items)
+        if not isinstance(spec, Mapping):
+            raise ValidationError(f"`{key}` takes an object of field names", (*path, key))
+        count_item: Shape | None = None
+        for name, value in spec.items():
+            where = (*path, key, name)
+            if name == "_count":
+                count_item = self.count_selection(info, value, where)
+                continue
+            if value is False or value is None:
+                continue
+            if name in info.relations:
+                link = info.relations[name]
+                target = self.planner._model(link.target, where)
+                nested: Mapping[str, Any] = {} if value is True else value
+                if not isinstance(nested, Mapping):
+                    raise ValidationError("expected `true` or an object of arguments", where)
+                allowed = _NESTED_ARGS if link.is_list else frozenset(("select", "include"))
+                read = self.read(target, nested, where, allowed=allowed)
+                items.append((info.position[name], ("r", name, read)))
+            elif key == "select" and name in info.scalars:
+                if value is not True:
+                    raise ValidationError("a scalar field is selected with `true`", where)
+                items.append((info.position[name], ("s", name)))
+            elif key == "include" and name in info.scalars:
+                raise ValidationError(
+                    f"`{name}` is a scalar field; `include` takes relations (scalars are "
+                    "always returned; use `select` to choose them)",
+                    where,
+                )
+            else:
+                raise ValidationError(_unknown_field(info, name), where)
+        items.sort(key=lambda item: item[0])
+        result = tuple(item for _, item in items)
+        if count_item is not None:
+            result = (*result, count_item)
+        return result
+
+    def count_selection(self, info: ModelInfo, value: Any, path: Path) -> Shape:
+        """``_count: true`` (every to-many relation) or ``_count: {select: {posts: true | {where}}}``."""
+        to_many = [name for name, link in info.relations.items() if link.is_list]
+        if value is True:
+            return ("c", tuple((name, None) for name in to_many))
+        if (
+            not isinstance(value, Mapping)
+            or set(value) != {"select"}
+            or not isinstance(value["select"], Mapping)
+        ):
+            raise ValidationError("`_count` takes `true` or `{select: {relation: true}}`", path)
+        counted: list[tuple[int, tuple[str, Shape | None]]] = []
+        for name, spec in value["select"].items():
+            where_path = (*path, "select", name)
+            if name not in to_many:
+                raise ValidationError(
+                    f"`{name}` is not a to-many relation of `{info.name}`; countable: "
+                    + ", ".join(f"`{n}`" for n in to_many),
+                    where_path,
+                )
+            if spec is False:
+                continue
+            cond = None
+            if spec is not True:
+                if not isinstance(spec, Mapping) or set(spec) - {"where"}:
+                    raise ValidationError("expected `true` or `{where: ...}`", where_path)
+                target = self.planner._model(info.relations[name].target, where_path)
+                cond = self.where(target, spec.get("where"), (*where_path, "where"))
+            counted.append((info.position[name], (name, cond)))
+        counted.sort(key=lambda item: item[0])
+        return ("c", tuple(item for _, item in counted))
+
+    def order_by(self, info: ModelInfo, order: Any, path: Path) -> Shape:
+        if order is None:
+            return ()
+        entries = order if isinstance(order, list) else [order]
+        result: list[Shape] = []
+        for index, entry in enumerate(entries):
+            where = (*path, index) if isinstance(order, list) else path
+            if not isinstance(entry, Mapping) or len(entry) != 1:
+                raise ValidationError(
+                    "each orderBy entry is an object with one field, e.g. {createdAt: 'desc'}",
+                    where,
+                )
+            ((name, spec),) = entry.items()
+            result.append(self.order_item(info, name, spec, (*where, name), ()))
+        return tuple(result)
+
+    def order_item(
+        self, info: ModelInfo, name: str, spec: Any, path: Path, through: tuple[str, ...]
+    ) -> Shape:
+        if name in info.scalars:
+            desc, nulls = _direction(spec, path)
+            if through:
+                return ("rf", through, name, desc, nulls)
+            return ("f", name, desc, nulls)
+        link = info.relations.get(name)
+        if link is None:
+            raise ValidationError(_unknown_field(info, name), path)
+        if not isinstance(spec, Mapping) or len(spec) != 1:
+            raise ValidationError(
+                "order by a relation with one of its fields, e.g. {author: {name: 'asc'}}, "
+                "or by its count, e.g. {posts: {_count: 'desc'}}",
+                path,
+            )
+        ((key, value),) = spec.items()
+        if link.is_list:
+            if key != "_count":
+                raise ValidationError(
+                    f"a to-many relation orders by `_count` only, not `{key}`", (*path, key)
+                )
+            if through:
+                raise ValidationError("counts of nested relations cannot be ordered by", path)
+            desc, _ = _direction(value, (*path, key))
+            return ("rc", name, desc)
+        target = self.planner._model(link.target, path)
+        return self.order_item(target, key, value, (*path, key), (*through, name))
+
+    def cursor(self, info: ModelInfo, cursor: Any, path: Path) -> Shape:
+        self.planner._check_unique_where(info, cursor, path)
+        assert isinstance(cursor, Mapping)
+        pairs: list[tuple[str, int]] = []
+        for name, value in cursor.items():
+            fields = info.compound_uniques.get(name)
+            if fields is not None:
+                if not isinstance(value, Mapping):
+                    raise ValidationError(
+                        "expected an object of the compound key's fields", (*path, name)
+                    )
+                for part in fields:
+                    if part not in value:
+                        raise ValidationError(f"missing `{part}`", (*path, name))
+                    pairs.append((part, self.value(info, part, value[part], (*path, name, part))))
+            elif name in info.scalars:
+                if isinstance(value, Mapping):
+                    raise ValidationError("a cursor gives plain values", (*path, name))
+                pairs.append((name, self.value(info, name, value, (*path, name))))
+            else:
+                raise ValidationError(_unknown_field(info, name), (*path, name))
+        return tuple(sorted(pairs, key=lambda pair: info.position[pair[0]]))
+
+    def distinct(self, info: ModelInfo, distinct: Any, path: Path) -> tuple[str, ...]:
+        if distinct is None:
+            return ()
+        names = [distinct] if isinstance(distinct, str) else distinct
+        if not isinstance(names, list) or not names:
+            raise ValidationError("`distinct` takes a field name or a list of them", path)
+        for index, name in enumerate(names):
+            if name not in info.scalars:
+                raise ValidationError(_unknown_field(info, str(name)), (*path, index))
+        return tuple(names)
+
+    # -- filters ---------------------------------------------------------------------
+
+    def where(self, info: ModelInfo, where: Any, path: Path) -> Shape | None:
+        if where is None:
+            return None
+        if not isinstance(where, Mapping):
+            raise ValidationError("`where` takes an object", path)
+        conditions: list[Shape] = []
+        for name, value in where.items():
+            where_path = (*path, name)
+            if name in ("AND", "OR", "NOT"):
+                cond = self.logical(info, name, value, where_path)
+                if cond is not None:
+                    conditions.append(cond)
+            elif name in info.compound_uniques:
+                if not isinstance(value, Mapping):
+                    raise ValidationError(
+                        "expected an object of the compound key's fields", where_path
+                    )
+                for part in info.compound_uniques[name]:
+                    if part not in value:
+                        raise ValidationError(f"missing `{part}`", where_path)
+                    conditions.append(
+                        self.scalar_filter(info, part, value[part], (*where_path, part))
+                    )
+            elif name in info.scalars:
+                conditions.append(self.scalar_filter(info, name, value, where_path))
+            elif name in info.relations:
+                conditions.append(self.relation_filter(info, name, value, where_path))
+            else:
+                raise ValidationError(_unknown_field(info, name), where_path)
+        return _and(conditions)
+
+    def logical(self, info: ModelInfo, op: str, value: Any, path: Path) -> Shape | None:
+        items = value if isinstance(value, list) else [value]
+        if op == "OR" and not isinstance(value, list):
+            raise ValidationError("`OR` takes a list of conditions", path)
+        conds = []
+        for index, item in enumerate(items):
+            item_path = (*path, index) if isinstance(value, list) else path
+            cond = self.where(info, item, item_path)
+            conds.append(cond if cond is not None else ("true",))
+        if op == "AND":
+            return _and(conds)
+        if op == "OR":
+            return ("or", tuple(conds)) if conds else ("false",)
+        return _and([("not", c) for c in conds])
+
+    def relation_filter(self, info: ModelInfo, name: str, value: Any, path: Path) -> Shape:
+        link = info.relations[name]
+        target = self.planner._model(link.target, path)
+        if link.is_list:
+            if not isinstance(value, Mapping) or not value or set(value) - _TO_MANY:
+                raise ValidationError(
+                    "filter a to-many relation with `some`, `every` or `none`", path
+                )
+            conds = [
+                ("rel", name, kind, self.where(target, value[kind], (*path, kind)))
+                for kind in ("some", "every", "none")
+                if kind in value
+            ]
+            return _and(conds) or ("true",)
+        if value is None:
+            return ("rel", name, "isNot", None)
+        if not isinstance(value, Mapping):
+            raise ValidationError("filter a to-one relation with an object or `null`", path)
+        if value and set(value) <= _TO_ONE:
+            conds = []
+            for kind in ("is", "isNot"):
+                if kind not in value:
+                    continue
+                inner = value[kind]
+                if inner is None:
+                    # is: null -> no related record; isNot: null -> a related record exists
+                    conds.append(("rel", name, "isNot" if kind == "is" else "is", None))
+                else:
+                    conds.append(("rel", name, kind, self.where(target, inner, (*path, kind))))
+            return _and(conds) or ("true",)
+        return ("rel", name, "is", self.where(target, value, path))
+
+    def scalar_filter(self, info: ModelInfo, name: str, value: Any, path: Path) -> Shape:
+        field = info.scalars[name]
+        if field.is_list:
+            return self.list_filter(info, field, value, path)
+        if field.type == "Json" and field.kind == "scalar":
+            if not isinstance(value, Mapping):
+                raise ValidationError(
+                    "filter a Json field with an object, e.g. {equals: ...}", path
+                )
+        elif not isinstance(value, Mapping):
+            return self.equals(info, name, value, path, negate=False)
+        if not value:
+            return ("true",)
+        insensitive = False
+        if "mode" in value:
+            mode = value["mode"]
+            if mode not in ("default", "insensitive"):
+                raise ValidationError("`mode` is 'default' or 'insensitive'", (*path, "mode"))
+            insensitive = mode == "insensitive"
+            if insensitive and not self.planner.style.supports_insensitive:
+                raise ValidationError(
+                    "`mode: 'insensitive'` is not available on this database "
+                    "(SQLite's LIKE already ignores ASCII case)",
+                    (*path, "mode"),
+                )
+            if insensitive and field.type != "String":
+                raise ValidationError("`mode` applies to String fields", (*path, "mode"))
+        conds: list[Shape] = []
+        for op, operand in value.items():
+            op_path = (*path, op)
+            if op == "mode":
+                continue
+            if op not in _SCALAR_OPS:
+                raise ValidationError(
+                    f"unknown filter `{op}` for {field.type} field `{name}`; expected one of "
+                    + ", ".join(sorted(_SCALAR_OPS | {"mode"})),
+                    op_path,
+                )
+            if op == "equals":
+                conds.append(
+                    self.equals(info, name, operand, op_path, negate=False, insensitive=insensitive)
+                )
+            elif op == "not":
+                if isinstance(operand, Mapping):
+                    inner = self.scalar_filter(
+                        info,
+                        name,
+                        {**operand, **({"mode": value["mode"]} if "mode" in value else {})},
+                        op_path,
+                    )
+                    conds.append(("not", inner))
+                else:
+                    conds.append(
+                        self.equals(
+                            info, name, operand, op_path, negate=True, insensitive=insensitive
+                        )
+                    )
+            elif op in ("in", "notIn"):
+                if not isinstance(operand, list):
+                    raise ValidationError(f"`{op}` takes a list", op_path)
+                values = [self.convert(info, name, v, (*op_path, i)) for i, v in enumerate(operand)]
+                conds.append(
+                    ("cmp", name, op, insensitive, self.slot(self.planner.style.list_param(values)))
+                )
+            elif op in _TEXT_OPS:
+                if field.type != "String":
+                    raise ValidationError(f"`{op}` applies to String fields", op_path)
+                if not isinstance(operand, str):
+                    raise ValidationError(f"`{op}` takes a string", op_path)
+                conds.append(
+                    (
+                        "cmp",
+                        name,
+                        op,
+                        insensitive,
+                        self.slot(self.planner.style.like_pattern(op, operand)),
+                    )
+                )
+            else:
+                if operand is None:
+                    raise ValidationError(f"`{op}` cannot compare with null", op_path)
+                conds.append(
+                    (
+                        "cmp",
+                        name,
+                        op,
+                        insensitive,
+                        self.slot(self.convert(info, name, operand, op_path)),
+                    )
+                )
+        return _and(conds) or ("true",)
+
+    def equals(
+        self,
+        info: ModelInfo,
+        name: str,
+        value: Any,
+        path: Path,
+        *,
+        negate: bool,
+        insensitive: bool = False,
+    ) -> Shape:
+        if value is None:
+            return ("null", name, not negate)
+        op = "not" if negate else "equals"
+        return ("cmp", name, op, insensitive, self.slot(self.convert(info, name, value, path)))
+
+    def list_filter(self, info: ModelInfo, field: Field, value: Any, path: Path) -> Shape:
+        if not isinstance(value, Mapping) or not value:
+            raise ValidationError(
+                "filter a list field with has, hasSome, hasEvery, isEmpty or equals", path
+            )
+        conds: list[Shape] = []
+        for op, operand in value.items():
+            op_path = (*path, op)
+            if op not in _LIST_OPS:
+                raise ValidationError(
+                    f"unknown list filter `{op}`; expected one of " + ", ".join(sorted(_LIST_OPS)),
+                    op_path,
+                )
+            if op == "isEmpty":
+                if not isinstance(operand, bool):
+                    raise ValidationError("`isEmpty` takes true or false", op_path)
+                conds.append(("list", field.name, "isEmpty" if operand else "isNotEmpty", None))
+            elif op == "has":
+                if operand is None:
+                    raise ValidationError("`has` takes a value", op_path)
+                item = self.convert_item(info, field.name, operand, op_path)
+                conds.append(("list", field.name, "has", self.slot(item)))
+            elif op == "equals" and operand is None:
+                conds.append(("null", field.name, True))
+            else:
+                if not isinstance(operand, list):
+                    raise ValidationError(f"`{op}` takes a list", op_path)
+                items = [
+                    self.convert_item(info, field.name, v, (*op_path, i))
+                    for i, v in enumerate(operand)
+                ]
+                conds.append(
+                    ("list", field.name, op, self.slot(self.planner.style.list_param(items)))
+                )
+        return _and(conds) or ("true",)
+
+    # -- values ----------------------------------------------------------------------
+
+    def convert(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
+        try:
+            return self.planner.codec(info.name, name).to_db(value)
+        except ValidationError as error:
+            raise ValidationError(error.message, path) from None
+
+    def convert_item(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
+        """One element of a scalar list field (the codec converts whole lists)."""
+        converted = self.convert(info, name, [value], path)
+        return converted[0] if isinstance(converted, list) else converted
+
+    def value(self, info: ModelInfo, name: str, value: Any, path: Path) -> int:
+        return self.slot(self.convert(info, name, value, path))
+
+
+def _and(conditions: Sequence[Shape]) -> Shape | None:
+    real = [c for c in conditions if c != ("true",)]
+    if not real:
+        return ("true",) if conditions else None
+    if len(real) == 1:
+        return real[0]
+    return ("and", tuple(real))
+
+
+def _integer(value: Any, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("expected an integer", path)
+    return value
+
+
+def _direction(spec: Any, path: Path) -> tuple[bool, str | None]:
+    if spec in ("asc", "desc"):
+        return spec == "desc", None
+    if (
+        isinstance(spec, Mapping)
+        and spec.get("sort") in ("asc", "desc")
+        and set(spec)
+        <= {
+            "sort",
+            "nulls",
+        }
+    ):
+        nulls = spec.get("nulls")
+        if nulls not in (None, "first", "last"):
+            raise ValidationError("`nulls` is 'first' or 'last'", (*path, "nulls"))
+        return spec["sort"] == "desc", nulls
+    raise ValidationError(
+        "expected 'asc', 'desc' or {sort: 'asc'|'desc', nulls: 'first'|'last'}", path
+    )
+
+
+def _unknown_field(info: ModelInfo, name: str) -> str:
+    import difflib
+
+    candidates = [*info.scalars, *info.relations]
+    close = difflib.get_close_matches(name, candidates, n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    return f"`{info.name}` has no field `{name}`{hint}"
