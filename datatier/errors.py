@@ -160,38 +160,72 @@ class NotFound(QueryError):
 
 
 class UniqueViolation(QueryError):
-    """A write would duplicate a unique value; ``fields`` are the schema fields of the constraint."""
+    """A write would duplicate a unique value; ``fields`` are the schema fields of the constraint.
+
+    ``constraint``, ``table`` and ``columns`` are what the database reported (as far as it
+    does: SQLite names no constraint); the engine maps them to ``model`` and ``fields``.
+    """
 
     code = "unique_violation"
     prisma_code = "P2002"
 
     def __init__(
-        self, message: str, *, model: str | None = None, fields: Sequence[str] = ()
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        fields: Sequence[str] = (),
+        constraint: str | None = None,
+        table: str | None = None,
+        columns: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.fields = tuple(fields)
+        self.constraint = constraint
+        self.table = table
+        self.columns = tuple(columns)
         super().__init__(message)
 
 
 class ForeignKeyViolation(QueryError):
-    """A write points at a row that does not exist, or deletes one that others still point at."""
+    """A write points at a row that does not exist, or deletes one that others still point at.
+
+    ``constraint``, ``table`` and ``columns`` are what the database reported, when it does.
+    """
 
     code = "foreign_key_violation"
     prisma_code = "P2003"
 
     def __init__(
-        self, message: str, *, model: str | None = None, fields: Sequence[str] = ()
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        fields: Sequence[str] = (),
+        constraint: str | None = None,
+        table: str | None = None,
+        columns: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.fields = tuple(fields)
+        self.constraint = constraint
+        self.table = table
+        self.columns = tuple(columns)
         super().__init__(message)
 
 
 class NullViolation(QueryError):
-    """A required column would be null."""
+    """A required column would be null; ``table`` and ``column`` name it when the database does."""
 
     code = "null_violation"
     prisma_code = "P2011"
+
+    def __init__(
+        self, message: str, *, table: str | None = None, column: str | None = None
+    ) -> None:
+        self.table = table
+        self.column = column
+        super().__init__(message)
 
 
 class RequiredRelationViolation(QueryError):

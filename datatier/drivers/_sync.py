@@ -8,14 +8,12 @@ dropped here, so they never reach the driver.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
-from datatier.config import mask_url, provider_for_url
+from datatier.config import provider_for_url
+from datatier.drivers._url import parse_postgres_url, parse_sqlite_url
 from datatier.errors import ConnectionFailed
 
 __all__ = ["CONNECT_TIMEOUT", "SyncConnection", "connect_sync", "postgres_schema"]
@@ -23,21 +21,6 @@ __all__ = ["CONNECT_TIMEOUT", "SyncConnection", "connect_sync", "postgres_schema
 CONNECT_TIMEOUT = 5  # seconds
 
 SyncConnection = psycopg.Connection[Any] | sqlite3.Connection
-
-# Parameters of Prisma's connection URLs that mean nothing to libpq.
-_PRISMA_PARAMS = frozenset(
-    {
-        "schema",
-        "connection_limit",
-        "pool_timeout",
-        "socket_timeout",
-        "pgbouncer",
-        "statement_cache_size",
-        "sslaccept",
-        "sslidentity",
-        "sslpassword",
-    }
-)
 
 
 def connect_sync(url: str) -> SyncConnection:
@@ -54,26 +37,19 @@ def connect_sync(url: str) -> SyncConnection:
 
 def postgres_schema(url: str) -> str:
     """The schema a PostgreSQL URL works in: its ``?schema=`` parameter, else ``public``."""
-    return dict(parse_qsl(urlsplit(url).query)).get("schema") or "public"
+    return parse_postgres_url(url).schema
 
 
 def _connect_postgres(url: str) -> psycopg.Connection[Any]:
-    parts = urlsplit(url)
-    params = [(k, v) for k, v in parse_qsl(parts.query) if k not in _PRISMA_PARAMS]
-    conninfo = urlunsplit(parts._replace(query=urlencode(params)))
-    try:
-        info = conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError as e:
-        raise ConnectionFailed(f"invalid PostgreSQL URL {mask_url(url)}: {e}") from None
-    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    target = parse_postgres_url(url)
     try:
         conn = psycopg.connect(
-            conninfo,
+            target.dsn,
             connect_timeout=CONNECT_TIMEOUT,
-            options=f"-c search_path={_quote_ident(postgres_schema(url))}",
+            options=f"-c search_path={_quote_ident(target.schema)}",
         )
     except psycopg.Error as e:
-        raise ConnectionFailed(_postgres_reason(str(e), where, info.get("dbname"))) from None
+        raise ConnectionFailed(_postgres_reason(str(e), target.where, target.dbname)) from None
     return conn
 
 
@@ -98,19 +74,8 @@ def _postgres_reason(message: str, where: str, dbname: Any) -> str:
 
 
 def _connect_sqlite(url: str) -> sqlite3.Connection:
-    _, _, rest = url.partition(":")
-    rest = rest.partition("?")[0]
-    if rest.startswith("//"):
-        rest = rest[2:].partition("/")[2]
-        rest = "/" + rest if url.lower().startswith("file:") else rest
-    if rest in ("", ":memory:"):
-        return _open_sqlite(":memory:", "an in-memory database")
-    path = Path(rest)
-    if not path.parent.is_dir():
-        raise ConnectionFailed(
-            f"cannot open SQLite database {path}: directory {path.parent} does not exist"
-        )
-    return _open_sqlite(str(path), str(path))
+    target = parse_sqlite_url(url)
+    return _open_sqlite(str(target.path) if target.path else ":memory:", target.shown)
 
 
 def _open_sqlite(target: str, shown: str) -> sqlite3.Connection:
