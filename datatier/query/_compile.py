@@ -7,6 +7,7 @@ so the whole tree comes back in one round trip and is decoded once.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
@@ -249,6 +250,11 @@ class Compiler:
         if cursor is not None:
             order_keys = order_keys + self._tie_breakers(target, alias, order_keys)
         order_columns = [expr.label(f"o{i}") for i, (expr, _, _) in enumerate(order_keys)]
+        if not order_keys:
+            # Without an order, a list comes back in primary key order, not storage order.
+            order_keys = self._tie_breakers(target, alias, [])
+            order = tuple(("f", name, False, None) for name in _key_names(target))
+            order_columns = [expr.label(f"o{i}") for i, (expr, _, _) in enumerate(order_keys)]
         inner = (
             sa.select(*inner_columns, *order_columns)
             .select_from(join_from)
@@ -494,8 +500,11 @@ class Compiler:
         table = self.tables[_key(info.model.schema, info.model.db_name)]
         return table.alias(scope.name("t"))
 
-    def _text(self, statement: sa.Select[Any]) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
-        compiled = statement.compile(dialect=self.dialect.sa_dialect)
+    def _text(self, statement: Any) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
+        with warnings.catch_warnings():
+            # Inserts leave autoincrement keys to the database; SQLAlchemy warns about that.
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
+            compiled = statement.compile(dialect=self.dialect.sa_dialect)
         names = compiled.positiontup or []
         args = tuple(
             (int(name[1:]), None)
@@ -531,6 +540,11 @@ class _Scope:
 
     def name(self, prefix: str) -> str:
         return f"{prefix}{next(self._counter)}"
+
+
+def _key_names(info: ModelInfo) -> list[str]:
+    assert info.model.primary_key is not None
+    return [f.name for f in info.model.primary_key.fields]
 
 
 def _key(schema: str | None, table: str) -> str:

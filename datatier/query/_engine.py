@@ -19,7 +19,8 @@ from datatier.migrate._ddl import to_metadata
 from datatier.query._compile import Compiled, Compiler, FieldCodec
 from datatier.query._dialect import QueryDialect, query_dialect
 from datatier.query._model_info import SchemaInfo
-from datatier.query._plan import Codec, Planner, Shape
+from datatier.query._plan import Codec, DbValue, Planner, Shape
+from datatier.query._write import Writer
 from datatier.schema._ir import Field, Schema
 
 __all__ = ["CodecFactory", "Engine"]
@@ -55,6 +56,7 @@ class Engine:
         self.planner = Planner(self.info, self._planner_codec, self.dialect)
         self.compiler = Compiler(self.info, tables, self.dialect, self._compiler_codec)
         self._reads: dict[Shape, Compiled] = {}
+        self.writer = Writer(self)
         self._counts: dict[Shape | None, tuple[str, tuple[tuple[int | None, Any], ...]]] = {}
 
     def _planner_codec(self, model: str, field: str) -> Codec:
@@ -121,6 +123,77 @@ class Engine:
         assert row is not None
         return int(row[0])
 
+    # -- writes (the caller runs each in a transaction) --------------------------------
+
+    async def create(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        _only(args, ("data", "select", "include"), "create")
+        key = await self.writer.create(conn, model, args.get("data"))
+        return await self._read_key(conn, model, key, args)
+
+    async def create_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        _only(args, ("data", "skipDuplicates"), "createMany")
+        return await self.writer.create_many(
+            conn, model, args.get("data"), bool(args.get("skipDuplicates", False))
+        )
+
+    async def update(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        _only(args, ("where", "data", "select", "include"), "update")
+        key = await self._unique_key(conn, model, args.get("where"))
+        if key is None:
+            raise NotFound(f"no `{model}` record to update matches the `where`")
+        await self.writer.update_where(conn, model, _key_where(key), args.get("data"))
+        return await self._read_key(conn, model, key, args)
+
+    async def update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        _only(args, ("where", "data"), "updateMany")
+        return await self.writer.update_where(conn, model, args.get("where"), args.get("data"))
+
+    async def upsert(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        _only(args, ("where", "create", "update", "select", "include"), "upsert")
+        for required in ("where", "create", "update"):
+            if required not in args:
+                raise ValidationError(f"upsert needs `{required}`", (required,))
+        key = await self._unique_key(conn, model, args["where"])
+        if key is None:
+            key = await self.writer.create(conn, model, args["create"], ("create",))
+        else:
+            await self.writer.update_where(
+                conn, model, _key_where(key), args["update"], ("update",)
+            )
+        return await self._read_key(conn, model, key, args)
+
+    async def delete(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        _only(args, ("where", "select", "include"), "delete")
+        key = await self._unique_key(conn, model, args.get("where"))
+        if key is None:
+            raise NotFound(f"no `{model}` record to delete matches the `where`")
+        record = await self._read_key(conn, model, key, args)
+        await self.writer.delete_where(conn, model, _key_where(key))
+        return record
+
+    async def delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        _only(args, ("where",), "deleteMany")
+        return await self.writer.delete_where(conn, model, args.get("where"))
+
+    async def _unique_key(self, conn: Connection, model: str, where: Any) -> dict[str, Any] | None:
+        info = self.info.model(model)
+        self.planner._check_unique_where(info, where, ("where",))
+        assert info.model.primary_key is not None
+        columns = tuple(f.column for f in info.model.primary_key.fields)
+        row = await self.writer._find_columns(conn, info, where, columns, ("where",))
+        if row is None:
+            return None
+        return dict(zip((f.name for f in info.model.primary_key.fields), row, strict=True))
+
+    async def _read_key(
+        self, conn: Connection, model: str, key: dict[str, Any], args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        read = {k: args[k] for k in ("select", "include") if args.get(k) is not None}
+        read["where"] = _key_where(key)
+        shape, params = self.planner.read(model, read)
+        rows = await self._read(conn, shape, params)
+        return rows[0]
+
     async def _read(
         self, conn: Connection, shape: Shape, params: list[Any]
     ) -> list[dict[str, Any]]:
@@ -129,6 +202,16 @@ class Engine:
             compiled = self._reads[shape] = self.compiler.compile_read(shape)
         rows = await conn.fetch(compiled.sql, compiled.arguments(params))
         return compiled.decode_rows(rows)
+
+
+def _key_where(key: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: DbValue(value) for name, value in key.items()}
+
+
+def _only(args: Mapping[str, Any], allowed: tuple[str, ...], operation: str) -> None:
+    for key in args:
+        if key not in allowed:
+            raise ValidationError(f"{operation} takes {', '.join(allowed)}; not `{key}`", (key,))
 
 
 def _one(rows: list[dict[str, Any]], model: str, raise_if_missing: bool) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ from datatier.errors import ValidationError
 from datatier.query._model_info import ModelInfo, SchemaInfo
 from datatier.schema._ir import Field
 
-__all__ = ["Codec", "ParamStyle", "Planner", "Shape"]
+__all__ = ["Codec", "DbValue", "ParamStyle", "Planner", "Shape", "unknown_field"]
 
 Shape = tuple[Any, ...]
 Path = tuple[str | int, ...]
@@ -49,6 +49,18 @@ _READ_ARGS = frozenset(
     ("where", "select", "include", "orderBy", "take", "skip", "cursor", "distinct")
 )
 _NESTED_ARGS = _READ_ARGS
+
+
+class DbValue:
+    """A value already in database form (read back from the database): used as it is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 class Codec(Protocol):
@@ -242,7 +254,7 @@ class _Walk:
                     where,
                 )
             else:
-                raise ValidationError(_unknown_field(info, name), where)
+                raise ValidationError(unknown_field(info, name), where)
         items.sort(key=lambda item: item[0])
         result = tuple(item for _, item in items)
         if count_item is not None:
@@ -307,7 +319,7 @@ class _Walk:
             return ("f", name, desc, nulls)
         link = info.relations.get(name)
         if link is None:
-            raise ValidationError(_unknown_field(info, name), path)
+            raise ValidationError(unknown_field(info, name), path)
         if not isinstance(spec, Mapping) or len(spec) != 1:
             raise ValidationError(
                 "order by a relation with one of its fields, e.g. {author: {name: 'asc'}}, "
@@ -347,7 +359,7 @@ class _Walk:
                     raise ValidationError("a cursor gives plain values", (*path, name))
                 pairs.append((name, self.value(info, name, value, (*path, name))))
             else:
-                raise ValidationError(_unknown_field(info, name), (*path, name))
+                raise ValidationError(unknown_field(info, name), (*path, name))
         return tuple(sorted(pairs, key=lambda pair: info.position[pair[0]]))
 
     def distinct(self, info: ModelInfo, distinct: Any, path: Path) -> tuple[str, ...]:
@@ -358,7 +370,7 @@ class _Walk:
             raise ValidationError("`distinct` takes a field name or a list of them", path)
         for index, name in enumerate(names):
             if name not in info.scalars:
-                raise ValidationError(_unknown_field(info, str(name)), (*path, index))
+                raise ValidationError(unknown_field(info, str(name)), (*path, index))
         return tuple(names)
 
     # -- filters ---------------------------------------------------------------------
@@ -391,7 +403,7 @@ class _Walk:
             elif name in info.relations:
                 conditions.append(self.relation_filter(info, name, value, where_path))
             else:
-                raise ValidationError(_unknown_field(info, name), where_path)
+                raise ValidationError(unknown_field(info, name), where_path)
         return _and(conditions)
 
     def logical(self, info: ModelInfo, op: str, value: Any, path: Path) -> Shape | None:
@@ -587,6 +599,8 @@ class _Walk:
     # -- values ----------------------------------------------------------------------
 
     def convert(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
+        if type(value) is DbValue:
+            return value.value
         try:
             return self.planner.codec(info.name, name).to_db(value)
         except ValidationError as error:
@@ -637,7 +651,7 @@ def _direction(spec: Any, path: Path) -> tuple[bool, str | None]:
     )
 
 
-def _unknown_field(info: ModelInfo, name: str) -> str:
+def unknown_field(info: ModelInfo, name: str) -> str:
     import difflib
 
     candidates = [*info.scalars, *info.relations]

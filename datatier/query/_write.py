@@ -1,0 +1,879 @@
+"""Writes: create, update, delete (single and many), upsert and nested writes.
+
+A single-record write with a plain result is one statement (``INSERT``/``UPDATE``/
+``DELETE ... RETURNING``). Nested writes run several statements; the client wraps each
+write call in a transaction, so a failure anywhere leaves nothing behind. Values are
+converted by the same codecs as reads, and SQL is compiled once per statement shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from datatier.errors import NotFound, RequiredRelationViolation, ValidationError
+from datatier.query._ids import generator_for
+from datatier.query._links import Link
+from datatier.query._model_info import ModelInfo
+from datatier.query._plan import DbValue, Shape, unknown_field
+
+if TYPE_CHECKING:
+    from datatier.drivers._protocol import Connection
+    from datatier.query._engine import Engine
+
+__all__ = ["Writer"]
+
+Path = tuple[str | int, ...]
+Key = dict[str, Any]  # primary key field name -> database value
+_NUMBER_OPS = ("set", "increment", "decrement", "multiply", "divide")
+_TO_ONE_OPS = frozenset(
+    ("create", "connect", "connectOrCreate", "disconnect", "delete", "update", "upsert")
+)
+_TO_MANY_OPS = frozenset(
+    (
+        "create",
+        "createMany",
+        "connect",
+        "connectOrCreate",
+        "disconnect",
+        "set",
+        "update",
+        "updateMany",
+        "upsert",
+        "delete",
+        "deleteMany",
+    )
+)
+
+
+class Writer:
+    """Runs write documents for one engine (same schema, codecs, compiler and caches)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sql: dict[Shape, tuple[str, tuple[tuple[int | None, Any], ...]]] = {}
+
+    # -- statements ------------------------------------------------------------------
+
+    def _compiled(
+        self, key: Shape, build: Callable[[], Any]
+    ) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
+        found = self._sql.get(key)
+        if found is None:
+            found = self._sql[key] = self.engine.compiler._text(build())
+        return found
+
+    async def _run(
+        self,
+        conn: Connection,
+        key: Shape,
+        build: Callable[[], Any],
+        params: Sequence[Any],
+        *,
+        rows: bool,
+    ) -> Any:
+        sql, order = self._compiled(key, build)
+        args = [params[slot] if slot is not None else value for slot, value in order]
+        if rows:
+            return await conn.fetch(sql, args)
+        return await conn.execute(sql, args)
+
+    def _table(self, info: ModelInfo) -> sa.Table:
+        model = info.model
+        return self.engine.compiler.tables[
+            f"{model.schema}.{model.db_name}" if model.schema else model.db_name
+        ]
+
+    def _key_fields(self, info: ModelInfo) -> tuple[str, ...]:
+        assert info.model.primary_key is not None
+        return tuple(f.name for f in info.model.primary_key.fields)
+
+    def _codec(self, info: ModelInfo, field: str) -> Any:
+        return self.engine._codec(info.name, field)
+
+    # -- create ----------------------------------------------------------------------
+
+    async def create(self, conn: Connection, model: str, data: Any, path: Path = ("data",)) -> Key:
+        """Insert one record (and what ``data`` nests); returns its primary key values."""
+        info = self.engine.info.model(model)
+        if not isinstance(data, Mapping):
+            raise ValidationError("`data` takes an object of field values", path)
+        values: dict[str, Any] = {}
+        after: list[tuple[Link, Any, Path]] = []
+        for name, value in data.items():
+            field_path = (*path, name)
+            if name in info.scalars:
+                values[name] = self._scalar_value(info, name, value, field_path)
+            elif name in info.relations:
+                link = info.relations[name]
+                if link.holds_foreign_key:
+                    values.update(await self._to_one_owner(conn, info, link, value, field_path))
+                else:
+                    after.append((link, value, field_path))
+            else:
+                raise ValidationError(unknown_field(info, name), field_path)
+        self._fill_defaults(info, values)
+        self._check_required(info, values, path)
+        columns = tuple(values)
+        params = list(values.values())
+        table = self._table(info)
+        keys = self._key_fields(info)
+
+        def build() -> Any:
+            return (
+                sa.insert(table)
+                .values(
+                    {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
+                )
+                .returning(*(table.c[info.scalars[k].db_name] for k in keys))
+            )
+
+        rows = await self._run(conn, ("insert", model, columns), build, params, rows=True)
+        key = dict(zip(keys, rows[0], strict=True))
+        for link, value, field_path in after:
+            await self._nested_many(conn, info, key, link, value, field_path, creating=True)
+        return key
+
+    async def create_many(
+        self, conn: Connection, model: str, data: Any, skip_duplicates: bool
+    ) -> int:
+        info = self.engine.info.model(model)
+        if not isinstance(data, list):
+            raise ValidationError("`data` takes a list of records", ("data",))
+        count = 0
+        for index, record in enumerate(data):
+            if not isinstance(record, Mapping):
+                raise ValidationError("each record is an object of field values", ("data", index))
+            values: dict[str, Any] = {}
+            for name, value in record.items():
+                if name not in info.scalars:
+                    raise ValidationError(
+                        f"createMany takes scalar fields only (set foreign keys directly); "
+                        f"`{name}` is not one",
+                        ("data", index, name),
+                    )
+                values[name] = self._scalar_value(info, name, value, ("data", index, name))
+            self._fill_defaults(info, values)
+            self._check_required(info, values, ("data", index))
+            columns = tuple(values)
+            table = self._table(info)
+
+            def build(columns: tuple[str, ...] = columns, table: sa.Table = table) -> Any:
+                statement = sa.insert(table).values(
+                    {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
+                )
+                if skip_duplicates:
+                    statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
+                    if self.engine.dialect.name == "postgresql":
+                        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                        statement = (
+                            pg_insert(table)
+                            .values(
+                                {
+                                    info.scalars[c].db_name: sa.bindparam(f"p{i}")
+                                    for i, c in enumerate(columns)
+                                }
+                            )
+                            .on_conflict_do_nothing()
+                        )
+                return statement
+
+            count += await self._run(
+                conn,
+                ("insertMany", model, columns, skip_duplicates),
+                build,
+                list(values.values()),
+                rows=False,
+            )
+        return count
+
+    def _scalar_value(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
+        field = info.scalars[name]
+        if type(value) is DbValue:
+            return value.value
+        if value is None:
+            if field.is_required and not field.is_list:
+                raise ValidationError(f"`{name}` is required and cannot be null", path)
+            return None
+        if isinstance(value, Mapping) and field.is_list and set(value) == {"set"}:
+            value = value["set"]
+        try:
+            return self._codec(info, name).to_db(value)
+        except ValidationError as error:
+            raise ValidationError(error.message, path) from None
+
+    def _fill_defaults(self, info: ModelInfo, values: dict[str, Any]) -> None:
+        """Fill what Prisma fills in its engine: uuid(), cuid(), nanoid(), ulid(), now(), @updatedAt."""
+        now: datetime | None = None
+        for name, field in info.scalars.items():
+            if name in values:
+                continue
+            default = field.default
+            if field.is_updated_at or (
+                default is not None and default.kind == "function" and default.name == "now"
+            ):
+                now = now or datetime.now(UTC)
+                values[name] = self._codec(info, name).to_db(now)
+            elif default is not None and default.kind == "function" and default.name is not None:
+                make = generator_for(default.name, default.args)
+                if make is not None:
+                    values[name] = self._codec(info, name).to_db(make())
+
+    def _check_required(self, info: ModelInfo, values: Mapping[str, Any], path: Path) -> None:
+        for name, field in info.scalars.items():
+            if (
+                field.is_required
+                and not field.is_list
+                and field.default is None
+                and name not in values
+            ):
+                relation = next(
+                    (
+                        link.field
+                        for link in info.relations.values()
+                        if link.holds_foreign_key and field.db_name in link.own_columns
+                    ),
+                    None,
+                )
+                hint = f" (or connect `{relation}`)" if relation else ""
+                raise ValidationError(f"missing required field `{name}`{hint}", path)
+
+    # -- relations while creating -----------------------------------------------------
+
+    async def _to_one_owner(
+        self, conn: Connection, info: ModelInfo, link: Link, value: Any, path: Path
+    ) -> dict[str, Any]:
+        """Foreign key values for a to-one relation whose key this model holds."""
+        if (
+            not isinstance(value, Mapping)
+            or not value
+            or set(value) - {"create", "connect", "connectOrCreate"}
+        ):
+            raise ValidationError(
+                "a to-one relation takes `create`, `connect` or `connectOrCreate` here", path
+            )
+        if len(value) > 1:
+            raise ValidationError("give one of `create`, `connect` or `connectOrCreate`", path)
+        target = self.engine.info.model(link.target)
+        ((op, arg),) = value.items()
+        row: Sequence[Any] | None
+        if op == "create":
+            target_key = await self.create(conn, target.name, arg, (*path, "create"))
+            row = await self._columns_of(conn, target, target_key, link.target_columns)
+        elif op == "connect":
+            row = await self._find_columns(
+                conn, target, arg, link.target_columns, (*path, "connect")
+            )
+            if row is None:
+                raise NotFound(f"no `{target.name}` record to connect matches {dict(arg)!r}")
+        else:
+            row = await self._connect_or_create(conn, target, arg, link.target_columns, (*path, op))
+        fields = _fields_for_columns(info, link.own_columns)
+        return dict(zip(fields, row, strict=True))
+
+    async def _connect_or_create(
+        self, conn: Connection, target: ModelInfo, arg: Any, columns: tuple[str, ...], path: Path
+    ) -> Sequence[Any]:
+        if not isinstance(arg, Mapping) or set(arg) != {"where", "create"}:
+            raise ValidationError("`connectOrCreate` takes `where` and `create`", path)
+        row = await self._find_columns(conn, target, arg["where"], columns, (*path, "where"))
+        if row is not None:
+            return row
+        key = await self.create(conn, target.name, arg["create"], (*path, "create"))
+        return await self._columns_of(conn, target, key, columns)
+
+    async def _find_columns(
+        self, conn: Connection, info: ModelInfo, where: Any, columns: tuple[str, ...], path: Path
+    ) -> Sequence[Any] | None:
+        """``columns`` of the record a unique ``where`` names, or None."""
+        self.engine.planner._check_unique_where(info, where, path)
+        cond, params = self.engine.planner.where(info.name, where)
+        table = self._table(info)
+
+        def build() -> Any:
+            statement = sa.select(*(table.c[c] for c in columns)).select_from(table)
+            if cond is not None:
+                statement = statement.where(
+                    self.engine.compiler._condition(info, table, cond, _scope())
+                )
+            return statement.limit(1)
+
+        rows = await self._run(conn, ("find", info.name, cond, columns), build, params, rows=True)
+        return rows[0] if rows else None
+
+    async def _columns_of(
+        self, conn: Connection, info: ModelInfo, key: Key, columns: tuple[str, ...]
+    ) -> Sequence[Any]:
+        if tuple(info.scalars[k].db_name for k in key) == columns:
+            return tuple(key.values())
+        row = await self._find_by_key(conn, info, key, columns)
+        assert row is not None
+        return row
+
+    async def _find_by_key(
+        self, conn: Connection, info: ModelInfo, key: Key, columns: tuple[str, ...]
+    ) -> Sequence[Any] | None:
+        table = self._table(info)
+        names = tuple(key)
+
+        def build() -> Any:
+            return sa.select(*(table.c[c] for c in columns)).where(
+                *(
+                    table.c[info.scalars[n].db_name] == sa.bindparam(f"p{i}")
+                    for i, n in enumerate(names)
+                )
+            )
+
+        rows = await self._run(
+            conn, ("byKey", info.name, names, columns), build, list(key.values()), rows=True
+        )
+        return rows[0] if rows else None
+
+    async def _nested_many(
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        key: Key,
+        link: Link,
+        value: Any,
+        path: Path,
+        *,
+        creating: bool,
+    ) -> None:
+        """Nested writes on a relation whose other side holds the key (or an m:n)."""
+        allowed = _TO_MANY_OPS if link.is_list else _TO_ONE_OPS
+        if creating:
+            allowed = frozenset(("create", "createMany", "connect", "connectOrCreate")) & allowed
+        if not isinstance(value, Mapping) or not value or set(value) - allowed:
+            raise ValidationError(
+                f"`{link.field}` takes " + ", ".join(f"`{op}`" for op in sorted(allowed)), path
+            )
+        target = self.engine.info.model(link.target)
+        own = await self._columns_of(conn, info, key, link.own_columns)
+        for op, arg in value.items():
+            op_path = (*path, op)
+            items = arg if isinstance(arg, list) and op not in ("createMany",) else [arg]
+            if op == "create":
+                for i, item in enumerate(items):
+                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                    await self._create_related(conn, link, target, own, item, item_path)
+            elif op == "createMany":
+                if (
+                    not isinstance(arg, Mapping)
+                    or "data" not in arg
+                    or set(arg) - {"data", "skipDuplicates"}
+                ):
+                    raise ValidationError("`createMany` takes `data` and `skipDuplicates`", op_path)
+                for i, item in enumerate(arg["data"]):
+                    await self._create_related(conn, link, target, own, item, (*op_path, "data", i))
+            elif op == "connect":
+                for i, item in enumerate(items):
+                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                    await self._connect_related(conn, link, target, own, item, item_path)
+            elif op == "connectOrCreate":
+                for i, item in enumerate(items):
+                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                    if not isinstance(item, Mapping) or set(item) != {"where", "create"}:
+                        raise ValidationError(
+                            "`connectOrCreate` takes `where` and `create`", item_path
+                        )
+                    found = await self._find_columns(
+                        conn,
+                        target,
+                        item["where"],
+                        self._key_columns(target),
+                        (*item_path, "where"),
+                    )
+                    if found is None:
+                        await self._create_related(
+                            conn, link, target, own, item["create"], (*item_path, "create")
+                        )
+                    else:
+                        await self._connect_related(
+                            conn, link, target, own, item["where"], item_path
+                        )
+            elif op in (
+                "disconnect",
+                "set",
+                "delete",
+                "deleteMany",
+                "update",
+                "updateMany",
+                "upsert",
+            ):
+                await self._update_related(conn, link, target, own, op, arg, op_path)
+
+    def _key_columns(self, info: ModelInfo) -> tuple[str, ...]:
+        assert info.model.primary_key is not None
+        return tuple(f.column for f in info.model.primary_key.fields)
+
+    async def _create_related(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        data: Any,
+        path: Path,
+    ) -> None:
+        if link.through is None:
+            fields = _fields_for_columns(target, link.target_columns)
+            if not isinstance(data, Mapping):
+                raise ValidationError("expected an object of field values", path)
+            back = _back_field(target, link)
+            record = {k: v for k, v in data.items() if k != back}
+            record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
+            await self.create(conn, target.name, record, path)
+            return
+        key = await self.create(conn, target.name, data, path)
+        await self._link_through(
+            conn, link, own, await self._columns_of(conn, target, key, link.target_columns)
+        )
+
+    async def _connect_related(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        where: Any,
+        path: Path,
+    ) -> None:
+        if link.through is not None:
+            row = await self._find_columns(conn, target, where, link.target_columns, path)
+            if row is None:
+                raise NotFound(f"no `{target.name}` record to connect matches {dict(where)!r}")
+            await self._link_through(conn, link, own, row)
+            return
+        changed = await self._set_foreign_key(conn, target, link, where, own, path)
+        if changed == 0:
+            raise NotFound(f"no `{target.name}` record to connect matches {dict(where)!r}")
+
+    async def _set_foreign_key(
+        self,
+        conn: Connection,
+        target: ModelInfo,
+        link: Link,
+        where: Any,
+        own: Sequence[Any] | None,
+        path: Path,
+    ) -> int:
+        """Point (or, with ``own=None``, unpoint) the records ``where`` selects at the parent."""
+        cond, params = self.engine.planner.where(target.name, where)
+        table = self._table(target)
+        base = len(params)
+        values = list(own) if own is not None else [None] * len(link.target_columns)
+
+        def build() -> Any:
+            statement = sa.update(table).values(
+                {c: sa.bindparam(f"p{base + i}") for i, c in enumerate(link.target_columns)}
+            )
+            if cond is not None:
+                statement = statement.where(
+                    self.engine.compiler._condition(target, table, cond, _scope())
+                )
+            return statement
+
+        return int(
+            await self._run(
+                conn,
+                ("setFk", target.name, link.field, cond, base),
+                build,
+                [*params, *values],
+                rows=False,
+            )
+        )
+
+    async def _link_through(
+        self, conn: Connection, link: Link, own: Sequence[Any], other: Sequence[Any]
+    ) -> None:
+        through = link.through
+        assert through is not None
+        table = self.engine.compiler.tables[
+            f"{through.schema}.{through.table}" if through.schema else through.table
+        ]
+
+        def build() -> Any:
+            statement = sa.insert(table).values(
+                {through.own: sa.bindparam("p0"), through.other: sa.bindparam("p1")}
+            )
+            if self.engine.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                return (
+                    pg_insert(table)
+                    .values({through.own: sa.bindparam("p0"), through.other: sa.bindparam("p1")})
+                    .on_conflict_do_nothing()
+                )
+            return statement.prefix_with("OR IGNORE")
+
+        await self._run(
+            conn, ("link", through.table, through.own), build, [own[0], other[0]], rows=False
+        )
+
+    async def _unlink_through(
+        self,
+        conn: Connection,
+        link: Link,
+        own: Sequence[Any],
+        target: ModelInfo,
+        where: Any,
+        path: Path,
+    ) -> int:
+        through = link.through
+        assert through is not None
+        table = self.engine.compiler.tables[
+            f"{through.schema}.{through.table}" if through.schema else through.table
+        ]
+        target_table = self._table(target)
+        cond, params = self.engine.planner.where(target.name, where)
+        base = len(params)
+
+        def build() -> Any:
+            chosen = sa.select(target_table.c[link.target_columns[0]]).select_from(target_table)
+            if cond is not None:
+                chosen = chosen.where(
+                    self.engine.compiler._condition(target, target_table, cond, _scope())
+                )
+            return sa.delete(table).where(
+                table.c[through.own] == sa.bindparam(f"p{base}"), table.c[through.other].in_(chosen)
+            )
+
+        return int(
+            await self._run(
+                conn,
+                ("unlink", through.table, through.own, cond, base),
+                build,
+                [*params, own[0]],
+                rows=False,
+            )
+        )
+
+    async def _update_related(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        op: str,
+        arg: Any,
+        path: Path,
+    ) -> None:
+        parent_filter = _parent_filter(link, target)
+        if op in ("disconnect", "set") and link.through is None:
+            if op == "set":
+                fields = _fields_for_columns(target, link.target_columns)
+                if any(target.scalars[f].is_required for f in fields):
+                    raise RequiredRelationViolation(
+                        f"`set` would leave `{target.name}` records without their required `{link.field}` relation"
+                    )
+                await self._set_foreign_key(
+                    conn, target, link, {"AND": [parent_filter(own)]}, None, path
+                )
+                arg = arg if isinstance(arg, list) else [arg]
+                for i, item in enumerate(arg):
+                    await self._connect_related(conn, link, target, own, item, (*path, i))
+                return
+            items = arg if isinstance(arg, list) else [arg]
+            fields = _fields_for_columns(target, link.target_columns)
+            if any(target.scalars[f].is_required for f in fields):
+                raise RequiredRelationViolation(
+                    f"cannot disconnect `{target.name}` records: their `{fields[0]}` is required"
+                )
+            for item in items:
+                where = (
+                    {"AND": [parent_filter(own), item]} if item is not True else parent_filter(own)
+                )
+                await self._set_foreign_key(conn, target, link, where, None, path)
+            return
+        if op in ("disconnect", "set"):
+            if op == "set":
+                await self._unlink_through(conn, link, own, target, {}, path)
+                arg = arg if isinstance(arg, list) else [arg]
+                for i, item in enumerate(arg):
+                    await self._connect_related(conn, link, target, own, item, (*path, i))
+                return
+            for item in arg if isinstance(arg, list) else [arg]:
+                await self._unlink_through(conn, link, own, target, item, path)
+            return
+        parent = self.engine.info.model(link.model)
+        scope_filter = (
+            parent_filter(own)
+            if link.through is None
+            else _through_filter(link, target, parent, own)
+        )
+        if op in ("delete", "deleteMany"):
+            items = arg if isinstance(arg, list) else [arg]
+            for item in items:
+                where = scope_filter if item is True else {"AND": [scope_filter, item]}
+                count = await self.delete_where(conn, target.name, where)
+                if op == "delete" and count == 0:
+                    raise NotFound(f"no related `{target.name}` record to delete matches {item!r}")
+            return
+        if op in ("update", "updateMany"):
+            items = arg if isinstance(arg, list) else [arg]
+            for item in items:
+                if link.is_list or op == "updateMany":
+                    if not isinstance(item, Mapping) or set(item) != {"where", "data"}:
+                        raise ValidationError(f"`{op}` takes `where` and `data`", path)
+                    where = {"AND": [scope_filter, item["where"]]}
+                    data = item["data"]
+                else:
+                    where = scope_filter
+                    data = item["data"] if isinstance(item, Mapping) and "data" in item else item
+                count = await self.update_where(conn, target.name, where, data, path)
+                if op == "update" and count == 0:
+                    raise NotFound(f"no related `{target.name}` record to update")
+            return
+        # upsert
+        items = arg if isinstance(arg, list) else [arg]
+        for item in items:
+            if not isinstance(item, Mapping):
+                raise ValidationError("`upsert` takes `where` (lists), `create` and `update`", path)
+            where = {"AND": [scope_filter, item["where"]]} if "where" in item else scope_filter
+            count = await self.update_where(conn, target.name, where, item.get("update", {}), path)
+            if count == 0:
+                await self._create_related(
+                    conn, link, target, own, item.get("create"), (*path, "create")
+                )
+
+    # -- update and delete -----------------------------------------------------------
+
+    async def update_where(
+        self, conn: Connection, model: str, where: Any, data: Any, path: Path = ("data",)
+    ) -> int:
+        """``UPDATE`` the records ``where`` selects with scalar changes; returns how many changed.
+
+        Relation changes in ``data`` are applied per record afterwards.
+        """
+        info = self.engine.info.model(model)
+        if not isinstance(data, Mapping):
+            raise ValidationError("`data` takes an object of field values", path)
+        sets: list[tuple[str, str]] = []  # (field, operation)
+        values: list[Any] = []
+        relations: list[tuple[Link, Any, Path]] = []
+        for name, value in data.items():
+            field_path = (*path, name)
+            if name in info.scalars:
+                field = info.scalars[name]
+                op = "set"
+                if isinstance(value, Mapping) and not (
+                    field.type == "Json" and field.kind == "scalar"
+                ):
+                    if len(value) != 1 or next(iter(value)) not in (*_NUMBER_OPS, "push"):
+                        raise ValidationError(
+                            "an update takes a value or one of " + ", ".join(_NUMBER_OPS),
+                            field_path,
+                        )
+                    ((op, value),) = value.items()
+                    if op != "set" and field.type not in ("Int", "BigInt", "Float", "Decimal"):
+                        raise ValidationError(f"`{op}` applies to number fields", (*field_path, op))
+                converted = self._scalar_value(info, name, value, field_path)
+                if op in ("increment", "decrement", "multiply", "divide") and converted is None:
+                    raise ValidationError(f"`{op}` takes a number", (*field_path, op))
+                sets.append((name, op))
+                values.append(converted)
+            elif name in info.relations:
+                relations.append((info.relations[name], value, field_path))
+            else:
+                raise ValidationError(unknown_field(info, name), field_path)
+        touched = {name for name, _ in sets}
+        for name, field in info.scalars.items():
+            if field.is_updated_at and name not in touched and (sets or relations):
+                sets.append((name, "set"))
+                values.append(self._codec(info, name).to_db(datetime.now(UTC)))
+        cond, params = self.engine.planner.where(model, where)
+        count = 0
+        if sets:
+            base = len(params)
+            table = self._table(info)
+            ops = tuple(sets)
+
+            def build() -> Any:
+                assignments: dict[str, Any] = {}
+                for i, (name, op) in enumerate(ops):
+                    column = table.c[info.scalars[name].db_name]
+                    param: Any = sa.bindparam(f"p{base + i}")
+                    assignments[column.name] = {
+                        "set": param,
+                        "increment": column + param,
+                        "decrement": column - param,
+                        "multiply": column * param,
+                        "divide": column / param,
+                    }[op]
+                statement = sa.update(table).values(assignments)
+                if cond is not None:
+                    statement = statement.where(
+                        self.engine.compiler._condition(info, table, cond, _scope())
+                    )
+                return statement
+
+            count = int(
+                await self._run(
+                    conn, ("update", model, ops, cond, base), build, [*params, *values], rows=False
+                )
+            )
+        if relations:
+            keys = await self._keys_where(conn, info, cond, params)
+            count = max(count, len(keys))
+            for key in keys:
+                for link, value, field_path in relations:
+                    await self._update_relation(conn, info, key, link, value, field_path)
+        return count
+
+    async def _keys_where(
+        self, conn: Connection, info: ModelInfo, cond: Shape | None, params: list[Any]
+    ) -> list[Key]:
+        table = self._table(info)
+        keys = self._key_fields(info)
+
+        def build() -> Any:
+            statement = sa.select(*(table.c[info.scalars[k].db_name] for k in keys)).select_from(
+                table
+            )
+            if cond is not None:
+                statement = statement.where(
+                    self.engine.compiler._condition(info, table, cond, _scope())
+                )
+            return statement
+
+        rows = await self._run(conn, ("keys", info.name, cond), build, params, rows=True)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def _update_relation(
+        self, conn: Connection, info: ModelInfo, key: Key, link: Link, value: Any, path: Path
+    ) -> None:
+        if not link.holds_foreign_key:
+            await self._nested_many(conn, info, key, link, value, path, creating=False)
+            return
+        allowed = _TO_ONE_OPS
+        if not isinstance(value, Mapping) or not value or set(value) - allowed:
+            raise ValidationError("a to-one relation takes " + ", ".join(sorted(allowed)), path)
+        target = self.engine.info.model(link.target)
+        fields = _fields_for_columns(info, link.own_columns)
+        for op, arg in value.items():
+            op_path = (*path, op)
+            if op in ("create", "connect", "connectOrCreate"):
+                fk = await self._to_one_owner(conn, info, link, {op: arg}, path)
+                await self._set_own(conn, info, key, fk)
+            elif op == "disconnect":
+                if any(info.scalars[f].is_required for f in fields):
+                    raise RequiredRelationViolation(
+                        f"`{link.field}` is required and cannot be disconnected"
+                    )
+                if arg is not False:
+                    await self._set_own(conn, info, key, dict.fromkeys(fields))
+            else:
+                current = await self._find_by_key(conn, info, key, link.own_columns)
+                if current is None or all(v is None for v in current):
+                    if op == "upsert":
+                        fk = await self._to_one_owner(
+                            conn, info, link, {"create": arg.get("create")}, op_path
+                        )
+                        await self._set_own(conn, info, key, fk)
+                        continue
+                    raise NotFound(f"`{info.name}.{link.field}` has no related record")
+                target_where = {
+                    f: DbValue(v)
+                    for f, v in zip(
+                        _fields_for_columns(target, link.target_columns), current, strict=True
+                    )
+                }
+                if op == "delete":
+                    if any(info.scalars[f].is_required for f in fields):
+                        raise RequiredRelationViolation(
+                            f"`{link.field}` is required and cannot be deleted"
+                        )
+                    await self._set_own(conn, info, key, dict.fromkeys(fields))
+                    await self.delete_where(conn, target.name, target_where)
+                elif op == "upsert":
+                    await self.update_where(
+                        conn, target.name, target_where, arg.get("update", {}), op_path
+                    )
+                else:
+                    data = arg.get("data", arg) if isinstance(arg, Mapping) else arg
+                    await self.update_where(conn, target.name, target_where, data, op_path)
+
+    async def _set_own(
+        self, conn: Connection, info: ModelInfo, key: Key, raw: dict[str, Any]
+    ) -> None:
+        table = self._table(info)
+        names = tuple(raw)
+        key_names = tuple(key)
+
+        def build() -> Any:
+            return (
+                sa.update(table)
+                .values(
+                    {info.scalars[n].db_name: sa.bindparam(f"p{i}") for i, n in enumerate(names)}
+                )
+                .where(
+                    *(
+                        table.c[info.scalars[k].db_name] == sa.bindparam(f"p{len(names) + i}")
+                        for i, k in enumerate(key_names)
+                    )
+                )
+            )
+
+        await self._run(
+            conn,
+            ("setOwn", info.name, names, key_names),
+            build,
+            [*raw.values(), *key.values()],
+            rows=False,
+        )
+
+    async def delete_where(self, conn: Connection, model: str, where: Any) -> int:
+        info = self.engine.info.model(model)
+        cond, params = self.engine.planner.where(model, where)
+        table = self._table(info)
+
+        def build() -> Any:
+            statement = sa.delete(table)
+            if cond is not None:
+                statement = statement.where(
+                    self.engine.compiler._condition(info, table, cond, _scope())
+                )
+            return statement
+
+        return int(await self._run(conn, ("delete", model, cond), build, params, rows=False))
+
+
+def _fields_for_columns(info: ModelInfo, columns: tuple[str, ...]) -> tuple[str, ...]:
+    by_column = {field.db_name: name for name, field in info.scalars.items()}
+    return tuple(by_column[c] for c in columns)
+
+
+def _back_field(target: ModelInfo, link: Link) -> str | None:
+    for name, other in target.relations.items():
+        if other.relation is link.relation and name != link.field:
+            return name
+    return None
+
+
+def _parent_filter(link: Link, target: ModelInfo) -> Callable[[Sequence[Any]], Any]:
+    """A where document on ``target`` selecting the records that point at the parent."""
+    fields = _fields_for_columns(target, link.target_columns)
+
+    def make(own: Sequence[Any]) -> Any:
+        return {f: DbValue(v) for f, v in zip(fields, own, strict=True)}
+
+    return make
+
+
+def _through_filter(link: Link, target: ModelInfo, parent: ModelInfo, own: Sequence[Any]) -> Any:
+    """A where document on ``target`` selecting the records an m:n links to the parent."""
+    back = _back_field(target, link)
+    assert back is not None
+    keys = _fields_for_columns(parent, link.own_columns)
+    return {back: {"some": {k: DbValue(v) for k, v in zip(keys, own, strict=True)}}}
+
+
+def _scope() -> Any:
+    from datatier.query._compile import _Scope
+
+    return _Scope()
