@@ -41,7 +41,8 @@ class PostgresTarget:
     """A PostgreSQL URL split into what the driver library takes and what datatier handles itself.
 
     ``dsn`` is the URL without Prisma's parameters; ``where`` is ``host:port`` for messages;
-    ``connection_limit`` and ``pool_timeout`` are Prisma's pool parameters when the URL has them.
+    ``connection_limit`` and ``pool_timeout`` are Prisma's pool parameters when the URL has them;
+    ``pgbouncer`` is Prisma's ``pgbouncer=true`` (no named prepared statements survive there).
     """
 
     dsn: str
@@ -50,6 +51,7 @@ class PostgresTarget:
     dbname: str | None
     connection_limit: int | None
     pool_timeout: float | None
+    pgbouncer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ def parse_postgres_url(url: str) -> PostgresTarget:
         connection_limit=max(1, round(limit)) if limit is not None else None,
         # As in Prisma, pool_timeout=0 waits for a free connection as long as it takes.
         pool_timeout=_positive(url, prisma, "pool_timeout", zero_means=math.inf),
+        pgbouncer=prisma.get("pgbouncer", "").lower() == "true",
     )
 
 
