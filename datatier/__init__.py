@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datatier.client import Client, ModelClient, Transaction
 from datatier.errors import (
     ConfigError,
     ConnectionFailed,
@@ -26,6 +27,7 @@ from datatier.errors import (
 from datatier.schema import Schema, load_schema, validate_schema_text
 
 __all__ = [
+    "Client",
     "ConfigError",
     "ConnectionFailed",
     "ConnectionLost",
@@ -33,6 +35,7 @@ __all__ = [
     "DatatierError",
     "Diagnostic",
     "ForeignKeyViolation",
+    "ModelClient",
     "NotFound",
     "NullViolation",
     "PoolTimeout",
@@ -43,6 +46,7 @@ __all__ = [
     "Schema",
     "SchemaError",
     "SchemaNotFound",
+    "Transaction",
     "TransactionConflict",
     "UniqueViolation",
     "ValidationError",

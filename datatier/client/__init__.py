@@ -1,0 +1,7 @@
+"""The Python client: ``Client`` (async) and ``SyncClient``, on any schema without generated code."""
+
+from __future__ import annotations
+
+from datatier.client._client import Client, ModelClient, Transaction
+
+__all__ = ["Client", "ModelClient", "Transaction"]
