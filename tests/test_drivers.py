@@ -87,9 +87,19 @@ def test_fetch_fetch_one_execute_execute_many(sql_backend: Backend) -> None:
             assert [tuple(r) for r in rows] == [(1, "one"), (2, "two"), (3, "three")]
             row = await conn.fetch_one(sql(sql_backend, "SELECT name FROM item WHERE id = ?"), (2,))
             assert row is not None and row[0] == "two"
-            assert await conn.fetch_one(sql(sql_backend, "SELECT name FROM item WHERE id = ?"), (9,)) is None
-            assert await conn.fetch(sql(sql_backend, "SELECT id FROM item WHERE id > ?"), (5,)) == []
-            assert await conn.execute(sql(sql_backend, "UPDATE item SET name = name || ? WHERE id >= ?"), ("!", 2)) == 2
+            assert (
+                await conn.fetch_one(sql(sql_backend, "SELECT name FROM item WHERE id = ?"), (9,))
+                is None
+            )
+            assert (
+                await conn.fetch(sql(sql_backend, "SELECT id FROM item WHERE id > ?"), (5,)) == []
+            )
+            assert (
+                await conn.execute(
+                    sql(sql_backend, "UPDATE item SET name = name || ? WHERE id >= ?"), ("!", 2)
+                )
+                == 2
+            )
             assert await conn.execute("DELETE FROM item") == 3
         await driver.close()
 
@@ -103,7 +113,15 @@ def test_parameters_round_trip(sql_backend: Backend) -> None:
             if sql_backend.provider == "postgresql":
                 stamp = datetime(2024, 5, 17, 12, 30, 1, 250000, tzinfo=UTC)
                 values: tuple[Any, ...] = (
-                    42, 2**40, "täxt", None, b"\x00\xff", stamp, Decimal("12345.678901"), True, [1, 2, 3]
+                    42,
+                    2**40,
+                    "täxt",
+                    None,
+                    b"\x00\xff",
+                    stamp,
+                    Decimal("12345.678901"),
+                    True,
+                    [1, 2, 3],
                 )
                 query = "SELECT $1::int, $2::bigint, $3::text, $4::text, $5::bytea, $6::timestamptz, $7::numeric, $8::bool, $9::int[]"
             else:
@@ -122,7 +140,8 @@ def test_postgres_json_comes_back_as_text(pg_url: str) -> None:
         driver = await open_driver(pg_url)
         async with driver.connection() as conn:
             row = await conn.fetch_one(
-                """SELECT '{"a": [1, 2]}'::jsonb, '{"b":  true}'::json, $1::jsonb""", ('{"c": null}',)
+                """SELECT '{"a": [1, 2]}'::jsonb, '{"b":  true}'::json, $1::jsonb""",
+                ('{"c": null}',),
             )
             assert row is not None
             assert tuple(row) == ('{"a": [1, 2]}', '{"b":  true}', '{"c": null}')
@@ -299,25 +318,35 @@ def test_constraint_violations(sql_backend: Backend) -> None:
     async def body() -> None:
         driver = await with_items(sql_backend.url)
         async with driver.connection() as conn:
-            await conn.execute(sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (1, "a"))
+            await conn.execute(
+                sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (1, "a")
+            )
             with pytest.raises(UniqueViolation) as unique:
-                await conn.execute(sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (2, "a"))
+                await conn.execute(
+                    sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (2, "a")
+                )
             assert unique.value.table == "item"
             assert unique.value.columns == ("name",)
             if sql_backend.provider == "postgresql":
                 assert unique.value.constraint == "item_name_key"
                 assert "item_name_key" in unique.value.message and "item" in unique.value.message
             with pytest.raises(UniqueViolation) as primary:
-                await conn.execute(sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (1, "b"))
+                await conn.execute(
+                    sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (1, "b")
+                )
             assert primary.value.columns == ("id",)
             with pytest.raises(ForeignKeyViolation) as foreign:
-                await conn.execute(sql(sql_backend, "INSERT INTO tag (id, item_id) VALUES (?, ?)"), (1, 99))
+                await conn.execute(
+                    sql(sql_backend, "INSERT INTO tag (id, item_id) VALUES (?, ?)"), (1, 99)
+                )
             if sql_backend.provider == "postgresql":
                 assert foreign.value.constraint == "tag_item_fkey"
                 assert foreign.value.table == "tag"
                 assert foreign.value.columns == ("item_id",)
             with pytest.raises(NullViolation) as null:
-                await conn.execute(sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (3, None))
+                await conn.execute(
+                    sql(sql_backend, "INSERT INTO item (id, name) VALUES (?, ?)"), (3, None)
+                )
             assert (null.value.table, null.value.column) == ("item", "name")
             with pytest.raises(QueryError, match=r"(?i)no such table|does not exist"):
                 await conn.fetch("SELECT * FROM missing")
@@ -343,7 +372,9 @@ def test_postgres_serialization_failure_is_a_conflict(pg_url: str) -> None:
     run(body)
 
 
-def test_sqlite_lock_waits_without_blocking_the_loop(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_lock_waits_without_blocking_the_loop(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT", 0.3)
 
     async def body() -> None:
@@ -423,7 +454,10 @@ def test_unreachable_postgres_fails_in_one_line() -> None:
     async def body() -> None:
         with pytest.raises(ConnectionFailed) as failed:
             await open_driver("postgresql://postgres@127.0.0.1:1/postgres", connect_timeout=2)
-        assert failed.value.message == "cannot connect to PostgreSQL at 127.0.0.1:1: connection refused"
+        assert (
+            failed.value.message
+            == "cannot connect to PostgreSQL at 127.0.0.1:1: connection refused"
+        )
         assert failed.value.__cause__ is None
 
     run(body)
@@ -433,7 +467,9 @@ def test_missing_postgres_database(pg_url: str) -> None:
     url = pg_url.rsplit("/", 1)[0] + "/datatier_no_such_db"
 
     async def body() -> None:
-        with pytest.raises(ConnectionFailed, match=r'database "datatier_no_such_db" does not exist on \S+:\d+$'):
+        with pytest.raises(
+            ConnectionFailed, match=r'database "datatier_no_such_db" does not exist on \S+:\d+$'
+        ):
             await open_driver(url)
 
     run(body)
@@ -453,7 +489,9 @@ def test_postgres_url_schema_and_connection_limit(pg_url: str) -> None:
         )
         async with scoped.connection() as a, scoped.connection() as b:
             await a.execute("CREATE TABLE thing (id int)")
-            row = await b.fetch_one("SELECT current_schema(), to_regclass('\"my app\".thing') IS NOT NULL")
+            row = await b.fetch_one(
+                "SELECT current_schema(), to_regclass('\"my app\".thing') IS NOT NULL"
+            )
             assert row is not None and tuple(row) == ("my app", True)
             with pytest.raises(PoolTimeout, match="pool size 2"):
                 async with scoped.connection():

@@ -32,15 +32,21 @@ def test_defaults_without_parameters() -> None:
     assert not target.pgbouncer
 
 
-@pytest.mark.parametrize("param", ["connection_limit=0", "connection_limit=many", "pool_timeout=-1"])
+@pytest.mark.parametrize(
+    "param", ["connection_limit=0", "connection_limit=many", "pool_timeout=-1"]
+)
 def test_bad_pool_parameters_are_named(param: str) -> None:
-    with pytest.raises(ConnectionFailed, match=param.partition("=")[0] + r".*not a positive number"):
+    with pytest.raises(
+        ConnectionFailed, match=param.partition("=")[0] + r".*not a positive number"
+    ):
         parse_postgres_url(f"postgresql://localhost/app?{param}")
 
 
 def test_sqlite_urls(tmp_path: Path) -> None:
     assert parse_sqlite_url(f"file:{tmp_path}/dev.db").path == tmp_path / "dev.db"
     assert parse_sqlite_url("file::memory:").path is None
-    assert parse_sqlite_url(f"file:{tmp_path}/dev.db?connection_limit=1").path == tmp_path / "dev.db"
+    assert (
+        parse_sqlite_url(f"file:{tmp_path}/dev.db?connection_limit=1").path == tmp_path / "dev.db"
+    )
     with pytest.raises(ConnectionFailed, match="does not exist"):
         parse_sqlite_url(f"file:{tmp_path}/missing/dev.db")

@@ -204,9 +204,10 @@ class PostgresConnection:
     def reset(self, *, interrupted: bool) -> bool:
         # Reusable only when it is exactly as the pool handed it out: a connection left
         # inside a transaction or cut off mid-statement would need a round trip to clean.
-        return not (
-            interrupted or self._broken or self._depth or self._raw.is_in_transaction()
-        ) and not self._raw.is_closed()
+        return (
+            not (interrupted or self._broken or self._depth or self._raw.is_in_transaction())
+            and not self._raw.is_closed()
+        )
 
     def discard(self) -> None:
         self._raw.terminate()
@@ -268,7 +269,7 @@ class PostgresConnection:
             if during is not None:
                 what = during
             elif self._depth:
-                what = "during a transaction; the database rolled the transaction back"
+                what = "during a transaction" + _ROLLED_BACK
             else:
                 what = "during a statement"
             return ConnectionLost(
@@ -278,6 +279,7 @@ class PostgresConnection:
 
 
 _FETCH, _FETCH_ONE, _EXECUTE, _EXECUTE_MANY = range(4)
+_ROLLED_BACK = "; the database rolled the transaction back"
 
 
 class _Transaction:
@@ -301,7 +303,7 @@ class _Transaction:
                     "not on a nested one (a savepoint)"
                 )
             self._savepoint = name = f"datatier_sp_{conn._depth}"
-            await conn._control(f"SAVEPOINT {name}", "while opening a savepoint")
+            await conn._control(f"SAVEPOINT {name}", "while opening a savepoint" + _ROLLED_BACK)
         conn._depth += 1
 
     async def __aexit__(
@@ -317,7 +319,7 @@ class _Transaction:
                 if exc_type is None:  # the block swallowed the ConnectionLost: still no commit
                     raise ConnectionLost(
                         f"the connection to PostgreSQL at {conn._where} was lost during the "
-                        "transaction; the database rolled the transaction back"
+                        "transaction" + _ROLLED_BACK
                     )
                 return
             if exc_type is None:
@@ -327,15 +329,17 @@ class _Transaction:
                         "during COMMIT; whether the transaction was committed is unknown",
                     )
                 else:
-                    await conn._control(f"RELEASE SAVEPOINT {name}", "releasing a savepoint")
+                    await conn._control(
+                        f"RELEASE SAVEPOINT {name}", "while releasing a savepoint" + _ROLLED_BACK
+                    )
                 return
             try:
                 if name is None:
-                    await conn._control("ROLLBACK", "during ROLLBACK")
+                    await conn._control("ROLLBACK", "during ROLLBACK" + _ROLLED_BACK)
                 else:
                     await conn._control(
                         f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}",
-                        "rolling back to a savepoint",
+                        "while rolling back to a savepoint" + _ROLLED_BACK,
                     )
             except DatatierError:
                 conn._broken = True  # the block's own error is the one to raise
@@ -437,8 +441,10 @@ def _connect_reason(e: BaseException, target: PostgresTarget, timeout: float) ->
         reason = f"no answer within {timeout:g} s"
     elif isinstance(e, socket.gaierror):
         reason = f"failed to resolve host name ({e.strerror or e})"
-    elif isinstance(e, ConnectionRefusedError) or "Errno 111" in str(e) or (
-        "Connect call failed" in str(e)
+    elif (
+        isinstance(e, ConnectionRefusedError)
+        or "Errno 111" in str(e)
+        or ("Connect call failed" in str(e))
     ):
         reason = "connection refused"
     else:
