@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datatier.client import Client, ModelClient, Transaction
+from datatier.client import Client, ModelClient, SyncClient, Transaction
 from datatier.errors import (
     ConfigError,
     ConnectionFailed,
@@ -46,6 +46,7 @@ __all__ = [
     "Schema",
     "SchemaError",
     "SchemaNotFound",
+    "SyncClient",
     "Transaction",
     "TransactionConflict",
     "UniqueViolation",

@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from datatier.client._client import Client, ModelClient, Transaction
+from datatier.client._sync import SyncClient, SyncModelClient, SyncTransaction
 
-__all__ = ["Client", "ModelClient", "Transaction"]
+__all__ = [
+    "Client",
+    "ModelClient",
+    "SyncClient",
+    "SyncModelClient",
+    "SyncTransaction",
+    "Transaction",
+]
