@@ -5,14 +5,14 @@ asyncpg prepared the first time it saw the SQL text (its per-connection statemen
 cache), rows are asyncpg ``Record`` objects returned as they come (sequences, no
 per-row copy), and with no listener registered no clock is read.
 
-Measured here (PostgreSQL 15 on the same host; 2 CPUs that other work kept at a load
-of ~8, so absolute numbers are slow and noisy; 40 interleaved batches of 300 calls of
+Measured here (PostgreSQL 15 on the same host; 2 CPUs shared with other work at a load
+of ~4, so absolute numbers are noisy; 40 interleaved batches of 300 calls of
 ``SELECT id, name, email, created FROM t WHERE id = $1``, µs per call, min / median):
 
-- raw asyncpg, explicit ``PreparedStatement.fetch``     154 / 182
-- raw asyncpg, ``Connection.fetch`` (statement cache)   154 / 181
-- this driver, ``conn.fetch`` on a held connection      154 / 192
-- this driver, pool lease + ``conn.fetch``              164 / 195   (lease alone: 1.4 µs)
+- raw asyncpg, explicit ``PreparedStatement.fetch``      90 / 116
+- raw asyncpg, ``Connection.fetch`` (statement cache)    94 / 120
+- this driver, ``conn.fetch`` on a held connection       96 / 122
+- this driver, pool lease + ``conn.fetch``               98 / 123   (lease alone: 1.4 µs)
 
 So the driver calls ``Connection.fetch`` and lets asyncpg's statement cache hold the
 prepared statements: an explicit prepare is no faster, and asyncpg's cache already
