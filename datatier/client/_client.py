@@ -340,14 +340,8 @@ async def _query_raw(
 ) -> list[dict[str, Any]]:
     if not isinstance(sql, str):
         raise ValidationError("query_raw takes SQL text and parameters")
-    rows = await conn.fetch(_raw_sql(engine, sql), list(params))
-    if not rows:
-        return []
-    first = rows[0]
-    keys = list(first.keys()) if hasattr(first, "keys") else None
-    if keys is None:
-        return [{str(i): v for i, v in enumerate(row)} for row in rows]
-    return [dict(zip(keys, row, strict=False)) for row in rows]
+    names, rows = await conn.fetch_named(_raw_sql(engine, sql), list(params))
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 async def _execute_raw(conn: Connection, engine: Engine, sql: str, params: Sequence[Any]) -> int:

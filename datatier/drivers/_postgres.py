@@ -158,6 +158,14 @@ class PostgresConnection:
         except Exception as e:
             raise self._error(e) from e
 
+    async def fetch_named(
+        self, sql: str, args: Sequence[Any] = ()
+    ) -> tuple[tuple[str, ...], list[Row]]:
+        """The column names and rows of a query (for raw SQL, whose columns nobody knows)."""
+        rows = await self.fetch(sql, args)
+        names: tuple[str, ...] = tuple(rows[0].keys()) if rows else ()  # type: ignore[attr-defined]
+        return names, rows
+
     async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         if self._listeners:

@@ -39,6 +39,12 @@ class Connection(Protocol):
         """All rows of a query, as sequences indexed by column position."""
         ...
 
+    async def fetch_named(
+        self, sql: str, args: Sequence[Any] = ()
+    ) -> tuple[tuple[str, ...], list[Row]]:
+        """The column names and rows of a query (raw SQL, whose columns nobody knows)."""
+        ...
+
     async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         ...

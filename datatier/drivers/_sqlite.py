@@ -125,7 +125,7 @@ class SqliteDriver:
         return conn
 
 
-_FETCH, _FETCH_ONE, _EXECUTE, _EXECUTE_MANY = range(4)
+_FETCH, _FETCH_ONE, _EXECUTE, _EXECUTE_MANY, _FETCH_NAMED = range(5)
 
 
 class SqliteConnection:
@@ -164,6 +164,13 @@ class SqliteConnection:
                 raise self._error(e) from e
             rows = await self._run(_FETCH, sql, args)
         return rows
+
+    async def fetch_named(
+        self, sql: str, args: Sequence[Any] = ()
+    ) -> tuple[tuple[str, ...], list[Row]]:
+        """The column names and rows of a query (for raw SQL, whose columns nobody knows)."""
+        named: tuple[tuple[str, ...], list[Row]] = await self._run(_FETCH_NAMED, sql, args)
+        return named
 
     async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
@@ -246,6 +253,11 @@ class SqliteConnection:
                     rows = 0 if result is None else 1
                 elif kind == _EXECUTE:
                     result = rows = max(0, raw.execute(sql, args).rowcount)
+                elif kind == _FETCH_NAMED:
+                    cursor = raw.execute(sql, args)
+                    fetched = cursor.fetchall()
+                    names = tuple(d[0] for d in cursor.description or ())
+                    result, rows = (names, fetched), len(fetched)
                 else:
                     rows = max(0, raw.executemany(sql, args).rowcount)
                     result = None
@@ -331,7 +343,8 @@ def _translate(e: sqlite3.Error, statement_timeout: float | None) -> DatatierErr
         table, columns = _failed_columns(message)
         index = message.partition("index '")[2].rstrip("'") or None
         return UniqueViolation(message, constraint=index, table=table, columns=columns)
-    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+    if name == "SQLITE_CONSTRAINT_FOREIGNKEY" or message == "FOREIGN KEY constraint failed":
+        # ON DELETE RESTRICT reports itself as SQLITE_CONSTRAINT_TRIGGER with this message.
         return ForeignKeyViolation(message)
     if name == "SQLITE_CONSTRAINT_NOTNULL":
         table, columns = _failed_columns(message)

@@ -698,13 +698,7 @@ class Writer:
                 for i, (name, op) in enumerate(ops):
                     column = table.c[info.scalars[name].db_name]
                     param: Any = sa.bindparam(f"p{base + i}")
-                    assignments[column.name] = {
-                        "set": param,
-                        "increment": column + param,
-                        "decrement": column - param,
-                        "multiply": column * param,
-                        "divide": column / param,
-                    }[op]
+                    assignments[column.name] = _assignment(column, op, param)
                 statement = sa.update(table).values(assignments)
                 if cond is not None:
                     statement = statement.where(
@@ -841,6 +835,19 @@ class Writer:
             return statement
 
         return int(await self._run(conn, ("delete", model, cond), build, params, rows=False))
+
+
+def _assignment(column: Any, op: str, param: Any) -> Any:
+    """The new value of ``column`` for an update operation (``set``, ``increment``, ...)."""
+    if op == "set":
+        return param
+    if op == "increment":
+        return column + param
+    if op == "decrement":
+        return column - param
+    if op == "multiply":
+        return column * param
+    return column / param
 
 
 def _fields_for_columns(info: ModelInfo, columns: tuple[str, ...]) -> tuple[str, ...]:
