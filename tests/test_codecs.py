@@ -53,12 +53,17 @@ PG_EXTRA = """
 """
 
 
-def _schema(provider: str, extra: str = "") -> Schema:
-    return validate_schema_text(
+def schema_text(provider: str, extra: str = "") -> str:
+    """A model ``Row`` with every field type (and, on PostgreSQL, native types and lists)."""
+    return (
         f'datasource db {{\n  provider = "{provider}"\n}}\n'
         'enum Role {\n  ADMIN @map("admin")\n  USER\n}\n'
         f"model Row {{\n  id Int @id\n{FIELDS}{extra}}}\n"
     )
+
+
+def _schema(provider: str, extra: str = "") -> Schema:
+    return validate_schema_text(schema_text(provider, extra))
 
 
 PG = _schema("postgresql", PG_EXTRA)
