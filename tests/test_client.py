@@ -366,3 +366,60 @@ def test_sync_client(sql_backend: Backend) -> None:
             tx.tag.update(where={"slug": "s"}, data={"name": "S"})
         assert db.tag.find_unique_or_raise(where={"slug": "s"})["name"] == "S"
         assert db.query_raw('SELECT count(*) AS n FROM "Tag"') == [{"n": 1}]
+
+
+# -- aggregates ----------------------------------------------------------------------------
+
+
+async def test_count_with_window_and_fields(db: Client) -> None:
+    assert await db.post.count(where={"views": {"gt": 5}}, order_by={"views": "desc"}, take=2) == 2
+    assert await db.post.count(skip=3) == 1
+    counts = await db.user.count(select={"_count": {"_all": True, "name": True}})
+    assert counts == {"_all": 3, "name": 2}
+
+
+async def test_aggregate(db: Client) -> None:
+    result = await db.post.aggregate(
+        _count={"_all": True, "categoryId": True},
+        _sum={"views": True},
+        _avg={"views": True},
+        _min={"views": True, "title": True},
+        _max={"views": True, "createdAt": True},
+    )
+    assert result["_count"] == {"_all": 4, "categoryId": 2}
+    assert result["_sum"] == {"views": 78}
+    assert result["_avg"] == {"views": 19.5}
+    assert result["_min"] == {"views": 3, "title": "Another sql note"}
+    assert result["_max"]["views"] == 40 and result["_max"]["createdAt"].tzinfo is not None
+    top = await db.post.aggregate(_sum={"views": True}, order_by={"views": "desc"}, take=2)
+    assert top == {"_sum": {"views": 65}}
+    empty = await db.post.aggregate(where={"views": {"gt": 1000}}, _sum={"views": True}, _count=True)
+    assert empty == {"_sum": {"views": None}, "_count": 0}
+
+
+async def test_group_by(db: Client) -> None:
+    groups = await db.post.group_by(
+        by=["authorId"],
+        _count={"_all": True},
+        _sum={"views": True},
+        having={"views": {"_sum": {"gt": 20}}},
+        order_by={"_sum": {"views": "desc"}},
+    )
+    ann = await db.user.find_unique_or_raise(where={"email": "ann@example.com"})
+    bob = await db.user.find_unique_or_raise(where={"email": "bob@example.com"})
+    assert groups == [
+        {"authorId": bob["id"], "_count": {"_all": 2}, "_sum": {"views": 43}},
+        {"authorId": ann["id"], "_count": {"_all": 2}, "_sum": {"views": 35}},
+    ]
+    by_status = await db.post.group_by(by="status", _count=True, order_by={"status": "asc"}, take=2, skip=1)
+    # PostgreSQL orders an enum by its declared values; SQLite stores it as text.
+    expected = (
+        [{"status": "PUBLISHED", "_count": 2}, {"status": "ARCHIVED", "_count": 1}]
+        if db.provider == "postgresql"
+        else [{"status": "DRAFT", "_count": 1}, {"status": "PUBLISHED", "_count": 2}]
+    )
+    assert by_status == expected
+    with pytest.raises(ValidationError, match="not grouped by"):
+        await db.post.group_by(by=["authorId"], having={"title": "x"})
+    with pytest.raises(ValidationError, match="need an `orderBy`"):
+        await db.post.group_by(by=["authorId"], take=1)

@@ -83,9 +83,18 @@ class ModelClient:
         document = _document(args)
         return await self._runner.read(lambda c: self._engine.find_many(c, self._model, document))
 
-    async def count(self, **args: Any) -> int:
+    async def count(self, **args: Any) -> Any:
+        """The number of records; with ``select={"_count": {...}}`` the counts per field."""
         document = _document(args)
         return await self._runner.read(lambda c: self._engine.count(c, self._model, document))
+
+    async def aggregate(self, **args: Any) -> dict[str, Any]:
+        document = _document(args)
+        return await self._runner.read(lambda c: self._engine.aggregate(c, self._model, document))
+
+    async def group_by(self, **args: Any) -> list[dict[str, Any]]:
+        document = _document(args)
+        return await self._runner.read(lambda c: self._engine.group_by(c, self._model, document))
 
     # writes
     async def create(self, **args: Any) -> dict[str, Any]:

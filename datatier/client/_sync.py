@@ -72,8 +72,14 @@ class SyncModelClient:
     def find_many(self, **args: Any) -> list[dict[str, Any]]:
         return self._call(self._model.find_many, args)
 
-    def count(self, **args: Any) -> int:
+    def count(self, **args: Any) -> Any:
         return self._call(self._model.count, args)
+
+    def aggregate(self, **args: Any) -> dict[str, Any]:
+        return self._call(self._model.aggregate, args)
+
+    def group_by(self, **args: Any) -> list[dict[str, Any]]:
+        return self._call(self._model.group_by, args)
 
     def create(self, **args: Any) -> dict[str, Any]:
         return self._call(self._model.create, args)

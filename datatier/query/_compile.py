@@ -7,6 +7,7 @@ so the whole tree comes back in one round trip and is decoded once.
 
 from __future__ import annotations
 
+import decimal
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,17 +92,122 @@ class Compiler:
         statement, columns, post = self._top_read(shape, scope)
         return self._finish(statement, columns, post)
 
-    def compile_count(
-        self, model: str, where: Shape | None
-    ) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
-        """``SELECT count(*)`` of the rows ``where`` selects."""
-        scope = _Scope()
+    def compile_aggregate(self, shape: Shape) -> Compiled:
+        """``aggregate``: one row of aggregates over the (filtered, ordered, paged) records."""
+        (_, model, where, order, take, sign, skip, cursor, aggregates) = shape
         info = self.info.model(model)
+        scope = _Scope()
         alias = self._alias(info, scope)
-        statement = sa.select(self.dialect.count()).select_from(alias)
+        fields = sorted({field for _, field in aggregates if field not in ("_all", "*")})
+        columns = [alias.c[info.scalars[f].db_name].label(f"f{i}") for i, f in enumerate(fields)]
+        inner = sa.select(*columns or [sa.literal(1).label("one")]).select_from(alias)
+        inner = self._filter_order_page(
+            inner, info, alias, where, order, take, sign, skip, cursor, (), scope
+        )
+        sub = inner.subquery(scope.name("a"))
+        exprs = [
+            _aggregate_expr(
+                op, None if field in ("_all", "*") else sub.c[f"f{fields.index(field)}"]
+            )
+            for op, field in aggregates
+        ]
+        statement = sa.select(*exprs).select_from(sub)
+        decode = self._aggregate_decoder(info, aggregates, offset=0)
+        return self._compiled(statement, lambda rows: [decode(rows[0])])
+
+    def compile_group_by(self, shape: Shape) -> Compiled:
+        """``groupBy``: one row per combination of the ``by`` fields, with its aggregates."""
+        (_, model, by, where, having, order, take, skip, aggregates) = shape
+        info = self.info.model(model)
+        scope = _Scope()
+        alias = self._alias(info, scope)
+        by_columns = [alias.c[info.scalars[f].db_name] for f in by]
+        exprs = [
+            _aggregate_expr(
+                op, None if field in ("_all", "*") else alias.c[info.scalars[field].db_name]
+            )
+            for op, field in aggregates
+        ]
+        statement = sa.select(*by_columns, *exprs).select_from(alias).group_by(*by_columns)
         if where is not None:
             statement = statement.where(self._condition(info, alias, where, scope))
-        return self._text(statement)
+        if having is not None:
+            statement = statement.having(
+                self._condition(info, _Aggregated(alias, info), having, scope)
+            )
+        ordering = []
+        for item in order:
+            if item[0] == "f":
+                _, name, desc, nulls = item
+                expr: Any = alias.c[info.scalars[name].db_name]
+            else:
+                _, op, name, desc, nulls = item
+                expr = _aggregate_expr(
+                    op, None if name == "_all" else alias.c[info.scalars[name].db_name]
+                )
+            ordering.append(_ordered(expr, desc, nulls, 1))
+        if ordering:
+            statement = statement.order_by(*ordering)
+        if take is not None:
+            statement = statement.limit(sa.bindparam(f"p{take}"))
+        if skip is not None:
+            statement = statement.offset(sa.bindparam(f"p{skip}"))
+        by_decoders = [(f, self.codec(info.name, f).from_db) for f in by]
+        decode_aggregates = self._aggregate_decoder(info, aggregates, offset=len(by))
+
+        def decode(row: Row) -> dict[str, Any]:
+            result = {
+                name: (value if fn is None or value is None else fn(value))
+                for (name, fn), value in zip(by_decoders, row, strict=False)
+            }
+            result.update(decode_aggregates(row))
+            return result
+
+        return self._compiled(statement, lambda rows: [decode(r) for r in rows])
+
+    def _aggregate_decoder(
+        self, info: ModelInfo, aggregates: Shape, *, offset: int
+    ) -> Callable[[Row], dict[str, Any]]:
+        """Turns the aggregate columns of a row into ``{_count: {...}, _sum: {...}, ...}``."""
+        plan: list[tuple[int, str, str, Decode]] = []
+        for i, (op, field) in enumerate(aggregates):
+            plan.append((offset + i, op, field, self._aggregate_value(info, op, field)))
+
+        def decode(row: Row) -> dict[str, Any]:
+            result: dict[str, Any] = {}
+            for index, op, field, convert in plan:
+                value = row[index]
+                value = convert(value) if value is not None else (0 if op == "_count" else None)
+                if field == "*":
+                    result[op] = value
+                else:
+                    result.setdefault(op, {})[field] = value
+            return result
+
+        return decode
+
+    def _aggregate_value(self, info: ModelInfo, op: str, field: str) -> Decode:
+        if op == "_count":
+            return int
+        scalar = info.scalars[field]
+        if op == "_avg":
+            if scalar.type == "Decimal":
+                return lambda v: decimal.Decimal(str(v))
+            return float
+        decode = self.codec(info.name, field).from_db
+        if op == "_sum" and scalar.type in ("Int", "BigInt"):
+            return int
+        if op == "_sum" and scalar.type == "Float":
+            return float
+        if op == "_sum" and scalar.type == "Decimal":
+            return lambda v: decimal.Decimal(str(v))
+        return decode if decode is not None else _identity
+
+    def _compiled(
+        self, statement: Any, decode_rows: Callable[[list[Row]], list[dict[str, Any]]]
+    ) -> Compiled:
+        sql, args = self._text(statement)
+        return Compiled(sql, args, decode_rows)
 
     # -- reads -----------------------------------------------------------------------
 
@@ -368,6 +474,10 @@ class Compiler:
             return self.dialect.list_op(alias.c[info.scalars[name].db_name], op, param)
         if kind == "rel":
             return self._relation_condition(info, alias, cond, scope)
+        if kind == "agg":
+            _, op, inner = cond
+            assert isinstance(alias, _Aggregated)
+            return self._condition(info, _AggregateColumns(alias.alias, op), inner, scope)
         raise ValueError(f"unknown condition {kind!r}")
 
     def _compare(self, column: Any, op: str, insensitive: bool, slot: int) -> ColumnElement[bool]:
@@ -530,6 +640,39 @@ class Compiler:
             return post(result) if post is not None else result
 
         return Compiled(sql, args, decode_rows)
+
+
+class _AggregateColumns:
+    """An alias whose columns read as ``op(column)`` (inside ``having``)."""
+
+    def __init__(self, alias: Any, op: str) -> None:
+        self.c = {column.key: _aggregate_expr(op, column) for column in alias.c}
+
+
+class _Aggregated:
+    """Stands in for a table alias in ``having``: ``c[column]`` of an ``("agg", op, cond)``
+    condition is the aggregate over that column."""
+
+    def __init__(self, alias: Any, info: ModelInfo) -> None:
+        self.alias = alias
+        self.info = info
+        self.c = alias.c
+
+
+def _aggregate_expr(op: str, column: Any) -> Any:
+    if op == "_count":
+        return sa.func.count() if column is None else sa.func.count(column)
+    if op == "_sum":
+        return sa.func.sum(column)
+    if op == "_avg":
+        return sa.func.avg(column)
+    if op == "_min":
+        return sa.func.min(column)
+    return sa.func.max(column)
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 class _Scope:

@@ -57,7 +57,6 @@ class Engine:
         self.compiler = Compiler(self.info, tables, self.dialect, self._compiler_codec)
         self._reads: dict[Shape, Compiled] = {}
         self.writer = Writer(self)
-        self._counts: dict[Shape | None, tuple[str, tuple[tuple[int | None, Any], ...]]] = {}
 
     def _planner_codec(self, model: str, field: str) -> Codec:
         codec: Codec = self._codec(model, field)
@@ -106,22 +105,46 @@ class Engine:
         rows = await self._read(conn, shape, params)
         return _one(rows, model, raise_if_missing)
 
-    async def count(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
-        unknown = set(args) - {"where"}
-        if unknown:
+    async def count(self, conn: Connection, model: str, args: Mapping[str, Any]) -> Any:
+        """The number of records (``select``: per-field non-null counts, as an object)."""
+        select = args.get("select")
+        document = {k: v for k, v in args.items() if k != "select"}
+        if select is None:
+            document["_count"] = True
+        elif isinstance(select, Mapping) and set(select) == {"_count"}:
+            document["_count"] = select["_count"]
+        else:
             raise ValidationError(
-                f"count takes `where` (paging counts come later), not `{sorted(unknown)[0]}`",
-                (sorted(unknown)[0],),
+                "count's `select` takes `_count`, e.g. {_count: {_all: true}}", ("select",)
             )
-        where, params = self.planner.where(model, args.get("where"))
-        key: Shape = (model, where)
-        compiled = self._counts.get(key)
+        result = await self.aggregate(conn, model, document)
+        return result["_count"]
+
+    async def aggregate(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        shape, params = self.planner.aggregate(model, args)
+        rows = await self._run(conn, shape, params, self.compiler.compile_aggregate)
+        return rows[0]
+
+    async def group_by(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        shape, params = self.planner.group_by(model, args)
+        return await self._run(conn, shape, params, self.compiler.compile_group_by)
+
+    async def _run(
+        self,
+        conn: Connection,
+        shape: Shape,
+        params: list[Any],
+        compile_shape: Callable[[Shape], Compiled],
+    ) -> list[dict[str, Any]]:
+        compiled = self._reads.get(shape)
         if compiled is None:
-            compiled = self._counts[key] = self.compiler.compile_count(model, where)
-        sql, order = compiled
-        row = await conn.fetch_one(sql, [params[s] if s is not None else v for s, v in order])
-        assert row is not None
-        return int(row[0])
+            compiled = self._reads[shape] = compile_shape(shape)
+        rows = await conn.fetch(compiled.sql, compiled.arguments(params))
+        return compiled.decode_rows(rows)
 
     # -- writes (the caller runs each in a transaction) --------------------------------
 

@@ -49,6 +49,8 @@ _READ_ARGS = frozenset(
     ("where", "select", "include", "orderBy", "take", "skip", "cursor", "distinct")
 )
 _NESTED_ARGS = _READ_ARGS
+_AGGREGATES = ("_count", "_sum", "_avg", "_min", "_max")
+_NUMERIC = frozenset(("Int", "BigInt", "Float", "Decimal"))
 
 
 class DbValue:
@@ -110,6 +112,70 @@ class Planner:
                     )
         shape = _Walk(self, params).read(info, args, (), allowed=_READ_ARGS, first=first)
         return shape, params
+
+    def aggregate(self, model: str, args: Mapping[str, Any]) -> tuple[Shape, list[Any]]:
+        """An ``aggregate`` (or ``count``) document: window arguments plus the aggregates asked for.
+
+        Shape: ``("agg", model, Cond, Order, take_slot, take_sign, skip_slot, Cursor, Aggs)``
+        with ``Aggs`` a tuple of ``(operation, field)``; ``field`` is ``"_all"`` for ``count(*)``.
+        """
+        params: list[Any] = []
+        walk = _Walk(self, params)
+        info = self._model(model, ())
+        allowed = frozenset(("where", "orderBy", "cursor", "take", "skip", *_AGGREGATES))
+        for key in args:
+            if key not in allowed:
+                raise ValidationError(
+                    f"unknown argument `{key}`; expected one of {', '.join(sorted(allowed))}",
+                    (key,),
+                )
+        read = walk.read(
+            info, {k: v for k, v in args.items() if k not in _AGGREGATES}, (), allowed=_READ_ARGS
+        )
+        aggregates = walk.aggregates(info, args, ())
+        _, _, where, _, order, take, sign, skip, cursor, _ = read
+        return ("agg", model, where, order, take, sign, skip, cursor, aggregates), params
+
+    def group_by(self, model: str, args: Mapping[str, Any]) -> tuple[Shape, list[Any]]:
+        """A ``groupBy`` document.
+
+        Shape: ``("group", model, by, Cond, Having, GroupOrder, take_slot, skip_slot, Aggs)``.
+        """
+        params: list[Any] = []
+        walk = _Walk(self, params)
+        info = self._model(model, ())
+        allowed = frozenset(("by", "where", "having", "orderBy", "take", "skip", *_AGGREGATES))
+        for key in args:
+            if key not in allowed:
+                raise ValidationError(
+                    f"unknown argument `{key}`; expected one of {', '.join(sorted(allowed))}",
+                    (key,),
+                )
+        by_arg = args.get("by")
+        by = [by_arg] if isinstance(by_arg, str) else by_arg
+        if not isinstance(by, list) or not by:
+            raise ValidationError("`by` takes a field name or a list of them", ("by",))
+        for index, name in enumerate(by):
+            if name not in info.scalars:
+                raise ValidationError(unknown_field(info, str(name)), ("by", index))
+        where = walk.where(info, args.get("where"), ("where",))
+        aggregates = walk.aggregates(info, args, ())
+        having = walk.having(info, tuple(by), args.get("having"), ("having",))
+        order = walk.group_order(info, tuple(by), args.get("orderBy"), ("orderBy",))
+        take = skip = None
+        if args.get("take") is not None:
+            count = _integer(args["take"], ("take",))
+            if count < 0:
+                raise ValidationError("`take` cannot be negative in groupBy", ("take",))
+            take = walk.slot(count)
+        if args.get("skip") is not None:
+            count = _integer(args["skip"], ("skip",))
+            if count < 0:
+                raise ValidationError("`skip` cannot be negative", ("skip",))
+            skip = walk.slot(count)
+        if (take is not None or skip is not None) and not order:
+            raise ValidationError("`take` and `skip` in groupBy need an `orderBy`", ("orderBy",))
+        return ("group", model, tuple(by), where, having, order, take, skip, aggregates), params
 
     def where(self, model: str, where: Any) -> tuple[Shape | None, list[Any]]:
         """Only a ``where`` document (for counts, updates and deletes)."""
@@ -372,6 +438,112 @@ class _Walk:
             if name not in info.scalars:
                 raise ValidationError(unknown_field(info, str(name)), (*path, index))
         return tuple(names)
+
+    # -- aggregates ------------------------------------------------------------------
+
+    def aggregates(self, info: ModelInfo, args: Mapping[str, Any], path: Path) -> Shape:
+        """``_count``/``_sum``/``_avg``/``_min``/``_max`` -> ((operation, field), ...)."""
+        result: list[tuple[str, str]] = []
+        for op in _AGGREGATES:
+            spec = args.get(op)
+            if spec is None or spec is False:
+                continue
+            op_path = (*path, op)
+            if op == "_count" and spec is True:
+                result.append(("_count", "*"))  # `_count: true`: the number itself, not an object
+                continue
+            if not isinstance(spec, Mapping):
+                raise ValidationError(f"`{op}` takes an object of field names", op_path)
+            for name, flag in spec.items():
+                if flag is not True:
+                    if flag is False:
+                        continue
+                    raise ValidationError("expected `true`", (*op_path, name))
+                if op == "_count" and name == "_all":
+                    result.append((op, "_all"))
+                    continue
+                field = info.scalars.get(name)
+                if field is None:
+                    raise ValidationError(unknown_field(info, name), (*op_path, name))
+                if op in ("_sum", "_avg") and field.type not in _NUMERIC:
+                    raise ValidationError(
+                        f"`{op}` applies to number fields; `{name}` is {field.type}",
+                        (*op_path, name),
+                    )
+                if op in ("_min", "_max") and (field.is_list or field.type in ("Json", "Bytes")):
+                    raise ValidationError(f"`{op}` does not apply to `{name}`", (*op_path, name))
+                result.append((op, name))
+        return tuple(result)
+
+    def having(self, info: ModelInfo, by: tuple[str, ...], having: Any, path: Path) -> Shape | None:
+        """``having``: filters on grouped fields, and on aggregates ``{views: {_avg: {gt: 10}}}``."""
+        if having is None:
+            return None
+        if not isinstance(having, Mapping):
+            raise ValidationError("`having` takes an object", path)
+        conds: list[Shape] = []
+        for name, value in having.items():
+            item_path = (*path, name)
+            if name in ("AND", "OR", "NOT"):
+                items = value if isinstance(value, list) else [value]
+                inner = [
+                    self.having(info, by, item, (*item_path, i)) or ("true",)
+                    for i, item in enumerate(items)
+                ]
+                if name == "AND":
+                    conds.append(_and(inner) or ("true",))
+                elif name == "OR":
+                    conds.append(("or", tuple(inner)))
+                else:
+                    conds.append(_and([("not", c) for c in inner]) or ("true",))
+                continue
+            if name not in info.scalars:
+                raise ValidationError(unknown_field(info, name), item_path)
+            if isinstance(value, Mapping) and value and set(value) <= set(_AGGREGATES):
+                for op, filters in value.items():
+                    cond = self.scalar_filter(info, name, filters, (*item_path, op))
+                    conds.append(("agg", op, cond))
+            else:
+                if name not in by:
+                    raise ValidationError(
+                        f"`{name}` is not grouped by; filter it through an aggregate, e.g. "
+                        f"{{{name}: {{_max: {{...}}}}}}",
+                        item_path,
+                    )
+                conds.append(self.scalar_filter(info, name, value, item_path))
+        return _and(conds)
+
+    def group_order(self, info: ModelInfo, by: tuple[str, ...], order: Any, path: Path) -> Shape:
+        if order is None:
+            return ()
+        entries = order if isinstance(order, list) else [order]
+        result: list[Shape] = []
+        for index, entry in enumerate(entries):
+            where = (*path, index) if isinstance(order, list) else path
+            if not isinstance(entry, Mapping) or len(entry) != 1:
+                raise ValidationError("each orderBy entry is an object with one key", where)
+            ((name, spec),) = entry.items()
+            if name in _AGGREGATES:
+                if not isinstance(spec, Mapping) or len(spec) != 1:
+                    raise ValidationError(
+                        f"order by `{name}` of one field, e.g. {{{name}: {{views: 'desc'}}}}",
+                        (*where, name),
+                    )
+                ((field, direction),) = spec.items()
+                if field != "_all" and field not in info.scalars:
+                    raise ValidationError(unknown_field(info, field), (*where, name, field))
+                desc, nulls = _direction(direction, (*where, name, field))
+                result.append(("a", name, field, desc, nulls))
+            elif name in info.scalars:
+                if name not in by:
+                    raise ValidationError(
+                        f"`{name}` is not grouped by, so it cannot order the groups", (*where, name)
+                    )
+                desc, nulls = _direction(spec, (*where, name))
+                result.append(("f", name, desc, nulls))
+            else:
+                raise ValidationError(unknown_field(info, name), (*where, name))
+        return tuple(result)
 
     # -- filters ---------------------------------------------------------------------
 
