@@ -64,6 +64,7 @@ class _Column:
     decode_json: Decode | None  # for the same value inside a JSON row
     json_expr: ColumnElement[Any] | None = None  # the value as placed in a JSON row
     is_json: bool = False  # a nested relation or count: JSON built by the database
+    is_list: bool = False  # a scalar list (NULL reads as [])
 
     def in_json(self) -> ColumnElement[Any]:
         return self.json_expr if self.json_expr is not None else self.expr
@@ -307,7 +308,12 @@ class Compiler:
                 column = alias.c[field.db_name]
                 columns.append(
                     _Column(
-                        field.name, column, codec.from_db, codec.from_json, codec.json_sql(column)
+                        field.name,
+                        column,
+                        codec.from_db,
+                        codec.from_json,
+                        codec.json_sql(column),
+                        is_list=field.is_list,
                     )
                 )
             elif kind == "r":
@@ -337,7 +343,7 @@ class Compiler:
             )
             if where is not None:
                 statement = statement.where(self._condition(target, alias, where, scope))
-            decode_one = _row_decoder(keys, decoders)
+            decode_one = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
             def decode_single(raw: Any) -> Any:
                 if raw is None:
@@ -392,7 +398,7 @@ class Compiler:
             source = sa.select(sub).order_by(*outer_order).subquery(scope.name("s"))
             row = row_of(source)
         aggregate = sa.select(self.dialect.json_rows(row, outer_order)).select_from(source)
-        decode_row = _row_decoder(keys, decoders)
+        decode_row = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
         def decode_many_json(raw: Any) -> Any:
             return [decode_row(r) for r in raw]
@@ -633,7 +639,7 @@ class Compiler:
         sql, args = self._text(statement)
         keys = [c.key for c in columns]
         decoders = [c.decode for c in columns]
-        decode_row = _row_decoder(keys, decoders)
+        decode_row = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
         def decode_rows(rows: list[Row]) -> list[dict[str, Any]]:
             result = [decode_row(row) for row in rows]
@@ -704,21 +710,30 @@ def _ordered(expr: ColumnElement[Any], desc: bool, nulls: str | None, sign: int)
     return ordered
 
 
-def _row_decoder(keys: list[str], decoders: list[Decode | None]) -> Callable[[Any], dict[str, Any]]:
-    """A function turning one row (a sequence in column order) into a dict."""
-    pairs = tuple(zip(keys, decoders, strict=True))
-    if all(decode is None for decode in decoders):
+def _row_decoder(
+    keys: list[str], decoders: list[Decode | None], lists: list[bool] | None = None
+) -> Callable[[Any], dict[str, Any]]:
+    """A function turning one row (a sequence in column order) into a dict.
+
+    A NULL scalar list reads as ``[]``, as Prisma reads it (its own writes store NULL for
+    a list that was left out).
+    """
+    flags = lists if lists is not None else [False] * len(keys)
+    if all(decode is None for decode in decoders) and not any(flags):
         key_tuple = tuple(keys)
 
         def plain(row: Any) -> dict[str, Any]:
             return dict(zip(key_tuple, row, strict=False))
 
         return plain
+    triples = tuple(zip(keys, decoders, flags, strict=True))
 
     def decode(row: Any) -> dict[str, Any]:
         return {
-            key: (value if fn is None or value is None else fn(value))
-            for (key, fn), value in zip(pairs, row, strict=False)
+            key: (
+                ([] if is_list else None) if value is None else value if fn is None else fn(value)
+            )
+            for (key, fn, is_list), value in zip(triples, row, strict=False)
         }
 
     return decode

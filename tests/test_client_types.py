@@ -1,0 +1,137 @@
+"""Every field type through the client, written and read back, filtered and ordered, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from datatier import Client
+from datatier.errors import ValidationError
+from datatier.migrate._push import push
+from tests.harness.backends import Backend
+
+PORTABLE = """
+datasource db {
+  provider = "sqlite"
+}
+
+enum Size {
+  SMALL
+  LARGE @map("large")
+}
+
+model Item {
+  id      Int      @id @default(autoincrement())
+  name    String
+  flag    Boolean  @default(false)
+  count   Int      @default(0)
+  big     BigInt?
+  ratio   Float?
+  price   Decimal?
+  at      DateTime?
+  data    Json?
+  blob    Bytes?
+  size    Size     @default(SMALL)
+}
+"""
+
+LISTS = """
+datasource db {
+  provider = "postgresql"
+}
+
+model Bag {
+  id     Int        @id @default(autoincrement())
+  tags   String[]
+  counts Int[]      @default([])
+  times  DateTime[]
+  prices Decimal[]
+}
+"""
+
+
+@pytest_asyncio.fixture
+async def db(sql_backend: Backend, tmp_path: Path) -> AsyncIterator[Client]:
+    path = tmp_path / "schema.prisma"
+    path.write_text(PORTABLE)
+    client = Client(path, sql_backend.url)
+    push(client.schema, sql_backend.url)
+    async with client:
+        yield client
+
+
+async def test_round_trip_every_type(db: Client) -> None:
+    at = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=2)))
+    created = await db.item.create(
+        data={
+            "name": "thing",
+            "flag": True,
+            "count": 7,
+            "big": 2**62 + 1,
+            "ratio": 0.1,
+            "price": Decimal("12.345"),
+            "at": at,
+            "data": {"a": [1, 2, {"b": None}], "s": "x"},
+            "blob": b"\x00\x01\xff",
+            "size": "LARGE",
+        }
+    )
+    read = await db.item.find_unique_or_raise(where={"id": created["id"]})
+    assert read == created
+    assert read["flag"] is True and read["count"] == 7 and read["big"] == 2**62 + 1
+    assert read["ratio"] == 0.1 and read["price"] == Decimal("12.345")
+    assert read["at"] == datetime(2024, 5, 6, 5, 8, 9, 123000, tzinfo=UTC)  # UTC, milliseconds, as Prisma
+    assert read["data"] == {"a": [1, 2, {"b": None}], "s": "x"} and read["blob"] == b"\x00\x01\xff"
+    assert read["size"] == "LARGE"
+    nested = await db.item.find_many(select={"price": True, "at": True, "blob": True, "big": True, "data": True})
+    assert nested == [{k: read[k] for k in ("price", "at", "blob", "big", "data")}]
+
+
+async def test_filters_on_types(db: Client) -> None:
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    for i in range(5):
+        await db.item.create(
+            data={"name": f"n{i}", "price": Decimal(i) / 4, "at": base + timedelta(days=i), "big": i * 10**12, "size": "LARGE" if i % 2 else "SMALL"}
+        )
+    async def names(**args: object) -> list[str]:
+        args.setdefault("order_by", {"id": "asc"})
+        return [r["name"] for r in await db.item.find_many(select={"name": True}, **args)]
+
+    assert await names(where={"price": {"gte": Decimal("0.5")}}) == ["n2", "n3", "n4"]
+    assert await names(where={"at": {"lt": base + timedelta(days=2)}}) == ["n0", "n1"]
+    assert await names(where={"at": {"gt": "2024-01-03T00:00:00Z"}}) == ["n3", "n4"]
+    assert await names(where={"big": {"in": [10**12, 4 * 10**12]}}) == ["n1", "n4"]
+    assert await names(where={"size": "LARGE"}) == ["n1", "n3"]
+    assert await names(order_by={"at": "desc"}, take=2) == ["n4", "n3"]
+    with pytest.raises(ValidationError, match=r"where\.count"):
+        await db.item.find_many(where={"count": {"gt": 1.5}})
+
+
+@pytest.mark.requires("scalar_lists")
+async def test_scalar_lists(sql_backend: Backend, tmp_path: Path) -> None:
+    path = tmp_path / "schema.prisma"
+    path.write_text(LISTS)
+    async with Client(path, sql_backend.url) as db:
+        push(db.schema, sql_backend.url)
+        first = await db.bag.create(
+            data={"tags": ["a", "b"], "times": [datetime(2024, 1, 1, tzinfo=UTC)], "prices": [Decimal("1.5")]}
+        )
+        assert first["tags"] == ["a", "b"] and first["counts"] == []
+        assert first["prices"] == [Decimal("1.5")] and first["times"] == [datetime(2024, 1, 1, tzinfo=UTC)]
+        second = await db.bag.create(data={})
+        assert second["tags"] == [] and second["times"] == []  # a NULL list reads as []
+        async def ids(where: dict[str, object]) -> list[int]:
+            return [r["id"] for r in await db.bag.find_many(where=where, order_by={"id": "asc"})]
+
+        assert await ids({"tags": {"has": "a"}}) == [first["id"]]
+        assert await ids({"tags": {"hasSome": ["z", "b"]}}) == [first["id"]]
+        assert await ids({"tags": {"hasEvery": ["a", "b"]}}) == [first["id"]]
+        assert await ids({"tags": {"hasEvery": ["a", "z"]}}) == []
+        assert await ids({"counts": {"isEmpty": True}}) == [first["id"], second["id"]]
+        updated = await db.bag.update(where={"id": first["id"]}, data={"tags": {"set": ["c"]}})
+        assert updated["tags"] == ["c"]
