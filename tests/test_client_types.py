@@ -135,3 +135,35 @@ async def test_scalar_lists(sql_backend: Backend, tmp_path: Path) -> None:
         assert await ids({"counts": {"isEmpty": True}}) == [first["id"], second["id"]]
         updated = await db.bag.update(where={"id": first["id"]}, data={"tags": {"set": ["c"]}})
         assert updated["tags"] == ["c"]
+
+
+async def test_json_filters(db: Client) -> None:
+    docs = [
+        {"kind": "a", "n": 5, "tags": ["x", "y"], "meta": {"owner": "ann"}},
+        {"kind": "b", "n": 15, "tags": ["y"], "meta": {"owner": "bob"}},
+        [1, 2, 3],
+        "plain text",
+    ]
+    for i, doc in enumerate(docs):
+        await db.item.create(data={"name": f"j{i}", "data": doc})
+    await db.item.create(data={"name": "none"})
+
+    async def names(where: dict[str, object]) -> list[str]:
+        rows = await db.item.find_many(where={"data": where}, select={"name": True}, order_by={"id": "asc"})
+        return [r["name"] for r in rows]
+
+    assert await names({"equals": [1, 2, 3]}) == ["j2"]
+    assert await names({"path": ["kind"], "equals": "a"}) == ["j0"]
+    assert await names({"path": ["meta", "owner"], "equals": "bob"}) == ["j1"]
+    assert await names({"path": ["n"], "gt": 10}) == ["j1"]
+    assert await names({"path": ["n"], "lte": 5}) == ["j0"]
+    assert await names({"path": ["meta", "owner"], "string_starts_with": "an"}) == ["j0"]
+    assert await names({"path": ["kind"], "string_contains": "b"}) == ["j1"]
+    assert await names({"path": ["tags"], "array_contains": ["y"]}) == ["j0", "j1"]
+    assert await names({"path": ["tags"], "array_contains": ["x", "y"]}) == ["j0"]
+    assert await names({"array_starts_with": 1}) == ["j2"]
+    assert await names({"array_ends_with": 3}) == ["j2"]
+    assert await names({"path": ["tags"], "array_ends_with": "y"}) == ["j0", "j1"]
+    assert await names({"equals": None}) == ["none"]
+    with pytest.raises(ValidationError, match=r"where\.data\.path"):
+        await names({"path": "kind", "equals": "a"})

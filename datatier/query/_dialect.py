@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect as SADialect
@@ -90,6 +91,16 @@ class QueryDialect:
     def count(self) -> ColumnElement[Any]:
         return sa.func.count()
 
+    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
+        """A Json ``path`` (keys and indexes) bound as one parameter; ``suffix`` picks the
+        array's ``first`` or ``last`` element."""
+        raise NotImplementedError
+
+    def json_condition(
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+    ) -> ColumnElement[bool]:
+        raise NotImplementedError
+
     def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         """A JSON-valued subquery as it must appear inside another JSON row."""
         return expr
@@ -141,6 +152,45 @@ class PostgresQueryDialect(QueryDialect):
             return sa.func.cardinality(column) > 0
         raise ValueError(op)
 
+    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
+        parts = [str(p) for p in path]
+        if suffix is not None:
+            parts.append("0" if suffix == "first" else "-1")
+        return parts
+
+    def json_condition(
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+    ) -> ColumnElement[bool]:
+        target: Any = (
+            column if path is None else column.op("#>")(sa.cast(path, pg.ARRAY(sa.Text())))
+        )
+        document = sa.cast(value, pg.JSONB())
+        if op == "equals":
+            equal: ColumnElement[bool] = target == document
+            return equal
+        if op == "not":
+            return sa.not_(sa.func.coalesce(target == document, sa.false()))
+        if op.startswith("string_"):
+            text = column.op("#>>", return_type=sa.Text())(
+                sa.cast(path if path is not None else [], pg.ARRAY(sa.Text()))
+            )
+            return sa.and_(
+                sa.func.jsonb_typeof(target) == "string", text.like(value, escape=_LIKE_ESCAPE)
+            )
+        if op == "array_contains":
+            return sa.and_(sa.func.jsonb_typeof(target) == "array", target.bool_op("@>")(document))
+        if op in ("array_starts_with", "array_ends_with"):
+            equal_item: ColumnElement[bool] = target == document
+            return equal_item
+        number = sa.cast(
+            column.op("#>>", return_type=sa.Text())(
+                sa.cast(path if path is not None else [], pg.ARRAY(sa.Text()))
+            ),
+            sa.Numeric(),
+        )
+        guarded = sa.case((sa.func.jsonb_typeof(target) == "number", number), else_=None)
+        return _compare_op(guarded, op, value)
+
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_build_array(*values)
 
@@ -165,6 +215,56 @@ class SqliteQueryDialect(QueryDialect):
     ) -> ColumnElement[bool]:
         return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(param)))
 
+    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
+        text = "$"
+        for part in path:
+            text += f"[{part}]" if isinstance(part, int) else '."' + part.replace('"', '""') + '"'
+        if suffix is not None:
+            text += "[0]" if suffix == "first" else "[#-1]"
+        return text
+
+    def json_condition(
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+    ) -> ColumnElement[bool]:
+        at = path if path is not None else sa.literal("$")
+        target = column.op("->")(at)  # the value at the path as JSON text (SQLite 3.38+)
+        if op in ("equals", "array_starts_with", "array_ends_with"):
+            equal: ColumnElement[bool] = target == sa.func.json(value)
+            return equal
+        if op == "not":
+            return sa.not_(sa.func.coalesce(target == sa.func.json(value), sa.false()))
+        if op.startswith("string_"):
+            return sa.and_(
+                sa.func.json_type(column, at) == "text",
+                sa.func.json_extract(column, at).like(value, escape=_LIKE_ESCAPE),
+            )
+        if op == "array_contains":
+            wanted = sa.func.json_each(value).table_valued("value").alias("w")
+            present = sa.func.json_each(column, at).table_valued("value").alias("h")
+            missing = (
+                sa.select(sa.literal(1))
+                .select_from(wanted)
+                .where(
+                    ~sa.exists(
+                        sa.select(sa.literal(1))
+                        .select_from(present)
+                        .where(present.c.value == wanted.c.value)
+                    )
+                )
+            )
+            return sa.and_(sa.func.json_type(column, at) == "array", ~sa.exists(missing))
+        number = sa.case(
+            (
+                sa.or_(
+                    sa.func.json_type(column, at) == "integer",
+                    sa.func.json_type(column, at) == "real",
+                ),
+                sa.func.json_extract(column, at),
+            ),
+            else_=None,
+        )
+        return _compare_op(number, op, value)
+
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_array(*values)
 
@@ -180,6 +280,18 @@ class SqliteQueryDialect(QueryDialect):
         return sa.func.coalesce(
             sa.func.json_group_array(sa.func.json(row)), sa.literal_column("'[]'")
         )
+
+
+def _compare_op(left: Any, op: str, right: Any) -> ColumnElement[bool]:
+    if op == "lt":
+        result: ColumnElement[bool] = left < right
+    elif op == "lte":
+        result = left <= right
+    elif op == "gt":
+        result = left > right
+    else:
+        result = left >= right
+    return result
 
 
 def query_dialect(provider: str) -> QueryDialect:

@@ -50,6 +50,23 @@ _READ_ARGS = frozenset(
 )
 _NESTED_ARGS = _READ_ARGS
 _AGGREGATES = ("_count", "_sum", "_avg", "_min", "_max")
+_JSON_OPS = frozenset(
+    (
+        "path",
+        "equals",
+        "not",
+        "string_contains",
+        "string_starts_with",
+        "string_ends_with",
+        "array_contains",
+        "array_starts_with",
+        "array_ends_with",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+    )
+)
 _NUMERIC = frozenset(("Int", "BigInt", "Float", "Decimal"))
 
 
@@ -77,6 +94,8 @@ class ParamStyle(Protocol):
     def list_param(self, values: list[Any]) -> Any: ...
 
     def like_pattern(self, op: str, text: str) -> Any: ...
+
+    def json_path(self, path: list[str | int], suffix: str | None) -> Any: ...
 
     @property
     def supports_insensitive(self) -> bool: ...
@@ -630,11 +649,8 @@ class _Walk:
         if field.is_list:
             return self.list_filter(info, field, value, path)
         if field.type == "Json" and field.kind == "scalar":
-            if not isinstance(value, Mapping):
-                raise ValidationError(
-                    "filter a Json field with an object, e.g. {equals: ...}", path
-                )
-        elif not isinstance(value, Mapping):
+            return self.json_filter(info, field, value, path)
+        if not isinstance(value, Mapping):
             return self.equals(info, name, value, path, negate=False)
         if not value:
             return ("true",)
@@ -717,6 +733,78 @@ class _Walk:
                 )
         return _and(conds) or ("true",)
 
+    def json_filter(self, info: ModelInfo, field: Field, value: Any, path: Path) -> Shape:
+        """Json fields: ``equals``/``not`` (whole value or at ``path``), string and array tests, ranges.
+
+        Shape: ``("json", field, has_path, op, path_slot, value_slot)``; ``path`` is a list of
+        keys and array indexes, bound as one parameter.
+        """
+        from datatier.query._codecs import DbNull, JsonNull
+
+        if not isinstance(value, Mapping) or not value:
+            raise ValidationError("filter a Json field with an object, e.g. {equals: {...}}", path)
+        unknown = set(value) - _JSON_OPS
+        if unknown:
+            op = sorted(unknown)[0]
+            raise ValidationError(
+                f"unknown Json filter `{op}`; expected one of {', '.join(sorted(_JSON_OPS))}",
+                (*path, op),
+            )
+        json_path = value.get("path")
+        if json_path is not None and (
+            not isinstance(json_path, list)
+            or not all(isinstance(p, str | int) and not isinstance(p, bool) for p in json_path)
+        ):
+            raise ValidationError("`path` takes a list of keys and array indexes", (*path, "path"))
+        style = self.planner.style
+        conds: list[Shape] = []
+        for op, operand in value.items():
+            if op in ("path", "mode"):
+                continue
+            op_path = (*path, op)
+            suffix = {"array_starts_with": "first", "array_ends_with": "last"}.get(op)
+            path_slot = (
+                self.slot(style.json_path(json_path or [], suffix))
+                if json_path is not None or suffix is not None
+                else None
+            )
+            if op in ("equals", "not"):
+                if operand is None or operand is DbNull:
+                    if json_path is not None:
+                        raise ValidationError(
+                            "use JsonNull to compare a value inside the document", op_path
+                        )
+                    conds.append(("null", field.name, op == "equals"))
+                    continue
+                text = "null" if operand is JsonNull else _json_text(operand, op_path)
+                conds.append(("json", field.name, op, path_slot, self.slot(text)))
+            elif op.startswith("string_"):
+                if not isinstance(operand, str):
+                    raise ValidationError(f"`{op}` takes a string", op_path)
+                kind = {
+                    "string_contains": "contains",
+                    "string_starts_with": "startsWith",
+                    "string_ends_with": "endsWith",
+                }[op]
+                conds.append(
+                    (
+                        "json",
+                        field.name,
+                        op,
+                        path_slot,
+                        self.slot(style.like_pattern(kind, operand)),
+                    )
+                )
+            elif op.startswith("array_"):
+                conds.append(
+                    ("json", field.name, op, path_slot, self.slot(_json_text(operand, op_path)))
+                )
+            else:
+                if isinstance(operand, bool) or not isinstance(operand, int | float):
+                    raise ValidationError(f"`{op}` on a Json value takes a number", op_path)
+                conds.append(("json", field.name, op, path_slot, self.slot(operand)))
+        return _and(conds) or ("true",)
+
     def equals(
         self,
         info: ModelInfo,
@@ -785,6 +873,15 @@ class _Walk:
 
     def value(self, info: ModelInfo, name: str, value: Any, path: Path) -> int:
         return self.slot(self.convert(info, name, value, path))
+
+
+def _json_text(value: Any, path: Path) -> str:
+    import orjson
+
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        raise ValidationError("expected a JSON value", path) from None
 
 
 def _and(conditions: Sequence[Shape]) -> Shape | None:
