@@ -423,3 +423,14 @@ async def test_group_by(db: Client) -> None:
         await db.post.group_by(by=["authorId"], having={"title": "x"})
     with pytest.raises(ValidationError, match="need an `orderBy`"):
         await db.post.group_by(by=["authorId"], take=1)
+
+
+async def test_full_text_search(db: Client) -> None:
+    if db.provider == "sqlite":
+        with pytest.raises(ValidationError, match="search"):
+            await db.post.find_many(where={"title": {"search": "sql"}})
+        return
+    rows = await db.post.find_many(where={"title": {"search": "sql & note"}}, select={"title": True})
+    assert titles(rows) == ["Another sql note"]
+    rows = await db.post.find_many(where={"title": {"search": "hello | bob"}}, order_by={"title": "asc"})
+    assert titles(rows) == ["Bob writes", "Hello SQL"]

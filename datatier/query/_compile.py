@@ -504,6 +504,8 @@ class Compiler:
             return sa.not_(dialect.in_list(column, param, insensitive))
         if op in ("contains", "startsWith", "endsWith"):
             return dialect.like(column, param, insensitive)
+        if op == "search":
+            return dialect.search(column, param)
         left, right = (
             (sa.func.lower(column), sa.func.lower(param)) if insensitive else (column, param)
         )

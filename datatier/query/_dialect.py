@@ -35,6 +35,13 @@ class QueryDialect:
     def supports_insensitive(self) -> bool:
         return self.insensitive_mode
 
+    @property
+    def supports_search(self) -> bool:
+        return self.insensitive_mode  # both come with PostgreSQL
+
+    def search(self, column: ColumnElement[Any], query: Any) -> ColumnElement[bool]:
+        raise NotImplementedError(f"full-text search is not available on {self.name}")
+
     def __init__(self) -> None:
         self.sa_dialect = self.make_sa_dialect()
 
@@ -118,6 +125,10 @@ class PostgresQueryDialect(QueryDialect):
 
     def list_param(self, values: list[Any]) -> Any:
         return values
+
+    def search(self, column: ColumnElement[Any], query: Any) -> ColumnElement[bool]:
+        # Prisma's syntax: the query is a tsquery ("cat & dog", "cat | dog", "!cat").
+        return sa.func.to_tsvector(column).bool_op("@@")(sa.func.to_tsquery(query))
 
     def like(
         self, column: ColumnElement[Any], pattern: Any, insensitive: bool

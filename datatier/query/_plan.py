@@ -38,7 +38,20 @@ Shape = tuple[Any, ...]
 Path = tuple[str | int, ...]
 
 _SCALAR_OPS = frozenset(
-    ("equals", "not", "in", "notIn", "lt", "lte", "gt", "gte", "contains", "startsWith", "endsWith")
+    (
+        "equals",
+        "not",
+        "in",
+        "notIn",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "search",
+    )
 )
 _TEXT_OPS = frozenset(("contains", "startsWith", "endsWith"))
 _RANGE_OPS = frozenset(("lt", "lte", "gt", "gte"))
@@ -99,6 +112,9 @@ class ParamStyle(Protocol):
 
     @property
     def supports_insensitive(self) -> bool: ...
+
+    @property
+    def supports_search(self) -> bool: ...
 
 
 class Planner:
@@ -705,6 +721,17 @@ class _Walk:
                 conds.append(
                     ("cmp", name, op, insensitive, self.slot(self.planner.style.list_param(values)))
                 )
+            elif op == "search":
+                if field.type != "String" or not isinstance(operand, str):
+                    raise ValidationError(
+                        "`search` takes a string and applies to String fields", op_path
+                    )
+                if not self.planner.style.supports_search:
+                    raise ValidationError(
+                        "full-text `search` is available on PostgreSQL; use `contains` here",
+                        op_path,
+                    )
+                conds.append(("cmp", name, "search", False, self.slot(operand)))
             elif op in _TEXT_OPS:
                 if field.type != "String":
                     raise ValidationError(f"`{op}` applies to String fields", op_path)
