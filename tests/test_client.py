@@ -434,3 +434,71 @@ async def test_full_text_search(db: Client) -> None:
     assert titles(rows) == ["Another sql note"]
     rows = await db.post.find_many(where={"title": {"search": "hello | bob"}}, order_by={"title": "asc"})
     assert titles(rows) == ["Bob writes", "Hello SQL"]
+
+
+async def test_more_nested_writes(db: Client) -> None:
+    ann = await db.user.find_unique_or_raise(where={"email": "ann@example.com"})
+    bob_post = await db.post.find_first_or_raise(where={"title": "Bob writes"})
+    # move Bob's post to Ann, create one by connectOrCreate, add two with createMany
+    await db.user.update(
+        where={"id": ann["id"]},
+        data={
+            "posts": {
+                "connect": {"id": bob_post["id"]},
+                "connectOrCreate": {"where": {"id": 999_999}, "create": {"title": "Fresh", "content": "f"}},
+                "createMany": {"data": [{"title": "Many 1", "content": "m"}, {"title": "Many 2", "content": "m"}]},
+            }
+        },
+    )
+    mine = await db.post.find_many(where={"authorId": ann["id"]}, order_by={"title": "asc"}, select={"title": True})
+    assert titles(mine) == ["Bob writes", "Fresh", "Hello SQL", "Many 1", "Many 2", "Second post"]
+
+    # m:n: disconnect one tag, then set the whole list, then delete the related tags
+    hello = await db.post.find_first_or_raise(where={"title": "Hello SQL"}, include={"tags": True})
+    assert [t["slug"] for t in hello["tags"]] == ["t0"]
+    await db.post.update(where={"id": hello["id"]}, data={"tags": {"connect": [{"slug": "t1"}]}})
+    after = await db.post.update(where={"id": hello["id"]}, data={"tags": {"disconnect": [{"slug": "t0"}]}}, include={"tags": True})
+    assert [t["slug"] for t in after["tags"]] == ["t1"]
+    after = await db.post.update(where={"id": hello["id"]}, data={"tags": {"set": []}}, include={"tags": True})
+    assert after["tags"] == []
+    assert await db.tag.count() == 2  # set and disconnect unlink, they do not delete
+
+    # to-one where this side holds the key: create, update, upsert, disconnect, delete
+    second = await db.post.find_first_or_raise(where={"title": "Second post"})
+    step = await db.post.update(where={"id": second["id"]}, data={"category": {"create": {"name": "Tech", "slug": "tech"}}}, include={"category": True})
+    assert step["category"]["slug"] == "tech"
+    step = await db.post.update(where={"id": second["id"]}, data={"category": {"update": {"name": "Technology"}}}, include={"category": True})
+    assert step["category"]["name"] == "Technology"
+    step = await db.post.update(
+        where={"id": second["id"]},
+        data={"category": {"upsert": {"create": {"name": "X", "slug": "x"}, "update": {"name": "Tech!"}}}},
+        include={"category": True},
+    )
+    assert step["category"]["name"] == "Tech!"
+    step = await db.post.update(where={"id": second["id"]}, data={"category": {"disconnect": True}}, include={"category": True})
+    assert step["category"] is None
+    assert await db.category.count(where={"slug": "tech"}) == 1
+    await db.post.update(where={"id": second["id"]}, data={"category": {"connect": {"slug": "tech"}}})
+    step = await db.post.update(where={"id": second["id"]}, data={"category": {"delete": True}}, include={"category": True})
+    assert step["category"] is None
+    assert await db.category.count(where={"slug": "tech"}) == 0
+
+    # to-one where the other side holds the key (User.profile)
+    user = await db.user.update(
+        where={"id": ann["id"]},
+        data={"profile": {"upsert": {"create": {"bio": "new"}, "update": {"bio": "changed"}}}},
+        include={"profile": True},
+    )
+    assert user["profile"]["bio"] == "new"
+    user = await db.user.update(
+        where={"id": ann["id"]},
+        data={"profile": {"upsert": {"create": {"bio": "new"}, "update": {"bio": "changed"}}}},
+        include={"profile": True},
+    )
+    assert user["profile"]["bio"] == "changed"
+    user = await db.user.update(where={"id": ann["id"]}, data={"profile": {"delete": True}}, include={"profile": True})
+    assert user["profile"] is None
+
+    # deleteMany through a relation deletes the related records
+    await db.user.update(where={"id": ann["id"]}, data={"posts": {"deleteMany": {"title": {"startsWith": "Many"}}}})
+    assert await db.post.count(where={"title": {"startsWith": "Many"}}) == 0

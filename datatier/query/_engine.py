@@ -26,6 +26,7 @@ from datatier.schema._ir import Field, Schema
 __all__ = ["CodecFactory", "Engine"]
 
 CodecFactory = Callable[[str, Field, Schema], Any]
+MAX_SHAPES = 10_000  # compiled statements kept per engine
 
 
 class Engine:
@@ -142,9 +143,17 @@ class Engine:
     ) -> list[dict[str, Any]]:
         compiled = self._reads.get(shape)
         if compiled is None:
-            compiled = self._reads[shape] = compile_shape(shape)
+            compiled = self._remember(shape, compile_shape(shape))
         rows = await conn.fetch(compiled.sql, compiled.arguments(params))
         return compiled.decode_rows(rows)
+
+    def _remember(self, shape: Shape, compiled: Compiled) -> Compiled:
+        """Cache ``compiled`` for ``shape``; past ``MAX_SHAPES`` the oldest entry goes, so a
+        client sending endless new shapes cannot grow memory without bound."""
+        if len(self._reads) >= MAX_SHAPES:
+            del self._reads[next(iter(self._reads))]
+        self._reads[shape] = compiled
+        return compiled
 
     # -- writes (the caller runs each in a transaction) --------------------------------
 
@@ -220,11 +229,7 @@ class Engine:
     async def _read(
         self, conn: Connection, shape: Shape, params: list[Any]
     ) -> list[dict[str, Any]]:
-        compiled = self._reads.get(shape)
-        if compiled is None:
-            compiled = self._reads[shape] = self.compiler.compile_read(shape)
-        rows = await conn.fetch(compiled.sql, compiled.arguments(params))
-        return compiled.decode_rows(rows)
+        return await self._run(conn, shape, params, self.compiler.compile_read)
 
 
 def _key_where(key: Mapping[str, Any]) -> dict[str, Any]:

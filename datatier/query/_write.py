@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Writer"]
 
+MAX_SHAPES = 10_000  # compiled write statements kept per engine
+
 Path = tuple[str | int, ...]
 Key = dict[str, Any]  # primary key field name -> database value
 _NUMBER_OPS = ("set", "increment", "decrement", "multiply", "divide")
@@ -63,6 +65,8 @@ class Writer:
     ) -> tuple[str, tuple[tuple[int | None, Any], ...]]:
         found = self._sql.get(key)
         if found is None:
+            if len(self._sql) >= MAX_SHAPES:
+                del self._sql[next(iter(self._sql))]
             found = self._sql[key] = self.engine.compiler._text(build())
         return found
 
