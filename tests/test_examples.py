@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.harness.backends import Backend
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 DATATIER = str(Path(sys.executable).parent / "datatier")
 
@@ -44,3 +46,15 @@ def test_quickstart_walkthrough(tmp_path: Path) -> None:
     again = _run(work, "db", "push")
     assert again.returncode == 0, again.stderr
     assert "already in sync with the schema, nothing changed" in again.stdout
+
+
+def test_client_tour_runs(sql_backend: Backend) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE.parent / "client_tour.py"), sql_backend.url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: unique_violation ('email',)" in result.stdout
+    assert "tags in the transaction 2" in result.stdout
