@@ -9,19 +9,24 @@ import argparse
 import datetime as dt
 import json
 import sys
+import traceback
 from pathlib import Path
 
 from bench import _environment
-from bench._results import RunResult
+from bench._results import RunResult, WorkloadResult
 from bench.report import render_report
-from bench.workloads import RunConfig, select
+from bench.workloads import RunConfig, Workload, select
 
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 30")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 repetitions instead of 30, 50 client calls instead of 2,000, a small database",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -46,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = RunConfig.for_mode(args.quick)
     now = dt.datetime.now(dt.UTC)
-    results = []
-    for name, run in workloads.items():
-        print(f"running {name} ({config.reps} reps) ...", file=sys.stderr, flush=True)
-        results.append(run(config))
+    results: list[WorkloadResult] = []
+    with config.resources:
+        for name, run in workloads.items():
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            results.append(_run_one(name, run, config))
     run_result = RunResult(
         created_at=now.isoformat(timespec="seconds"),
         mode="quick" if args.quick else "full",
@@ -65,7 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     (out / "report.md").write_text(report, encoding="utf-8")
     print(report)
     print(f"wrote {out / 'results.json'} and {out / 'report.md'}", file=sys.stderr)
-    return 0
+    failed = [r.name for r in results if r.error is not None]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _run_one(name: str, run: Workload, config: RunConfig) -> WorkloadResult:
+    """``run(config)``; a workload that raises is recorded as failed and the run goes on."""
+    try:
+        return run(config)
+    except Exception as exc:
+        traceback.print_exc()
+        return WorkloadResult(name, "", {}, [], error=f"{type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

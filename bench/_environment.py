@@ -13,7 +13,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Python packages whose versions matter to the numbers; peers join this list as they arrive.
-PACKAGES = ("datatier", "sqlalchemy", "psycopg", "asyncpg", "prisma")
+PACKAGES = (
+    "datatier", "sqlalchemy", "psycopg", "asyncpg", "orjson", "greenlet", "tortoise-orm", "prisma",
+)  # fmt: skip
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bench._timing import Stats
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: calls_per_s, ratio targets, checks and error
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Measurement:
     stats: Stats | None = None
     peak_memory_bytes: int | None = None
     skipped: str | None = None
+    calls_per_s: float | None = None  # set by per-call workloads, whose stats are per call
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,21 @@ class Ratio:
     datatier: str
     peer: str
     value: float
+    target: float | None = None  # the most the ratio may be, where the project set a target
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the ratio is within its target (None without one)."""
+        return None if self.target is None else self.value <= self.target
+
+
+@dataclass(frozen=True)
+class Check:
+    """Something a workload verified before timing, such as equal results of datatier and a peer."""
+
+    name: str
+    passed: bool
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,8 @@ class WorkloadResult:
     params: dict[str, Any]
     measurements: list[Measurement]
     ratios: list[Ratio] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    error: str | None = None  # why the workload failed; the rest of the run goes on
 
     def find(self, subject: str, operation: str) -> Measurement | None:
         """The measurement of ``operation`` by ``subject``, if there is one."""
@@ -62,10 +80,12 @@ class RunResult:
         return {"format_version": FORMAT_VERSION, **asdict(self)}
 
 
-def ratio(result_measurements: list[Measurement], datatier: str, peer: str) -> Ratio | None:
+def ratio(
+    result_measurements: list[Measurement], datatier: str, peer: str, target: float | None = None
+) -> Ratio | None:
     """datatier's median over the peer's, when both were measured."""
     by_key = {f"{m.subject} {m.operation}": m for m in result_measurements}
     ours, theirs = by_key.get(datatier), by_key.get(peer)
     if ours is None or theirs is None or ours.stats is None or theirs.stats is None:
         return None
-    return Ratio(datatier, peer, ours.stats.median_ms / theirs.stats.median_ms)
+    return Ratio(datatier, peer, ours.stats.median_ms / theirs.stats.median_ms, target)

@@ -24,8 +24,9 @@ def render_report(run: RunResult) -> str:
         f"- packages: {packages}",
         f"- revision: {revision}",
         "",
-        "Times are wall-clock milliseconds. A ratio is datatier's median over the peer's:",
-        "below 1 datatier is faster, above 1 it is slower.",
+        "Times are wall-clock: milliseconds per repetition, or microseconds per call for the",
+        "client workloads. A ratio is datatier's median over the peer's: below 1 datatier is",
+        "faster, above 1 it is slower.",
     ]
     for workload in run.workloads:
         lines += ["", *_render_workload(workload)]
@@ -33,19 +34,39 @@ def render_report(run: RunResult) -> str:
 
 
 def _render_workload(workload: WorkloadResult) -> list[str]:
-    lines = [f"## {workload.name}", "", workload.description, "", _describe_params(workload.params)]
-    lines += [
-        "",
-        "| subject | operation | min ms | median ms | p95 ms | peak memory | reps |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += [_row(m) for m in workload.measurements]
+    lines = [f"## {workload.name}", ""]
+    if workload.error is not None:
+        lines += [f"**Failed:** {workload.error}", ""]
+    lines += [workload.description, "", _describe_params(workload.params)]
+    if any(m.calls_per_s is not None for m in workload.measurements):
+        lines += [
+            "",
+            "| subject | operation | min µs | median µs | p95 µs | calls/s | calls |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [_call_row(m) for m in workload.measurements]
+    elif workload.measurements:
+        lines += [
+            "",
+            "| subject | operation | min ms | median ms | p95 ms | peak memory | reps |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [_row(m) for m in workload.measurements]
     if workload.ratios:
-        lines += ["", "| datatier | vs peer | ratio |", "|---|---|---:|"]
-        lines += [f"| {r.datatier} | {r.peer} | {r.value:.2f}x |" for r in workload.ratios]
+        lines += ["", "| datatier | vs peer | ratio | target |", "|---|---|---:|---|"]
+        lines += [
+            f"| {r.datatier} | {r.peer} | {r.value:.2f}x | {_verdict(r.target, r.meets_target)} |"
+            for r in workload.ratios
+        ]
+    if workload.checks:
+        lines += [""]
+        lines += [
+            f"- {c.name}: {'passed' if c.passed else 'FAILED: ' + c.detail}"
+            for c in workload.checks
+        ]
     target = workload.params.get("target_ms")
-    main = workload.measurements[0]
-    if isinstance(target, float) and main.stats is not None:
+    main = workload.measurements[0] if workload.measurements else None
+    if isinstance(target, float) and main is not None and main.stats is not None:
         verdict = "meets" if main.stats.median_ms <= target else "misses"
         lines += ["", f"Target: {main.operation} under {target:.0f} ms; the median {verdict} it."]
     return lines
@@ -60,6 +81,22 @@ def _row(m: Measurement) -> str:
         f"| {m.subject} | {m.operation} | {s.min_ms:.1f} | {s.median_ms:.1f} | {s.p95_ms:.1f} "
         f"| {memory} | {s.reps} |"
     )
+
+
+def _call_row(m: Measurement) -> str:
+    if m.stats is None:
+        return f"| {m.subject} | {m.operation} | skipped: {m.skipped} | | | | |"
+    s = m.stats
+    return (
+        f"| {m.subject} | {m.operation} | {s.min_ms * 1e3:,.0f} | {s.median_ms * 1e3:,.0f} "
+        f"| {s.p95_ms * 1e3:,.0f} | {m.calls_per_s or 0:,.0f} | {s.reps} |"
+    )
+
+
+def _verdict(target: float | None, meets: bool | None) -> str:
+    if target is None:
+        return ""
+    return f"≤ {target:g}x: {'meets' if meets else 'misses'}"
 
 
 def _describe_params(params: dict[str, Any]) -> str:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bench._resources import Resources
 from bench._results import WorkloadResult
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How hard to measure: untimed warm-up calls and timed repetitions per operation."""
+    """How hard to measure (untimed warm-up calls and timed repetitions per operation), and
+    what the run's workloads share (``resources``, closed by whoever made the config)."""
 
     warmup: int
     reps: int
+    quick: bool = False
+    resources: Resources = field(default_factory=Resources, compare=False, repr=False)
 
     @classmethod
     def for_mode(cls, quick: bool) -> RunConfig:
         """Full runs take 30 repetitions; ``--quick`` takes 3, enough to see that it works."""
-        return cls(warmup=1, reps=3) if quick else cls(warmup=3, reps=30)
+        return cls(warmup=1, reps=3, quick=True) if quick else cls(warmup=3, reps=30)
 
 
 Workload = Callable[[RunConfig], WorkloadResult]
@@ -26,9 +30,9 @@ Workload = Callable[[RunConfig], WorkloadResult]
 
 def all_workloads() -> dict[str, Workload]:
     """Every workload by its dotted name, in the order they run."""
-    from bench.workloads import schema
+    from bench.workloads import client, schema
 
-    return {schema.NAME: schema.run}
+    return {schema.NAME: schema.run, **client.WORKLOADS}
 
 
 def select(only: list[str] | None) -> dict[str, Workload]:

@@ -1,0 +1,24 @@
+"""Where peers that are not datatier's dependencies live: ``bench/.peers``, outside the project venv.
+
+``python -m bench.peers.install`` fills it with ``pip install --target``; ``activate()``
+appends it to ``sys.path`` (after the venv, so the venv's own packages always win).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PEERS_DIR = Path(__file__).resolve().parent.parent / ".peers"
+
+# greenlet: SQLAlchemy's asyncio extension needs it and datatier does not.
+REQUIREMENTS = ("greenlet==3.5.6", "tortoise-orm==1.1.9")
+
+INSTALL_HINT = "run `.venv/bin/python -m bench.peers.install`"
+
+
+def activate() -> None:
+    """Make the packages in ``bench/.peers`` importable, if it exists."""
+    path = str(PEERS_DIR)
+    if PEERS_DIR.is_dir() and path not in sys.path:
+        sys.path.append(path)

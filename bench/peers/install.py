@@ -1,0 +1,20 @@
+"""``python -m bench.peers.install``: pip-install the peers that are not datatier dependencies into ``bench/.peers``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bench.peers._site import PEERS_DIR, REQUIREMENTS
+
+
+def main() -> int:
+    """Install ``REQUIREMENTS`` with ``pip install --target``; returns pip's exit code."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade"]
+    command += ["--target", str(PEERS_DIR), *REQUIREMENTS]
+    print(" ".join(command), file=sys.stderr)
+    return subprocess.run(command, check=False).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
