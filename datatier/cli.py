@@ -175,8 +175,49 @@ def demo(
     _push(path, f"file:{target}")
 
 
+@app.command()
+@_reports_errors
+def generate(
+    schema: SchemaOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Package folder to write (default: the datatier generator block's output, "
+            "relative to the schema, else ./datatier_client).",
+        ),
+    ] = None,
+) -> None:
+    """Write a typed Python client package for the schema (never connects to a database)."""
+    from datatier.codegen import default_output, generate_client
+
+    path, _ = _schema_path(schema)
+    loaded = load_schema(path)
+    _print_warnings(loaded)
+    target = output if output is not None else default_output(loaded, path, Path.cwd())
+    files = generate_client(loaded, path, target)
+    typer.echo(f"wrote the typed client ({len(files)} files) to {_shown(target.absolute())}")
+
+
+@app.command("prisma-generator", hidden=True)
+def prisma_generator() -> None:
+    """Speak Prisma's generator protocol on stdin/stderr (what `prisma generate` runs)."""
+    import sys
+
+    from datatier.codegen._prisma_generator import serve_generator
+
+    serve_generator(sys.stdin, sys.stderr, typer.echo)
+
+
 def main() -> None:
     """Entry point of the ``datatier`` console command."""
+    import sys
+
+    from datatier.codegen._prisma_generator import ENV_VAR
+
+    # `prisma generate` runs a generator block's provider ("datatier") without arguments.
+    if os.environ.get(ENV_VAR) and len(sys.argv) == 1:
+        sys.argv.append("prisma-generator")
     app(prog_name="datatier")
 
 
