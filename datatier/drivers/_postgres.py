@@ -397,7 +397,8 @@ def _translate(e: Exception, statement_timeout: float | None) -> DatatierError |
                 )
             return QueryTimeout(message)
         return QueryError(message)
-    if isinstance(e, OSError | asyncpg.InterfaceError) and _is_lost(e):
+    lost_kinds = OSError | asyncpg.InterfaceError | asyncpg.InternalClientError
+    if isinstance(e, lost_kinds) and _is_lost(e):
         return None
     return QueryError(str(e) or type(e).__name__)
 
