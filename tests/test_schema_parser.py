@@ -165,12 +165,31 @@ def test_index_list_with_nested_function_call() -> None:
     )
 
 
-def test_arrays_with_trailing_comma_and_empty() -> None:
-    block = only_block('datasource db {\n  schemas = ["a", "b",]\n  extensions = []\n}\n')
+def test_arrays_empty() -> None:
+    block = only_block('datasource db {\n  schemas = ["a", "b"]\n  extensions = []\n}\n')
     assert block.members == (
         Property("schemas", ArrayExpr((string("a"), string("b")), S), (), None, S),
         Property("extensions", ArrayExpr((), S), (), None, S),
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'datasource db {\n  schemas = ["a", "b",]\n}\n',
+        "model A {\n  id Int @id @default(1,)\n}\n",
+        "model A {\n  id String @id @default(uuid(4,))\n}\n",
+    ],
+)
+def test_trailing_commas_are_errors(text: str) -> None:
+    """Prisma rejects a comma before `]` or before the `)` of attribute and function arguments."""
+    _, diagnostics = parse_schema_text("schema.prisma", text)
+    assert diagnostics[0].message.endswith("cannot end with a comma")
+
+
+def test_native_type_arguments_may_end_with_a_comma() -> None:
+    (field,) = fields_of("model A {\n  s String @db.VarChar(10,)\n}\n")
+    assert field.attributes[0].args[0].value == NumberExpr("10", S)
 
 
 def test_strings_with_escapes() -> None:

@@ -34,8 +34,8 @@ _PATTERN = re.compile(
   | (?P<block>/\*(?:.|\n)*?\*/)
   | (?P<string>"(?:[^"\\\r\n]|\\.)*")
   | (?P<badstring>"[^\r\n]*)
-  | (?P<number>-?\d+(?:\.\d+)?(?![A-Za-z_]))
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_\-]*)
+  | (?P<number>-?\d+(?:\.\d+)?(?![^\W\d]))
+  | (?P<ident>[^\W\d_](?:[^\W\d_]|[0-9_\-])*)
   | (?P<punct>@@|[{}()\[\]=,:?@.])
   | (?P<end>$)
     )
@@ -43,6 +43,7 @@ _PATTERN = re.compile(
     re.VERBOSE,
 )
 _WHITESPACE = re.compile(r"[ \t\f\v\ufeff]*")
+_NAME_TAIL = re.compile(r"_(?:[^\W\d_]|[0-9_\-])*")
 
 
 def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
@@ -85,6 +86,17 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
 def _bad_characters(source: Source, start: int, end: int, diagnostics: list[Diagnostic]) -> None:
     """Report the characters from ``start`` to ``end`` that begin no token."""
     text = source.text[start:end].rstrip()
+    if text.startswith("_"):
+        # `_name`: Prisma's names start with a letter (`_` and digits may follow it).
+        name = _NAME_TAIL.match(source.text, start).group()  # type: ignore[union-attr]
+        diagnostics.append(
+            source.diagnostic(
+                f"`{name}` is not a valid name: names start with a letter",
+                source.span(start, start + len(name)),
+                f"rename it, e.g. `{name.lstrip('_') or 'name'}` (keep a database name with `@map`)",
+            )
+        )
+        return
     diagnostics.append(
         source.diagnostic(
             f"unexpected character{'s' if len(text) > 1 else ''} `{text}`",

@@ -432,7 +432,8 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.kind == "punct" and token.text == "(":
             has_parens = True
-            args, end = self._parse_arguments()
+            # Native type arguments (`@db.VarChar(10,)`) are read leniently, as Prisma reads them.
+            args, end = self._parse_arguments(trailing_comma=len(parts) > 1)
         return Attribute(
             ".".join(parts),
             args,
@@ -442,8 +443,8 @@ class _Parser:
             self.span(first.start, name_end),
         )
 
-    def _parse_arguments(self) -> tuple[tuple[Argument, ...], int]:
-        """arguments := '(' (argument (',' argument)* ','?)? ')'"""
+    def _parse_arguments(self, *, trailing_comma: bool = False) -> tuple[tuple[Argument, ...], int]:
+        """arguments := '(' (argument (',' argument)*)? ')'"""
         self.advance()
         self.depth += 1
         args: list[Argument] = []
@@ -451,7 +452,13 @@ class _Parser:
             while not self.at(")"):
                 args.append(self._parse_argument())
                 if self.at(","):
-                    self.advance()
+                    comma = self.advance()
+                    if self.at(")") and not trailing_comma:
+                        self.error(
+                            "an argument list cannot end with a comma",
+                            comma,
+                            "remove the `,` before `)`",
+                        )
                 elif not self.at(")"):
                     raise self.error(
                         f"expected `,` or `)` in an argument list, found {_describe(self.peek())}",
@@ -496,7 +503,7 @@ class _Parser:
         raise self.error(f"expected a value, found {_describe(token)}", token)
 
     def _parse_array(self) -> ArrayExpr:
-        """array := '[' (expression (',' expression)* ','?)? ']'"""
+        """array := '[' (expression (',' expression)*)? ']'"""
         open_token = self.advance()
         self.depth += 1
         items: list[Expr] = []
@@ -504,7 +511,11 @@ class _Parser:
             while not self.at("]"):
                 items.append(self._parse_expr())
                 if self.at(","):
-                    self.advance()
+                    comma = self.advance()
+                    if self.at("]"):
+                        self.error(
+                            "a list cannot end with a comma", comma, "remove the `,` before `]`"
+                        )
                 elif not self.at("]"):
                     raise self.error(
                         f"expected `,` or `]` in a list, found {_describe(self.peek())}",
