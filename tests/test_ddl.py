@@ -309,7 +309,7 @@ def test_views_are_not_created_ignored_models_are(tmp_path: Path) -> None:
 
     model I {
       id Int    @id
-      x  String @ignore
+      x  String
 
       @@ignore
     }

@@ -558,13 +558,26 @@ def test_retired_preview_feature_is_a_warning() -> None:
     assert warning.render().startswith("schema.prisma:8:22: warning: preview feature `metrics`")
 
 
-def test_unknown_preview_feature_warns_with_did_you_mean() -> None:
+def test_unknown_preview_feature_is_an_error_with_did_you_mean() -> None:
+    """Prisma rejects names it never knew; only retired features are let through (with a warning)."""
     text = PG + generator('"fooBar", "view"') + "model User {\n  id Int @id\n}\n"
-    schema = validate_schema_text(text)
-    assert [(w.severity, w.message, where(w), w.hint) for w in schema.warnings] == [
-        ("warning", "unknown preview feature `fooBar`", (8, 22), None),
-        ("warning", "unknown preview feature `view`", (8, 32), "did you mean `views`?"),
+    with pytest.raises(SchemaError) as caught:
+        validate_schema_text(text)
+    assert [(d.severity, d.message, where(d), d.hint) for d in caught.value.diagnostics] == [
+        (
+            "error",
+            "unknown preview feature `fooBar`",
+            (8, 22),
+            "check the spelling, or remove it from `previewFeatures`",
+        ),
+        ("error", "unknown preview feature `view`", (8, 32), "did you mean `views`?"),
     ]
+
+
+def test_preview_feature_names_ignore_case() -> None:
+    text = PG + generator('"Views"') + "view V {\n  id Int @unique\n}\n"
+    schema = validate_schema_text(text)
+    assert schema.generators[0].preview_features == ("views",)
 
 
 def test_warnings_do_not_count_as_errors() -> None:

@@ -395,9 +395,15 @@ def test_shop_actions_and_names(shop: Schema) -> None:
     assert shop.model("Product").field("price").type == "Decimal"
 
 
+_EXTENSIONS_GENERATOR = (
+    'generator client {\n  provider        = "prisma-client-js"\n'
+    '  previewFeatures = ["postgresqlExtensions"]\n}\n'
+)
+
+
 def test_datasource_extensions_are_structured() -> None:
     schema = validate_schema_text(
-        'datasource db {\n  provider   = "postgresql"\n'
+        _EXTENSIONS_GENERATOR + 'datasource db {\n  provider   = "postgresql"\n'
         '  extensions = [citext, uuidOssp(map: "uuid-ossp", schema: "ext", version: "1.1")]\n}\n'
     )
     assert schema.datasource is not None
@@ -410,8 +416,18 @@ def test_datasource_extensions_are_structured() -> None:
 def test_extension_with_an_unknown_argument_is_an_error() -> None:
     with pytest.raises(SchemaError) as caught:
         validate_schema_text(
-            'datasource db {\n  provider   = "postgresql"\n  extensions = [citext(owner: "me")]\n}\n'
+            _EXTENSIONS_GENERATOR + 'datasource db {\n  provider   = "postgresql"\n'
+            '  extensions = [citext(owner: "me")]\n}\n'
         )
     (error,) = caught.value.diagnostics
     assert error.message == 'unexpected argument "me" for extension `citext`'
-    assert error.span is not None and (error.span.line, error.span.column) == (3, 24)
+    assert error.span is not None and (error.span.line, error.span.column) == (7, 24)
+
+
+def test_extensions_need_the_preview_feature() -> None:
+    with pytest.raises(SchemaError) as caught:
+        validate_schema_text(
+            'datasource db {\n  provider = "postgresql"\n  extensions = [citext]\n}\n'
+        )
+    (error,) = caught.value.diagnostics
+    assert error.message == "`extensions` needs the `postgresqlExtensions` preview feature"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from datatier.errors import Diagnostic, Span
 from datatier.schema._ast import (
@@ -17,7 +17,7 @@ from datatier.schema._ast import (
 )
 from datatier.schema._source import Source
 
-__all__ = ["Reporter", "bind_args", "describe_expr", "expr_text"]
+__all__ = ["Reporter", "bind_args", "describe_expr", "expr_text", "once_each", "repeats"]
 
 
 class Reporter:
@@ -51,8 +51,10 @@ def bind_args(
     reporter: Reporter,
     *,
     owner: str,
+    positional: bool = True,
 ) -> dict[str, Expr] | None:
-    """Match ``attribute``'s arguments to ``params`` (the first one may be given positionally).
+    """Match ``attribute``'s arguments to ``params`` (the first one may be given positionally,
+    unless ``positional`` is false).
 
     Unknown or repeated arguments are reported; returns None when any was, so the caller
     does not act on half-understood input.
@@ -63,7 +65,7 @@ def bind_args(
     for index, argument in enumerate(attribute.args):
         name = argument.name
         if name is None:
-            if index == 0 and params:
+            if index == 0 and params and positional:
                 name = params[0]
             else:
                 reporter.error(
@@ -122,3 +124,25 @@ def describe_expr(expr: Expr) -> str:
     if isinstance(expr, FunctionCall):
         return f"the function `{expr.name}()`"
     return "an object"
+
+
+def repeats(members: Iterable[object], names: Sequence[str], reporter: Reporter) -> list[Attribute]:
+    """The repetitions of the attributes in ``names`` that may appear once, each reported."""
+    seen: set[str] = set()
+    extra: list[Attribute] = []
+    for member in members:
+        if isinstance(member, Attribute) and member.name in names:
+            if member.name in seen:
+                label = f"@{'@' if member.is_block else ''}{member.name}"
+                reporter.error(f"`{label}` is given twice", member.span, "keep one of them")
+                extra.append(member)
+            seen.add(member.name)
+    return extra
+
+
+def once_each(
+    attributes: Sequence[Attribute], names: Sequence[str], reporter: Reporter
+) -> list[Attribute]:
+    """``attributes`` without the repeated ones among ``names`` (which are reported)."""
+    repeated = set(map(id, repeats(attributes, names, reporter)))
+    return [a for a in attributes if id(a) not in repeated]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from datatier.schema._ir import ReferentialAction, ScalarType
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     "RESERVED_MODEL_NAMES",
     "RETIRED_PREVIEW_FEATURES",
     "SCALAR_LIST_PROVIDERS",
+    "native_argument_problem",
 ]
 
 PROVIDER_ALIASES = {"postgres": "postgresql"}
@@ -100,6 +103,7 @@ KNOWN_PREVIEW_FEATURES = frozenset(
         "queryCompiler",
         "schemaEngineDriverAdapters",
         "shardKeys",
+        "partialIndexes",
     )
 )
 # Features that older releases knew and later ones folded in or dropped: a warning, never an error.
@@ -141,13 +145,17 @@ RETIRED_PREVIEW_FEATURES = frozenset(
         "filterJson",
         "improvedQueryRaw",
         "omitApi",
+        "extendedIndexes",
+        "middlewares",
+        "reactNative",
     )
 )
 
+# Names a model or enum cannot take: the generated client's own class, the scalar types,
+# and the words JavaScript reserves (Prisma's client is generated as JavaScript).
 RESERVED_MODEL_NAMES = frozenset(
     (
         "PrismaClient",
-        "Prisma",
         "String",
         "Boolean",
         "Int",
@@ -157,6 +165,75 @@ RESERVED_MODEL_NAMES = frozenset(
         "DateTime",
         "Json",
         "Bytes",
-        "Unsupported",
+        *[
+            "async",
+            "await",
+            "break",
+            "case",
+            "catch",
+            "class",
+            "const",
+            "continue",
+            "debugger",
+            "default",
+            "delete",
+            "do",
+            "else",
+            "enum",
+            "export",
+            "extends",
+            "false",
+            "finally",
+            "for",
+            "function",
+            "if",
+            "implements",
+            "import",
+            "in",
+            "instanceof",
+            "interface",
+            "let",
+            "new",
+            "null",
+            "package",
+            "private",
+            "protected",
+            "public",
+            "return",
+            "super",
+            "switch",
+            "this",
+            "throw",
+            "true",
+            "try",
+            "typeof",
+            "var",
+            "void",
+            "while",
+            "with",
+            "yield",
+        ],
     )
 )
+
+
+def native_argument_problem(type_name: str, arguments: Sequence[str]) -> str | None:
+    """Why the numbers given to a native type are out of its range (None when they fit)."""
+    if not all(a.isdigit() for a in arguments):
+        return "its arguments are whole numbers of 0 or more"
+    values = [int(a) for a in arguments]
+    if not values:
+        return None
+    if type_name in ("Timestamp", "Timestamptz", "Time", "Timetz") and values[0] > 6:
+        return "the precision of fractional seconds ranges from 0 to 6"
+    if type_name in ("Bit", "VarBit") and values[0] < 1:
+        return "the length must be at least 1"
+    if type_name == "Decimal":
+        if len(values) != 2:
+            return "give both the precision and the scale, e.g. `Decimal(10, 2)`"
+        precision, scale = values
+        if not 1 <= precision <= 1000:
+            return "the precision ranges from 1 to 1000"
+        if scale > precision:
+            return "the scale cannot exceed the precision"
+    return None

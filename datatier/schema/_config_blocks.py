@@ -21,6 +21,10 @@ from datatier.schema._ir import Datasource, Extension, Generator, UrlSource
 
 __all__ = ["ConfigBlocks"]
 
+_FEATURE_SPELLING = {
+    f.lower(): f for f in rules.KNOWN_PREVIEW_FEATURES | rules.RETIRED_PREVIEW_FEATURES
+}
+
 
 class ConfigBlocks:
     """Reads the configuration blocks; ``provider`` is the datasource's (postgresql if unknown)."""
@@ -30,10 +34,12 @@ class ConfigBlocks:
         self.blocks = blocks
         self.provider = "postgresql"
         self.datasource: Datasource | None = None
+        self.preview_features: set[str] = set()
 
     def read(self) -> tuple[Datasource | None, tuple[Generator, ...]]:
         """The datasource (None when the schema has none) and the generators."""
         generators = tuple(self._generator(b) for b in self.blocks if b.kind == "generator")
+        self.preview_features = {f for g in generators for f in g.preview_features}
         self._datasources()
         return self.datasource, generators
 
@@ -108,6 +114,12 @@ class ConfigBlocks:
         if (ext := props.get("extensions")) is not None:
             if provider != "postgresql":
                 self.reporter.error("`extensions` is only supported on PostgreSQL", ext.span)
+            elif "postgresqlExtensions" not in self.preview_features:
+                self.reporter.error(
+                    "`extensions` needs the `postgresqlExtensions` preview feature",
+                    ext.span,
+                    'add `previewFeatures = ["postgresqlExtensions"]` to the generator block',
+                )
             items = ext.items if isinstance(ext, ArrayExpr) else (ext,)
             read = [self._extension(item) for item in items]
             extensions = tuple(e for e in read if e is not None)
@@ -119,6 +131,17 @@ class ConfigBlocks:
                     '`schemas` must be a list of strings, e.g. ["public", "auth"]', sch.span
                 )
             schemas = tuple(i.value for i in items if isinstance(i, StringExpr))
+            if not items:
+                self.reporter.error(
+                    "`schemas` lists no schema",
+                    sch.span,
+                    'name at least one, e.g. `schemas = ["public"]`, or remove the property',
+                )
+            for index, item in enumerate(items):
+                if isinstance(item, StringExpr) and item.value in schemas[:index]:
+                    self.reporter.error(
+                        f'`schemas` lists "{item.value}" twice', item.span, "list it once"
+                    )
             if provider not in ("postgresql", "cockroachdb", "sqlserver"):
                 self.reporter.error(f"multiple schemas are not supported on {provider}", sch.span)
         self.datasource = Datasource(
@@ -134,6 +157,13 @@ class ConfigBlocks:
 
     def _extension(self, expr: Expr) -> Extension | None:
         """``citext`` or ``uuidOssp(map: "uuid-ossp", schema: "extensions", version: "1.1")``."""
+        if isinstance(expr, ConstantExpr | FunctionCall) and "-" in expr.name:
+            self.reporter.error(
+                f"the extension name `{expr.name}` contains `-`, which names cannot contain",
+                expr.span,
+                f'write `{expr.name.replace("-", "_")}(map: "{expr.name}")`',
+            )
+            return None
         if isinstance(expr, ConstantExpr):
             return Extension(expr.name, expr.name)
         if isinstance(expr, FunctionCall):
@@ -215,6 +245,15 @@ class ConfigBlocks:
         elif not (isinstance(provider_expr, FunctionCall) and provider_expr.name == "env"):
             self.reporter.error("`provider` must be a string", provider_expr.span)
         output = props.get("output")
+        if output is not None and not (
+            isinstance(output, StringExpr)
+            or (isinstance(output, FunctionCall) and output.name == "env")
+        ):
+            self.reporter.error(
+                f"`output` must be a path string, not {expr_text(output)}",
+                output.span,
+                'e.g. `output = "../generated"`',
+            )
         features: list[str] = []
         preview = props.get("previewFeatures")
         if preview is not None:
@@ -223,18 +262,21 @@ class ConfigBlocks:
                 if not isinstance(item, StringExpr):
                     self.reporter.error("preview features are strings", item.span)
                     continue
-                features.append(item.value)
-                if item.value in rules.RETIRED_PREVIEW_FEATURES:
+                # Prisma matches feature names ignoring case; keep the canonical spelling.
+                name = _FEATURE_SPELLING.get(item.value.lower(), item.value)
+                features.append(name)
+                if name in rules.RETIRED_PREVIEW_FEATURES:
                     self.reporter.warning(
-                        f"preview feature `{item.value}` is retired and has no effect",
+                        f"preview feature `{name}` is retired and has no effect",
                         item.span,
                         "remove it from `previewFeatures`",
                     )
-                elif item.value not in rules.KNOWN_PREVIEW_FEATURES:
-                    self.reporter.warning(
+                elif name not in rules.KNOWN_PREVIEW_FEATURES:
+                    self.reporter.error(
                         f"unknown preview feature `{item.value}`",
                         item.span,
-                        did_you_mean(item.value, rules.KNOWN_PREVIEW_FEATURES),
+                        did_you_mean(item.value, rules.KNOWN_PREVIEW_FEATURES)
+                        or "check the spelling, or remove it from `previewFeatures`",
                     )
         config = tuple(
             (key, expr.value if isinstance(expr, StringExpr) else expr_text(expr))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import decimal
 import json
+import re
 from datetime import datetime
 
 from datatier.schema import _catalog_rules as rules
@@ -23,6 +25,13 @@ class Defaults(Part):
     ) -> DefaultValue | None:
         reporter = self.reporter
         map_name = self._string(map_expr, None) if map_expr is not None else None
+        if map_expr is not None and self.provider != "sqlserver":
+            reporter.error(
+                f"default values have no name on {self.provider}",
+                map_expr.span,
+                f"remove `map:` from the `@default` of {owner} (only SQL Server names defaults)",
+            )
+            return None
         if isinstance(value, FunctionCall):
             allowed = rules.DEFAULT_FUNCTIONS.get(value.name)
             if value.name not in rules.DEFAULT_FUNCTIONS:
@@ -153,10 +162,29 @@ class Defaults(Part):
         mismatch = f"the default of {owner} must be {_article(scalar)}, not {describe_expr(value)}"
         if scalar in (ScalarType.INT, ScalarType.BIGINT):
             if isinstance(value, NumberExpr) and is_int(value.text):
-                return int(value.text)
+                number = int(value.text)
+                if not _INT64_MIN <= number <= _INT64_MAX:
+                    reporter.error(
+                        f"the default of {owner} does not fit in 64 bits",
+                        value.span,
+                        f"integers range from {_INT64_MIN} to {_INT64_MAX}",
+                    )
+                    return None
+                return number
         elif scalar == ScalarType.DECIMAL:
+            # Kept as written: a Decimal must not pass through a float.
             if isinstance(value, NumberExpr):
-                return value.text  # kept as written: a Decimal must not pass through a float
+                return value.text
+            if isinstance(value, StringExpr):
+                if _DECIMAL.fullmatch(value.value):
+                    # `.5`, `1e3`, `+2` -> plain notation (`0.5`, `1000`, `2`), as written in SQL.
+                    return format(decimal.Decimal(value.value), "f")
+                reporter.error(
+                    f'the default of {owner} must be a decimal number, not "{value.value}"',
+                    value.span,
+                    'e.g. `@default(1.5)` or `@default("1.5")`',
+                )
+                return None
         elif scalar == ScalarType.FLOAT:
             if isinstance(value, NumberExpr):
                 return int(value.text) if is_int(value.text) else float(value.text)
@@ -169,7 +197,11 @@ class Defaults(Part):
         elif scalar == ScalarType.DATETIME:
             if isinstance(value, StringExpr):
                 try:
-                    datetime.fromisoformat(value.value.replace("Z", "+00:00"))
+                    if not _RFC3339.fullmatch(value.value):
+                        raise ValueError(value.value)
+                    # RFC 3339 admits a leap second (:60), which datetime does not.
+                    text = value.value[:17] + "00" + value.value[19:]
+                    datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
                 except ValueError:
                     reporter.error(
                         f"`{value.value}` is not an RFC 3339 date-time",
@@ -177,7 +209,8 @@ class Defaults(Part):
                         'e.g. `@default("2024-01-31T12:00:00Z")`, or `@default(now())`',
                     )
                     return None
-                return value.value
+                # RFC 3339 also allows `t`/`z` and a space as separator; keep one spelling.
+                return f"{value.value[:10]}T{value.value[11:]}".upper()
         elif scalar == ScalarType.JSON:
             if isinstance(value, StringExpr):
                 try:
@@ -199,6 +232,13 @@ class Defaults(Part):
             return value.value
         reporter.error(mismatch, value.span)
         return None
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:(?:[0-5]\d|60)(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 def _article(scalar: ScalarType) -> str:

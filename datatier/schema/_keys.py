@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datatier.schema import _catalog_rules as rules
 from datatier.schema._args import describe_expr, expr_text
 from datatier.schema._ast import (
@@ -20,9 +22,77 @@ from datatier.schema._names import constraint_name
 
 __all__ = ["Keys"]
 
+_CLIENT_NAME = re.compile(r"[_a-zA-Z0-9]+")
+
 
 class Keys(Part):
     """Builds a model's primary key and indexes with Prisma's names, and checks its unique criteria."""
+
+    _named_ops: list[str]  # fields of the index being read with a named operator class
+
+    def check_key_options(self, attribute: Attribute, args: dict[str, Expr], what: str) -> None:
+        """``sort:``, ``length:`` and ``clustered:`` of ``@id``/``@unique``/``@@...``, per provider."""
+        label = f"@{'@' if attribute.is_block else ''}{attribute.name}"
+        sort = args.get("sort")
+        if sort is not None:
+            if not (isinstance(sort, ConstantExpr) and sort.name in ("Asc", "Desc")):
+                self.reporter.error(
+                    f"`sort:` of `{label}` is `Asc` or `Desc`, not {expr_text(sort)}", sort.span
+                )
+            elif attribute.name == "id" and self.provider not in ("sqlserver", "mysql"):
+                self.reporter.error(
+                    f"{what} cannot set a sort order on {self.provider}",
+                    sort.span,
+                    f"remove `sort:` from `{label}`",
+                )
+        length = args.get("length")
+        if length is not None and self.provider != "mysql":
+            self.reporter.error(
+                f"{what} cannot set a prefix `length:` on {self.provider} (only on MySQL)",
+                length.span,
+                f"remove `length:` from `{label}`",
+            )
+        clustered = args.get("clustered")
+        if clustered is not None and self.provider != "sqlserver":
+            self.reporter.error(
+                f"`clustered:` is only supported on SQL Server, not on {self.provider}",
+                clustered.span,
+                f"remove `clustered:` from `{label}`",
+            )
+
+    def check_view_keys(self, draft: ModelDraft) -> None:
+        """A view is a query, not a table: no primary key, no indexes, no named constraints."""
+        reporter = self.reporter
+        hint = "use `@unique` / `@@unique` (without `map:`) to tell which fields identify a row"
+        for fd in draft.fields:
+            for attribute in fd.decl.attributes:
+                if attribute.name == "id":
+                    reporter.error(
+                        f"view `{draft.name}` cannot have a primary key", attribute.span, hint
+                    )
+                elif attribute.name == "unique" and fd.unique_map is not None:
+                    reporter.error(
+                        f"a `@unique` on view `{draft.name}` has no database constraint to name",
+                        attribute.span,
+                        "remove `map:`",
+                    )
+        for attribute, args in draft.key_attributes:
+            if attribute.name == "id":
+                reporter.error(
+                    f"view `{draft.name}` cannot have a primary key", attribute.span, hint
+                )
+            elif attribute.name in ("index", "fulltext"):
+                reporter.error(
+                    f"view `{draft.name}` cannot have indexes",
+                    attribute.span,
+                    "index the tables the view reads instead",
+                )
+            elif "map" in args:
+                reporter.error(
+                    f"a `@@unique` on view `{draft.name}` has no database constraint to name",
+                    attribute.span,
+                    "remove `map:`",
+                )
 
     def resolve(self, draft: ModelDraft) -> None:
         """Primary key and indexes from ``@id``/``@unique`` and the pending block attributes."""
@@ -75,12 +145,18 @@ class Keys(Part):
                         from_field_attribute=True,
                     )
                 )
-                if field_draft.is_list:
-                    reporter.error(
-                        f"a list field cannot be `@unique` ({draft.name}.{field_draft.name})",
-                        field_draft.decl.span,
-                    )
+        client_names: set[str] = set()
         for attribute, args in pending:
+            what = {"id": "a primary key", "unique": "a unique constraint"}.get(
+                attribute.name, "an index"
+            )
+            self.check_key_options(attribute, args, what)
+            if attribute.name == "index" and "name" in args and "map" in args:
+                self.reporter.error(
+                    f"`@@index` on `{draft.name}` has both `name:` and `map:`, which mean the same",
+                    args["name"].span,
+                    "keep `map:` (`name:` is its older spelling)",
+                )
             index_fields = self._index_fields(draft, attribute, args.get("fields"))
             if index_fields is None:
                 continue
@@ -88,12 +164,23 @@ class Keys(Part):
             map_name = self._string(args.get("map"), attribute) if args.get("map") else None
             where = self._partial_where(draft, args.get("where"))
             client_name = self._string(args.get("name"), attribute) if args.get("name") else None
+            if client_name is not None and attribute.name in ("id", "unique"):
+                self._check_client_name(draft, attribute, client_name, client_names)
             if attribute.name == "id":
+                if self.provider not in ("sqlserver", "mysql") and any(
+                    f.sort is not None for f in index_fields
+                ):
+                    reporter.error(
+                        f"a primary key cannot set a sort order on {provider}",
+                        attribute.span,
+                        f"remove `sort:` from the fields of `@@id` on `{draft.name}`",
+                    )
                 for index_field in index_fields:
                     fd = draft.field(index_field.name)
-                    if fd is not None and not fd.is_required:
+                    if fd is not None and (not fd.is_required or fd.is_list):
                         reporter.error(
-                            f"field `{fd.name}` of the compound id of `{draft.name}` is optional",
+                            f"field `{fd.name}` of the compound id of `{draft.name}` is "
+                            + ("a list" if fd.is_list else "optional"),
                             attribute.span,
                             "ids are made of required fields only",
                         )
@@ -138,21 +225,11 @@ class Keys(Part):
                         )
                 if algorithm == "Gin":
                     self._check_gin(draft, attribute, index_fields)
-                for index_field in index_fields:
-                    named_ops = index_field.ops is not None and not index_field.ops.startswith(
-                        "raw("
+                if self._named_ops and algorithm not in ("Gin", "Gist", "SpGist", "Brin"):
+                    reporter.error(
+                        "operator classes (`ops:`) need an index `type:` of Gin, Gist, SpGist or Brin",
+                        attribute.span,
                     )
-                    if named_ops and algorithm not in (
-                        "Gin",
-                        "Gist",
-                        "SpGist",
-                        "Brin",
-                    ):
-                        reporter.error(
-                            "operator classes (`ops:`) need an index `type:` of Gin, Gist, SpGist or Brin",
-                            attribute.span,
-                        )
-                        break
                 draft.indexes.append(
                     Index(
                         "normal",
@@ -178,6 +255,31 @@ class Keys(Part):
                     )
                 )
 
+    def _check_client_name(
+        self, draft: ModelDraft, attribute: Attribute, name: str, taken: set[str]
+    ) -> None:
+        """The ``name:`` of ``@@id``/``@@unique`` becomes a client argument beside the fields."""
+        label = f"`@@{attribute.name}` on `{draft.name}`"
+        if not _CLIENT_NAME.fullmatch(name):
+            self.reporter.error(
+                f"the name `{name}` of {label} may hold only letters, digits and `_`",
+                attribute.span,
+                f'e.g. `name: "{re.sub(r"[^_a-zA-Z0-9]", "_", name)}"`',
+            )
+        elif draft.field(name) is not None:
+            self.reporter.error(
+                f"the name `{name}` of {label} is also the name of a field",
+                attribute.span,
+                "choose a name that no field of the model has",
+            )
+        elif name in taken:
+            self.reporter.error(
+                f"the name `{name}` of {label} is already given to another key of the model",
+                attribute.span,
+                "give each `@@id`/`@@unique` its own name",
+            )
+        taken.add(name)
+
     def _index_fields(
         self, draft: ModelDraft, attribute: Attribute, expr: Expr | None
     ) -> tuple[IndexField, ...] | None:
@@ -194,6 +296,7 @@ class Keys(Part):
         if not items:
             reporter.error(f"{label} needs at least one field", expr.span)
             return None
+        self._named_ops = []
         result: list[IndexField] = []
         ok = True
         seen: set[str] = set()
@@ -224,16 +327,27 @@ class Keys(Part):
                     elif argument.name == "ops" and isinstance(
                         argument.value, ConstantExpr | FunctionCall
                     ):
-                        if self.provider not in ("postgresql", "cockroachdb"):
-                            reporter.error(
-                                "index `ops:` is only supported on PostgreSQL", argument.span
+                        if self.provider in ("postgresql", "cockroachdb"):
+                            ops = self._operator_class(name, argument.value)
+                        else:
+                            # Prisma accepts and ignores it; so does datatier, out loud.
+                            reporter.warning(
+                                f"index `ops:` has no effect on {self.provider}; it is ignored",
+                                argument.span,
+                                "remove it (operator classes exist on PostgreSQL only)",
                             )
-                            ok = False
-                        ops = expr_text(argument.value)
+                    elif argument.name not in ("sort", "length", "ops"):
+                        reporter.warning(
+                            f"argument {argument.name or expr_text(argument.value)} for field "
+                            f"`{name}` in {label} is not one fields take; it is ignored",
+                            argument.span,
+                            "fields take `sort: Asc|Desc`, `length: n` (MySQL) or `ops: ...` "
+                            "(PostgreSQL)",
+                        )
                     else:
                         reporter.error(
-                            f"unexpected argument {expr_text(argument.value) if argument.name is None else argument.name} "
-                            f"for field `{name}` in {label}",
+                            f"unexpected value {expr_text(argument.value)} for `{argument.name}:` "
+                            f"of field `{name}` in {label}",
                             argument.span,
                             "fields take `sort: Asc|Desc`, `length: n` (MySQL) or `ops: ...` (PostgreSQL)",
                         )
@@ -266,6 +380,18 @@ class Keys(Part):
             seen.add(name)
             result.append(IndexField(name, target.db_name, sort, length, ops))  # type: ignore[arg-type]
         return tuple(result) if ok else None
+
+    def _operator_class(self, field_name: str, value: Expr) -> str:
+        """``ops: JsonbPathOps`` stays a name (the dialect spells it); ``raw("...")`` is the SQL."""
+        if (
+            isinstance(value, FunctionCall)
+            and value.name == "raw"
+            and len(value.args) == 1
+            and isinstance(value.args[0].value, StringExpr)
+        ):
+            return value.args[0].value.value
+        self._named_ops.append(field_name)
+        return expr_text(value)
 
     def _check_gin(
         self, draft: ModelDraft, attribute: Attribute, index_fields: tuple[IndexField, ...]
@@ -350,18 +476,14 @@ class Keys(Part):
     def check_unique_criteria(self, draft: ModelDraft) -> None:
         if draft.is_ignored or draft.is_view:
             return
-        if draft.primary_key is not None:
-            return
-        for index in draft.indexes:
-            if (
-                index.kind == "unique"
-                and index.where is None
-                and all(
-                    (fd := draft.field(f.name)) is not None
-                    and fd.is_required
-                    and fd.kind != "unsupported"
-                    for f in index.fields
-                )
+        keys: list[PrimaryKey | Index] = [draft.primary_key] if draft.primary_key else []
+        for index in [*keys, *draft.indexes]:
+            if (isinstance(index, PrimaryKey) or index.kind == "unique") and all(
+                (fd := draft.field(f.name)) is not None
+                # An optional id field is reported where `@id` is written.
+                and (fd.is_required or isinstance(index, PrimaryKey))
+                and fd.kind != "unsupported"
+                for f in index.fields
             ):
                 return
         self.reporter.error(

@@ -63,22 +63,42 @@ class _Resolver:
         self.foreign_keys: dict[str, list[tuple[int, ForeignKey]]] = defaultdict(list)
 
     def run(self) -> tuple[list[Relation], dict[str, tuple[ForeignKey, ...]]]:
-        groups: dict[tuple[str, str, str | None], list[_Side]] = defaultdict(list)
+        # Unnamed relations are grouped under the name Prisma gives them, so that one
+        # named explicitly `AToB` is not told apart from an unnamed one between A and B.
+        groups: dict[tuple[str, str, str], list[_Side]] = defaultdict(list)
         for model in self.models.values():
             for fd in model.fields:
                 if fd.kind != "object":
                     continue
                 side = self._read(model, fd)
+                self._check_ignored_target(side)
                 first, second = sorted((model.name, fd.type))
-                groups[(first, second, side.name)].append(side)
-        for (first, second, name), sides in groups.items():
-            self._group(first, second, name, sides)
+                name = side.name or default_relation_name(first, second)
+                groups[(first, second, name)].append(side)
+        for (first, second, _), sides in groups.items():
+            explicit = next((s.name for s in sides if s.name is not None), None)
+            self._group(first, second, explicit, sides)
         # Constraints follow the order of the relation fields, as Prisma lists them.
         ordered = {
             k: tuple(fk for _, fk in sorted(v, key=lambda p: p[0]))
             for k, v in self.foreign_keys.items()
         }
         return self.relations, ordered
+
+    def _check_ignored_target(self, side: _Side) -> None:
+        """A relation field pointing at an ``@@ignore``d model must be ``@ignore``d too."""
+        target = self.models.get(side.field.type)
+        if (
+            target is not None
+            and target.is_ignored
+            and not side.model.is_ignored
+            and not side.field.is_ignored
+        ):
+            self.reporter.error(
+                f"relation field {side.label} points at `{target.name}`, which is `@@ignore`d",
+                side.field.decl.name_span,
+                f"add `@ignore` to {side.label} as well",
+            )
 
     # -- reading @relation -----------------------------------------------------------------
 
@@ -358,6 +378,15 @@ class _Resolver:
                 "give the same number of fields on both sides, in matching order",
             )
             return
+        for names, what in ((fields, "fields"), (references, "references")):
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                reporter.error(
+                    f"`{what}:` of {referencing.label} names `{repeated[0]}` more than once",
+                    span,
+                    "list each field once",
+                )
+                return
         local = []
         for name in fields:
             fd = model.field(name)
@@ -385,11 +414,8 @@ class _Resolver:
                 return
             remote.append(fd)
         for mine, theirs in zip(local, remote, strict=True):
-            if (mine.kind, mine.type) != (theirs.kind, theirs.type) or (
-                mine.native_type != theirs.native_type
-                and mine.native_type is not None
-                and theirs.native_type is not None
-            ):
+            # Native types may differ (`@db.VarChar(10)` referencing `@db.Text`), as in Prisma.
+            if (mine.kind, mine.type) != (theirs.kind, theirs.type):
                 reporter.error(
                     f"the type of `{model.name}.{mine.name}` ({mine.type}) does not match the type of "
                     f"the referenced `{target.name}.{theirs.name}` ({theirs.type})",

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from datatier.errors import SchemaError, Span
 from datatier.schema import _catalog_rules as rules
-from datatier.schema._args import Reporter, bind_args, expr_text
+from datatier.schema._args import Reporter, bind_args, expr_text, once_each, repeats
 from datatier.schema._ast import (
     Attribute,
     Block,
     EnumValueDecl,
+    Expr,
     FieldDecl,
     NumberExpr,
     SchemaFile,
 )
 from datatier.schema._config_blocks import ConfigBlocks
+from datatier.schema._database_names import check_database_names
 from datatier.schema._defaults import Defaults
 from datatier.schema._drafts import (
     FieldDraft,
@@ -35,7 +37,6 @@ from datatier.schema._ir import (
     Field,
     FieldKind,
     ForeignKey,
-    Index,
     Model,
     NativeType,
     ReferentialAction,
@@ -114,7 +115,9 @@ class _Builder(Part):
         )
         for draft in drafts:
             self.keys.check_unique_criteria(draft)
-        self._check_database_names(drafts)
+        check_database_names(
+            drafts, foreign_keys, self.enums, self.enum_blocks, self.provider, self.reporter
+        )
         models = tuple(self._freeze_model(d, foreign_keys.get(d.name, ())) for d in drafts)
         warnings = tuple(d for d in self.reporter.diagnostics if d.severity == "warning")
         return Schema(
@@ -162,23 +165,33 @@ class _Builder(Part):
                 )
                 continue
             seen[key] = block
-            if block.kind in ("model", "view"):
-                if block.name in rules.RESERVED_MODEL_NAMES:
+            if block.kind in ("model", "view", "enum", "type"):
+                self._check_name(block.name, block.kind, block.name_span)
+                reserved = rules.RESERVED_MODEL_NAMES if block.kind != "type" else _SCALARS
+                if block.name in reserved:
                     self.reporter.error(
                         f"the {block.kind} name `{block.name}` is reserved",
                         block.name_span,
-                        'choose another name (and keep the table name with `@@map("'
-                        f'{block.name}")` if needed)',
+                        'choose another name (and keep the database name with `@@map("'
+                        f'{block.name}")` if needed)'
+                        if block.kind != "type"
+                        else "choose another name",
                     )
+            if block.kind in ("model", "view"):
                 self.model_blocks[block.name] = block
             elif block.kind == "enum":
-                if block.name in _SCALARS:
-                    self.reporter.error(
-                        f"the enum name `{block.name}` is reserved", block.name_span
-                    )
                 self.enum_blocks[block.name] = block
             elif block.kind == "type":
                 self.type_blocks[block.name] = block
+
+    def _check_name(self, name: str, what: str, span: Span) -> None:
+        """Names of models, enums, types, fields and enum values are identifiers without `-`."""
+        if "-" in name:
+            self.reporter.error(
+                f"the {what} name `{name}` contains `-`, which names cannot contain",
+                span,
+                f"use `{name.replace('-', '_')}` (and `@map` for a database name with `-`)",
+            )
 
     # -- datasource and generators ----------------------------------------------------
 
@@ -189,7 +202,10 @@ class _Builder(Part):
         seen: set[str] = set()
         db_name = block.name
         schema = None
+        repeated = set(map(id, repeats(block.members, ("map", "schema"), self.reporter)))
         for member in block.members:
+            if id(member) in repeated:
+                continue
             if isinstance(member, EnumValueDecl):
                 if member.name in seen:
                     self.reporter.error(
@@ -197,13 +213,14 @@ class _Builder(Part):
                     )
                     continue
                 seen.add(member.name)
+                self._check_name(member.name, "enum value", member.span)
                 value_db = member.name
-                for attribute in member.attributes:
+                for attribute in once_each(member.attributes, ("map",), self.reporter):
                     if attribute.name == "map":
                         args = bind_args(
                             attribute, ("name",), self.reporter, owner=f"value `{member.name}`"
                         )
-                        if args and (v := self._string(args.get("name"), attribute)) is not None:
+                        if args is not None and (v := self._map_name(args, attribute)) is not None:
                             value_db = v
                     else:
                         self.reporter.error(
@@ -221,7 +238,7 @@ class _Builder(Part):
             elif isinstance(member, Attribute):
                 if member.name == "map":
                     args = bind_args(member, ("name",), self.reporter, owner=f"enum `{block.name}`")
-                    if args and (v := self._string(args.get("name"), member)) is not None:
+                    if args is not None and (v := self._map_name(args, member)) is not None:
                         db_name = v
                 elif member.name == "schema":
                     schema = self._schema_attribute(member)
@@ -276,6 +293,7 @@ class _Builder(Part):
                     )
                     continue
                 names.add(member.name)
+                self._check_name(member.name, "field", member.name_span)
                 field_draft = self._field(member, block)
                 if field_draft is not None:
                     draft.fields.append(field_draft)
@@ -285,10 +303,53 @@ class _Builder(Part):
                 self.reporter.error(
                     f"unexpected member in {block.kind} `{block.name}`", member.span
                 )
-        for attribute in block_attributes:
+        for attribute in once_each(
+            block_attributes, ("map", "ignore", "id", "schema"), self.reporter
+        ):
             self._block_attribute(draft, attribute)
+        if not draft.is_ignored:  # Prisma does not hold an ignored model's id to these rules
+            for fd in draft.fields:
+                if fd.is_id and (not fd.is_required or fd.is_list):
+                    self.reporter.error(
+                        f"field `{draft.name}.{fd.name}` is "
+                        f"{'a list' if fd.is_list else 'optional'} and cannot be an id",
+                        next(a.span for a in fd.decl.attributes if a.name == "id"),
+                        "an id is a single required value: remove `[]`"
+                        if fd.is_list
+                        else "make the field required (remove `?`)",
+                    )
+        if draft.is_view:
+            self.keys.check_view_keys(draft)
+        if draft.is_ignored:
+            for fd in draft.fields:
+                for attribute in fd.decl.attributes:
+                    if attribute.name == "ignore":
+                        self.reporter.error(
+                            f"`{draft.name}` is `@@ignore`d as a whole, so its fields need no "
+                            "`@ignore`",
+                            attribute.span,
+                            f"remove `@ignore` from `{fd.name}`",
+                        )
         self.keys.resolve(draft)
+        self._check_autoincrement(draft)
         return draft
+
+    def _check_autoincrement(self, draft: ModelDraft) -> None:
+        """SQLite (and a schema without datasource) count up only the single-field primary key."""
+        if draft.is_view or (self.datasource is not None and self.provider != "sqlite"):
+            return
+        pk = draft.primary_key
+        pk_field = pk.fields[0].name if pk is not None and len(pk.fields) == 1 else None
+        for fd in draft.fields:
+            default = fd.default
+            if default is not None and default.name == "autoincrement" and fd.name != pk_field:
+                where = "SQLite" if self.datasource is not None else "a schema without datasource"
+                self.reporter.error(
+                    f"`autoincrement()` on {where} only fills the id, and "
+                    f"`{draft.name}.{fd.name}` is not the model's single-field id",
+                    fd.decl.span,
+                    "remove the default, or make the field the `@id`",
+                )
 
     def _field(self, decl: FieldDecl, block: Block) -> FieldDraft | None:
         field_type = decl.type
@@ -325,10 +386,11 @@ class _Builder(Part):
         if (
             field_type.is_list
             and kind in ("scalar", "enum")
-            and self.provider not in rules.SCALAR_LIST_PROVIDERS
+            and (self.provider not in rules.SCALAR_LIST_PROVIDERS or self.datasource is None)
         ):
+            where = self.provider if self.datasource else "a schema without datasource"
             self.reporter.error(
-                f"{owner} is a list of {type_name}, but {self.provider} has no scalar lists",
+                f"{owner} is a list of {type_name}, but {where} has no scalar lists",
                 field_type.span,
                 "store the values in a related model, or in a `Json` field",
             )
@@ -387,29 +449,35 @@ class _Builder(Part):
             draft.relation = attribute
         elif name == "id":
             args = bind_args(
-                attribute, ("map", "length", "sort", "clustered"), reporter, owner=owner
+                attribute,
+                ("map", "length", "sort", "clustered"),
+                reporter,
+                owner=owner,
+                positional=False,
             )
+            if args:
+                self.keys.check_key_options(attribute, args, "a primary key")
             draft.is_id = True
-            if not draft.is_required:
-                reporter.error(
-                    f"{owner} is optional and cannot be an id",
-                    attribute.span,
-                    "make the field required (remove `?`)",
-                )
             if args:
                 draft.id_map = self._string(args.get("map"), attribute)
                 draft.id_sort = sort_order(args.get("sort"))
         elif name == "unique":
             args = bind_args(
-                attribute, ("map", "length", "sort", "clustered"), reporter, owner=owner
+                attribute,
+                ("map", "length", "sort", "clustered"),
+                reporter,
+                owner=owner,
+                positional=False,
             )
+            if args:
+                self.keys.check_key_options(attribute, args, "a unique constraint")
             draft.is_unique = True
             if args:
                 draft.unique_map = self._string(args.get("map"), attribute)
                 draft.unique_sort = sort_order(args.get("sort"))
         elif name == "map":
             args = bind_args(attribute, ("name",), reporter, owner=owner)
-            if args and (value := self._string(args.get("name"), attribute)) is not None:
+            if args is not None and (value := self._map_name(args, attribute)) is not None:
                 draft.db_name = value
         elif name == "updatedAt":
             if attribute.args:
@@ -425,6 +493,12 @@ class _Builder(Part):
         elif name == "ignore":
             if attribute.args:
                 reporter.error("`@ignore` takes no arguments", attribute.span)
+            if draft.kind == "unsupported":
+                reporter.error(
+                    f"{owner} is `Unsupported`, so it is left out of the client already",
+                    attribute.span,
+                    "remove `@ignore`",
+                )
             draft.is_ignored = True
         elif name == "default":
             args = bind_args(attribute, ("value", "map"), reporter, owner=owner)
@@ -443,7 +517,14 @@ class _Builder(Part):
 
     def _native_type(self, draft: FieldDraft, attribute: Attribute, owner: str) -> None:
         prefix, _, type_name = attribute.name.partition(".")
-        datasource_name = self.datasource.name if self.datasource else "db"
+        if self.datasource is None:
+            self.reporter.error(
+                f"native type `@{attribute.name}` on {owner} needs a datasource",
+                attribute.name_span,
+                "add a `datasource` block that says which database, or remove the attribute",
+            )
+            return
+        datasource_name = self.datasource.name
         if prefix != datasource_name:
             self.reporter.error(
                 f"unknown attribute `@{attribute.name}` on {owner}",
@@ -484,6 +565,13 @@ class _Builder(Part):
                     f"the arguments of native type `{type_name}` are numbers", attribute.span
                 )
                 return
+            problem = rules.native_argument_problem(type_name, arguments)
+            if problem is not None:
+                self.reporter.error(
+                    f"`@{datasource_name}.{type_name}({', '.join(arguments)})` on {owner}: {problem}",
+                    attribute.span,
+                )
+                return
         draft.native_type = NativeType(type_name, arguments)
 
     def _block_attribute(self, draft: ModelDraft, attribute: Attribute) -> None:
@@ -499,7 +587,7 @@ class _Builder(Part):
             return
         if name == "map":
             args = bind_args(attribute, ("name",), reporter, owner=owner)
-            if args and (value := self._string(args.get("name"), attribute)) is not None:
+            if args is not None and (value := self._map_name(args, attribute)) is not None:
                 draft.db_name = value
         elif name == "ignore":
             if attribute.args:
@@ -519,6 +607,17 @@ class _Builder(Part):
             args = bind_args(attribute, params, reporter, owner=owner)
             if args is not None:
                 draft.key_attributes.append((attribute, args))
+
+    def _map_name(self, args: dict[str, Expr], attribute: Attribute) -> str | None:
+        """The database name given to ``@map``/``@@map`` (reported when it is missing)."""
+        expr = args.get("name")
+        if expr is None:
+            label = f"@{'@' if attribute.is_block else ''}map"
+            self.reporter.error(
+                f"`{label}` needs the database name", attribute.span, f'e.g. `{label}("name")`'
+            )
+            return None
+        return self._string(expr, attribute)
 
     def _schema_attribute(self, attribute: Attribute) -> str | None:
         args = bind_args(attribute, ("name",), self.reporter, owner="the block")
@@ -544,66 +643,22 @@ class _Builder(Part):
 
     # -- whole-model checks ---------------------------------------------------------------
 
-    def _check_database_names(self, drafts: Iterable[ModelDraft]) -> None:
-        tables: dict[tuple[str | None, str], ModelDraft] = {}
-        constraint_names: dict[tuple[str | None, str], str] = {}
-        for draft in drafts:
-            if draft.is_view:
-                continue
-            key = (draft.schema, draft.db_name)
-            if key in tables:
-                self.reporter.error(
-                    f"models `{tables[key].name}` and `{draft.name}` both use the table `{draft.db_name}`",
-                    draft.block.name_span,
-                    "give one of them another `@@map`",
-                )
-            else:
-                tables[key] = draft
-            columns: dict[str, FieldDraft] = {}
-            for fd in draft.fields:
-                if fd.kind == "object":
-                    continue
-                if fd.db_name in columns:
-                    self.reporter.error(
-                        f"fields `{columns[fd.db_name].name}` and `{fd.name}` of `{draft.name}` both use "
-                        f"the column `{fd.db_name}`",
-                        fd.decl.span,
-                        "give one of them another `@map`",
-                    )
-                else:
-                    columns[fd.db_name] = fd
-            index_keys: dict[tuple[str, tuple[str, ...]], Index] = {}
-            for index in draft.indexes:
-                identity = (index.kind, tuple(f.name for f in index.fields))
-                if (
-                    index.kind == "unique"
-                    and identity in index_keys
-                    and not index.from_field_attribute
-                ):
-                    self.reporter.error(
-                        f"model `{draft.name}` has the same unique constraint twice",
-                        draft.block.name_span,
-                    )
-                index_keys[identity] = index
-            scope = draft.schema if self.provider != "sqlite" else None
-            for index in draft.indexes:
-                key2 = (scope, index.db_name)
-                if key2 in constraint_names:
-                    self.reporter.error(
-                        f"the index name `{index.db_name}` on `{draft.name}` is already used by "
-                        f"{constraint_names[key2]}",
-                        draft.block.name_span,
-                        "give one of them another `map:`",
-                    )
-                else:
-                    constraint_names[key2] = f"`{draft.name}`"
-
     # -- freezing -------------------------------------------------------------------------
 
     def _freeze_model(self, draft: ModelDraft, foreign_keys: Sequence[ForeignKey]) -> Model:
         pk_names = {f.name for f in draft.primary_key.fields} if draft.primary_key else set()
+        # A one-field `@@unique([f])` makes `f` unique just as `@unique` does.
+        unique_names = {
+            index.fields[0].name
+            for index in draft.indexes
+            if index.kind == "unique" and len(index.fields) == 1 and index.where is None
+        }
         fields = tuple(
-            _freeze_field(fd, is_id=fd.name in pk_names and len(pk_names) == 1)
+            _freeze_field(
+                fd,
+                is_id=fd.name in pk_names and len(pk_names) == 1,
+                is_unique=fd.name in unique_names,
+            )
             for fd in draft.fields
         )
         return Model(
@@ -621,7 +676,9 @@ class _Builder(Part):
         )
 
 
-def _freeze_field(draft: FieldDraft, *, is_id: bool | None = None) -> Field:
+def _freeze_field(
+    draft: FieldDraft, *, is_id: bool | None = None, is_unique: bool = False
+) -> Field:
     return Field(
         name=draft.name,
         db_name=draft.db_name,
@@ -630,7 +687,7 @@ def _freeze_field(draft: FieldDraft, *, is_id: bool | None = None) -> Field:
         is_required=draft.is_required,
         is_list=draft.is_list,
         is_id=draft.is_id if is_id is None else is_id,
-        is_unique=draft.is_unique,
+        is_unique=draft.is_unique or is_unique,
         is_updated_at=draft.is_updated_at,
         is_ignored=draft.is_ignored,
         default=draft.default,
