@@ -1,0 +1,14 @@
+-- CreateTable
+CREATE TABLE "Prisma" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT
+);
+
+-- CreateTable
+CREATE TABLE "Unsupported" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT
+);
+
+-- CreateTable
+CREATE TABLE "static" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT
+);
