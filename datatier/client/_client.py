@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -251,14 +251,20 @@ class Client(_Accessors, _Runner):
     # -- running calls ---------------------------------------------------------------
 
     async def read(self, call: Callable[[Connection], Awaitable[T]]) -> T:
-        driver = await self._get_driver()
+        driver = self._driver or await self._get_driver()
         async with driver.connection() as conn:
-            return await _translated(call(conn), self.engine)
+            try:
+                return await call(conn)
+            except QueryError as error:
+                raise explain_database_error(error, self.engine) from None
 
     async def write(self, call: Callable[[Connection], Awaitable[T]]) -> T:
-        driver = await self._get_driver()
+        driver = self._driver or await self._get_driver()
         async with driver.connection() as conn, conn.transaction():
-            return await _translated(call(conn), self.engine)
+            try:
+                return await call(conn)
+            except QueryError as error:
+                raise explain_database_error(error, self.engine) from None
 
     @asynccontextmanager
     async def tx(
@@ -322,9 +328,15 @@ class Client(_Accessors, _Runner):
             return await _execute_raw(conn, self.engine, sql, params)
 
 
-def _document(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-level keyword arguments (snake_case) as the query document (Prisma's spelling)."""
-    return {_RENAMES.get(key, key): value for key, value in args.items() if value is not None}
+def _document(args: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keyword arguments (snake_case) as the query document (Prisma's spelling).
+
+    ``args`` is the call's own ``**kwargs`` dict: returned as it is when nothing needs renaming.
+    """
+    for key, value in args.items():
+        if value is None or key in _RENAMES:
+            return {_RENAMES.get(k, k): v for k, v in args.items() if v is not None}
+    return args
 
 
 def _accessor(model: str) -> str:

@@ -722,28 +722,27 @@ def _row_decoder(
 ) -> Callable[[Any], dict[str, Any]]:
     """A function turning one row (a sequence in column order) into a dict.
 
-    A NULL scalar list reads as ``[]``, as Prisma reads it (its own writes store NULL for
-    a list that was left out).
+    The function is generated per shape (as ``dataclasses`` generates ``__init__``): a dict
+    display that indexes the row directly and calls a converter only where a column has
+    one, which is several times faster than a generic loop. A NULL scalar list reads as
+    ``[]``, as Prisma reads it (its own writes store NULL for a list that was left out).
     """
     flags = lists if lists is not None else [False] * len(keys)
-    if all(decode is None for decode in decoders) and not any(flags):
-        key_tuple = tuple(keys)
-
-        def plain(row: Any) -> dict[str, Any]:
-            return dict(zip(key_tuple, row, strict=False))
-
-        return plain
-    triples = tuple(zip(keys, decoders, flags, strict=True))
-
-    def decode(row: Any) -> dict[str, Any]:
-        return {
-            key: (
-                ([] if is_list else None) if value is None else value if fn is None else fn(value)
-            )
-            for (key, fn, is_list), value in zip(triples, row, strict=False)
-        }
-
-    return decode
+    namespace: dict[str, Any] = {}
+    entries = []
+    for index, (key, decode, is_list) in enumerate(zip(keys, decoders, flags, strict=True)):
+        value = f"row[{index}]"
+        if decode is None and not is_list:
+            entries.append(f"{key!r}: {value}")
+            continue
+        namespace[f"f{index}"] = decode
+        converted = value if decode is None else f"f{index}(v)"
+        empty = "[]" if is_list else "None"
+        entries.append(f"{key!r}: ({empty} if (v := {value}) is None else {converted})")
+    source = "def decode(row):\n    return {" + ", ".join(entries) + "}\n"
+    exec(source, namespace)  # the source holds only indexes, repr()'d keys and our own names
+    decode_row: Callable[[Any], dict[str, Any]] = namespace["decode"]
+    return decode_row
 
 
 def _reverse(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

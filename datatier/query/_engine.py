@@ -103,8 +103,9 @@ class Engine:
         raise_if_missing: bool = False,
     ) -> dict[str, Any] | None:
         shape, params = self.planner.read(model, args, unique=True)
-        rows = await self._read(conn, shape, params)
-        return _one(rows, model, raise_if_missing)
+        compiled = self._reads.get(shape) or self._remember(shape, self.compiler.compile_read(shape))
+        rows = await conn.fetch(compiled.sql, compiled.arguments(params))
+        return _one(compiled.decode_rows(rows), model, raise_if_missing)
 
     async def count(self, conn: Connection, model: str, args: Mapping[str, Any]) -> Any:
         """The number of records (``select``: per-field non-null counts, as an object)."""

@@ -22,6 +22,8 @@ class ModelInfo:
     # each unique criterion: its name in a where document and the fields it covers
     uniques: tuple[tuple[str, tuple[str, ...]], ...]
     compound_uniques: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the selection of a read without select/include: every scalar field
+    default_shape: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -74,6 +76,7 @@ def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
         relations=relations,
         position={f.name: i for i, f in enumerate(model.fields)},
         default_selection=tuple(scalars),
+        default_shape=tuple(("s", name) for name in scalars),
         uniques=tuple(uniques),
         compound_uniques=compound,
     )

@@ -26,7 +26,7 @@ Shape grammar (a ``Cond`` is a condition, a ``Read`` a read of one model)::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from datatier.errors import ValidationError
 from datatier.query._model_info import ModelInfo, SchemaInfo
@@ -36,6 +36,9 @@ __all__ = ["Codec", "DbValue", "ParamStyle", "Planner", "Shape", "unknown_field"
 
 Shape = tuple[Any, ...]
 Path = tuple[str | int, ...]
+# where a parameter comes from in a document (None: a constant), and how it is converted
+Source = tuple[Path | None, Callable[[Any], Any]]
+MAX_PLANS = 10_000
 
 _SCALAR_OPS = frozenset(
     (
@@ -129,13 +132,28 @@ class Planner:
         self.info = info
         self.codec = codec
         self.style = style
+        self._plans: dict[Any, tuple[Shape, tuple[Source, ...]]] = {}
+        self._structure: dict[Any, tuple[Path, ...]] = {}
 
     # -- entry points ----------------------------------------------------------------
 
     def read(
         self, model: str, args: Mapping[str, Any], *, unique: bool = False, first: bool = False
     ) -> tuple[Shape, list[Any]]:
-        """A ``findMany``/``findFirst``/``findUnique`` document: its shape and parameters."""
+        """A ``findMany``/``findFirst``/``findUnique`` document: its shape and parameters.
+
+        A document whose signature was planned before reuses that plan: only its values are
+        converted (and checked) again.
+        """
+        signature = (model, unique, first, _signature(args))
+        structural = self._structure.get(signature)
+        if structural is not None:
+            known = self._plans.get((signature, tuple([_dig(args, p) for p in structural])))
+            if known is not None:
+                shape, sources = known
+                return shape, [
+                    convert(None if path is None else _dig(args, path)) for path, convert in sources
+                ]
         params: list[Any] = []
         info = self._model(model, ())
         if unique:
@@ -145,7 +163,22 @@ class Planner:
                     raise ValidationError(
                         f"findUnique takes where, select and include, not `{key}`", (key,)
                     )
-        shape = _Walk(self, params).read(info, args, (), allowed=_READ_ARGS, first=first)
+        walk = _Walk(self, params)
+        shape = walk.read(info, args, (), allowed=_READ_ARGS, first=first)
+        if walk.reusable:
+            # Strings that fed no parameter are structure (an orderBy direction, a mode, a
+            # distinct field): the plan is reused only when they are the same too.
+            fed = {path for path, _ in walk.sources if path is not None}
+            structural = tuple(
+                p for p in _string_paths(args, ()) if not any(p[: len(f)] == f for f in fed)
+            )
+            if len(self._plans) >= MAX_PLANS:
+                del self._plans[next(iter(self._plans))]
+            self._structure[signature] = structural
+            self._plans[(signature, tuple([_dig(args, p) for p in structural]))] = (
+                shape,
+                tuple(walk.sources),
+            )
         return shape, params
 
     def aggregate(self, model: str, args: Mapping[str, Any]) -> tuple[Shape, list[Any]]:
@@ -225,17 +258,17 @@ class Planner:
             raise ValidationError(f"unknown model `{name}`", path) from None
 
     def _check_unique_where(self, info: ModelInfo, where: Any, path: Path) -> None:
-        if not isinstance(where, Mapping):
+        if not _is_mapping(where):
             raise ValidationError(f"needs a `where` naming a unique field of `{info.name}`", path)
         for name, fields in info.uniques:
             value = where.get(name)
             if value is None:
                 continue
             if len(fields) > 1:
-                if isinstance(value, Mapping):
+                if _is_mapping(value):
                     return
                 continue
-            if not isinstance(value, Mapping) or set(value) == {"equals"}:
+            if not _is_mapping(value) or set(value) == {"equals"}:
                 return
         options = ", ".join(f"`{name}`" for name, _ in info.uniques)
         raise ValidationError(
@@ -249,9 +282,18 @@ class _Walk:
     def __init__(self, planner: Planner, params: list[Any]) -> None:
         self.planner = planner
         self.params = params
+        self.sources: list[Source] = []
+        self.reusable = True
 
-    def slot(self, value: Any) -> int:
+    def slot(self, value: Any, source: Source | None = None) -> int:
+        """Append a parameter. ``source`` says how to compute it again from a document of the
+        same signature (where its value sits, and the conversion); without one, the document's
+        plan is not reused."""
         self.params.append(value)
+        if source is None:
+            self.reusable = False
+        else:
+            self.sources.append(source)
         return len(self.params) - 1
 
     # -- reads -----------------------------------------------------------------------
@@ -265,7 +307,7 @@ class _Walk:
         allowed: frozenset[str],
         first: bool = False,
     ) -> Shape:
-        if not isinstance(args, Mapping):
+        if not _is_mapping(args):
             raise ValidationError("expected an object of query arguments", path)
         for key in args:
             if key not in allowed:
@@ -279,19 +321,20 @@ class _Walk:
         take_slot = None
         take_sign = 1
         if first:
-            take_slot = self.slot(1)
+            take_slot = self.slot(1, (None, _one))
         take = args.get("take")
         if take is not None:
-            count = _integer(take, (*path, "take"))
+            take_path = (*path, "take")
+            count = _integer(take, take_path)
             take_sign = -1 if count < 0 else 1
-            take_slot = self.slot(abs(count))
+            take_slot = self.slot(abs(count), (take_path, lambda v: abs(_integer(v, take_path))))
         skip_slot = None
         skip = args.get("skip")
         if skip is not None:
-            count = _integer(skip, (*path, "skip"))
-            if count < 0:
-                raise ValidationError("`skip` cannot be negative", (*path, "skip"))
-            skip_slot = self.slot(count)
+            skip_path = (*path, "skip")
+            skip_slot = self.slot(
+                _count(skip, skip_path), (skip_path, lambda v: _count(v, skip_path))
+            )
         cursor = None
         if args.get("cursor") is not None:
             cursor = self.cursor(info, args["cursor"], (*path, "cursor"))
@@ -310,6 +353,8 @@ class _Walk:
         )
 
     def selection(self, info: ModelInfo, select: Any, include: Any, path: Path) -> Shape:
+        if select is None and include is None:
+            return info.default_shape
         if select is not None and include is not None:
             raise ValidationError(
                 "use either `select` or `include`, not both (`select` can hold relations too)",
@@ -325,7 +370,7 @@ class _Walk:
             key = "select"
         if spec is None:
             return tuple(item for _, item in items)
-        if not isinstance(spec, Mapping):
+        if not _is_mapping(spec):
             raise ValidationError(f"`{key}` takes an object of field names", (*path, key))
         count_item: Shape | None = None
         for name, value in spec.items():
@@ -339,7 +384,7 @@ class _Walk:
                 link = info.relations[name]
                 target = self.planner._model(link.target, where)
                 nested: Mapping[str, Any] = {} if value is True else value
-                if not isinstance(nested, Mapping):
+                if not _is_mapping(nested):
                     raise ValidationError("expected `true` or an object of arguments", where)
                 allowed = _NESTED_ARGS if link.is_list else frozenset(("select", "include"))
                 read = self.read(target, nested, where, allowed=allowed)
@@ -367,11 +412,7 @@ class _Walk:
         to_many = [name for name, link in info.relations.items() if link.is_list]
         if value is True:
             return ("c", tuple((name, None) for name in to_many))
-        if (
-            not isinstance(value, Mapping)
-            or set(value) != {"select"}
-            or not isinstance(value["select"], Mapping)
-        ):
+        if not _is_mapping(value) or set(value) != {"select"} or not _is_mapping(value["select"]):
             raise ValidationError("`_count` takes `true` or `{select: {relation: true}}`", path)
         counted: list[tuple[int, tuple[str, Shape | None]]] = []
         for name, spec in value["select"].items():
@@ -386,7 +427,7 @@ class _Walk:
                 continue
             cond = None
             if spec is not True:
-                if not isinstance(spec, Mapping) or set(spec) - {"where"}:
+                if not _is_mapping(spec) or set(spec) - {"where"}:
                     raise ValidationError("expected `true` or `{where: ...}`", where_path)
                 target = self.planner._model(info.relations[name].target, where_path)
                 cond = self.where(target, spec.get("where"), (*where_path, "where"))
@@ -401,7 +442,7 @@ class _Walk:
         result: list[Shape] = []
         for index, entry in enumerate(entries):
             where = (*path, index) if isinstance(order, list) else path
-            if not isinstance(entry, Mapping) or len(entry) != 1:
+            if not _is_mapping(entry) or len(entry) != 1:
                 raise ValidationError(
                     "each orderBy entry is an object with one field, e.g. {createdAt: 'desc'}",
                     where,
@@ -421,7 +462,7 @@ class _Walk:
         link = info.relations.get(name)
         if link is None:
             raise ValidationError(unknown_field(info, name), path)
-        if not isinstance(spec, Mapping) or len(spec) != 1:
+        if not _is_mapping(spec) or len(spec) != 1:
             raise ValidationError(
                 "order by a relation with one of its fields, e.g. {author: {name: 'asc'}}, "
                 "or by its count, e.g. {posts: {_count: 'desc'}}",
@@ -442,12 +483,12 @@ class _Walk:
 
     def cursor(self, info: ModelInfo, cursor: Any, path: Path) -> Shape:
         self.planner._check_unique_where(info, cursor, path)
-        assert isinstance(cursor, Mapping)
+        assert _is_mapping(cursor)
         pairs: list[tuple[str, int]] = []
         for name, value in cursor.items():
             fields = info.compound_uniques.get(name)
             if fields is not None:
-                if not isinstance(value, Mapping):
+                if not _is_mapping(value):
                     raise ValidationError(
                         "expected an object of the compound key's fields", (*path, name)
                     )
@@ -456,7 +497,7 @@ class _Walk:
                         raise ValidationError(f"missing `{part}`", (*path, name))
                     pairs.append((part, self.value(info, part, value[part], (*path, name, part))))
             elif name in info.scalars:
-                if isinstance(value, Mapping):
+                if _is_mapping(value):
                     raise ValidationError("a cursor gives plain values", (*path, name))
                 pairs.append((name, self.value(info, name, value, (*path, name))))
             else:
@@ -487,7 +528,7 @@ class _Walk:
             if op == "_count" and spec is True:
                 result.append(("_count", "*"))  # `_count: true`: the number itself, not an object
                 continue
-            if not isinstance(spec, Mapping):
+            if not _is_mapping(spec):
                 raise ValidationError(f"`{op}` takes an object of field names", op_path)
             for name, flag in spec.items():
                 if flag is not True:
@@ -514,7 +555,7 @@ class _Walk:
         """``having``: filters on grouped fields, and on aggregates ``{views: {_avg: {gt: 10}}}``."""
         if having is None:
             return None
-        if not isinstance(having, Mapping):
+        if not _is_mapping(having):
             raise ValidationError("`having` takes an object", path)
         conds: list[Shape] = []
         for name, value in having.items():
@@ -534,7 +575,7 @@ class _Walk:
                 continue
             if name not in info.scalars:
                 raise ValidationError(unknown_field(info, name), item_path)
-            if isinstance(value, Mapping) and value and set(value) <= set(_AGGREGATES):
+            if _is_mapping(value) and value and set(value) <= set(_AGGREGATES):
                 for op, filters in value.items():
                     cond = self.scalar_filter(info, name, filters, (*item_path, op))
                     conds.append(("agg", op, cond))
@@ -555,11 +596,11 @@ class _Walk:
         result: list[Shape] = []
         for index, entry in enumerate(entries):
             where = (*path, index) if isinstance(order, list) else path
-            if not isinstance(entry, Mapping) or len(entry) != 1:
+            if not _is_mapping(entry) or len(entry) != 1:
                 raise ValidationError("each orderBy entry is an object with one key", where)
             ((name, spec),) = entry.items()
             if name in _AGGREGATES:
-                if not isinstance(spec, Mapping) or len(spec) != 1:
+                if not _is_mapping(spec) or len(spec) != 1:
                     raise ValidationError(
                         f"order by `{name}` of one field, e.g. {{{name}: {{views: 'desc'}}}}",
                         (*where, name),
@@ -585,7 +626,7 @@ class _Walk:
     def where(self, info: ModelInfo, where: Any, path: Path) -> Shape | None:
         if where is None:
             return None
-        if not isinstance(where, Mapping):
+        if not _is_mapping(where):
             raise ValidationError("`where` takes an object", path)
         conditions: list[Shape] = []
         for name, value in where.items():
@@ -595,7 +636,7 @@ class _Walk:
                 if cond is not None:
                     conditions.append(cond)
             elif name in info.compound_uniques:
-                if not isinstance(value, Mapping):
+                if not _is_mapping(value):
                     raise ValidationError(
                         "expected an object of the compound key's fields", where_path
                     )
@@ -632,7 +673,7 @@ class _Walk:
         link = info.relations[name]
         target = self.planner._model(link.target, path)
         if link.is_list:
-            if not isinstance(value, Mapping) or not value or set(value) - _TO_MANY:
+            if not _is_mapping(value) or not value or set(value) - _TO_MANY:
                 raise ValidationError(
                     "filter a to-many relation with `some`, `every` or `none`", path
                 )
@@ -644,7 +685,7 @@ class _Walk:
             return _and(conds) or ("true",)
         if value is None:
             return ("rel", name, "isNot", None)
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             raise ValidationError("filter a to-one relation with an object or `null`", path)
         if value and set(value) <= _TO_ONE:
             conds = []
@@ -666,7 +707,7 @@ class _Walk:
             return self.list_filter(info, field, value, path)
         if field.type == "Json" and field.kind == "scalar":
             return self.json_filter(info, field, value, path)
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             return self.equals(info, name, value, path, negate=False)
         if not value:
             return ("true",)
@@ -700,7 +741,7 @@ class _Walk:
                     self.equals(info, name, operand, op_path, negate=False, insensitive=insensitive)
                 )
             elif op == "not":
-                if isinstance(operand, Mapping):
+                if _is_mapping(operand):
                     inner = self.scalar_filter(
                         info,
                         name,
@@ -715,12 +756,9 @@ class _Walk:
                         )
                     )
             elif op in ("in", "notIn"):
-                if not isinstance(operand, list):
-                    raise ValidationError(f"`{op}` takes a list", op_path)
-                values = [self.convert(info, name, v, (*op_path, i)) for i, v in enumerate(operand)]
-                conds.append(
-                    ("cmp", name, op, insensitive, self.slot(self.planner.style.list_param(values)))
-                )
+                in_list = self._in_list(info, name, op, op_path)
+                slot = self.slot(in_list(operand), (op_path, in_list))
+                conds.append(("cmp", name, op, insensitive, slot))
             elif op == "search":
                 if field.type != "String" or not isinstance(operand, str):
                     raise ValidationError(
@@ -735,28 +773,16 @@ class _Walk:
             elif op in _TEXT_OPS:
                 if field.type != "String":
                     raise ValidationError(f"`{op}` applies to String fields", op_path)
-                if not isinstance(operand, str):
-                    raise ValidationError(f"`{op}` takes a string", op_path)
+                pattern = self._pattern(op, op_path)
                 conds.append(
-                    (
-                        "cmp",
-                        name,
-                        op,
-                        insensitive,
-                        self.slot(self.planner.style.like_pattern(op, operand)),
-                    )
+                    ("cmp", name, op, insensitive, self.slot(pattern(operand), (op_path, pattern)))
                 )
             else:
                 if operand is None:
                     raise ValidationError(f"`{op}` cannot compare with null", op_path)
+                convert = self._converter(info, name, op_path)
                 conds.append(
-                    (
-                        "cmp",
-                        name,
-                        op,
-                        insensitive,
-                        self.slot(self.convert(info, name, operand, op_path)),
-                    )
+                    ("cmp", name, op, insensitive, self.slot(convert(operand), (op_path, convert)))
                 )
         return _and(conds) or ("true",)
 
@@ -768,7 +794,7 @@ class _Walk:
         """
         from datatier.query._codecs import DbNull, JsonNull
 
-        if not isinstance(value, Mapping) or not value:
+        if not _is_mapping(value) or not value:
             raise ValidationError("filter a Json field with an object, e.g. {equals: {...}}", path)
         unknown = set(value) - _JSON_OPS
         if unknown:
@@ -845,10 +871,11 @@ class _Walk:
         if value is None:
             return ("null", name, not negate)
         op = "not" if negate else "equals"
-        return ("cmp", name, op, insensitive, self.slot(self.convert(info, name, value, path)))
+        convert = self._converter(info, name, path)
+        return ("cmp", name, op, insensitive, self.slot(convert(value), (path, convert)))
 
     def list_filter(self, info: ModelInfo, field: Field, value: Any, path: Path) -> Shape:
-        if not isinstance(value, Mapping) or not value:
+        if not _is_mapping(value) or not value:
             raise ValidationError(
                 "filter a list field with has, hasSome, hasEvery, isEmpty or equals", path
             )
@@ -899,7 +926,39 @@ class _Walk:
         return converted[0] if isinstance(converted, list) else converted
 
     def value(self, info: ModelInfo, name: str, value: Any, path: Path) -> int:
-        return self.slot(self.convert(info, name, value, path))
+        convert = self._converter(info, name, path)
+        return self.slot(convert(value), (path, convert))
+
+    def _converter(self, info: ModelInfo, name: str, path: Path) -> Callable[[Any], Any]:
+        convert = self.convert
+
+        def to_db(value: Any) -> Any:
+            if value is None:
+                raise ValidationError("expected a value, not null", path)
+            return convert(info, name, value, path)
+
+        return to_db
+
+    def _in_list(self, info: ModelInfo, name: str, op: str, path: Path) -> Callable[[Any], Any]:
+        convert = self.convert
+        list_param = self.planner.style.list_param
+
+        def to_db(values: Any) -> Any:
+            if not isinstance(values, list):
+                raise ValidationError(f"`{op}` takes a list", path)
+            return list_param([convert(info, name, v, (*path, i)) for i, v in enumerate(values)])
+
+        return to_db
+
+    def _pattern(self, op: str, path: Path) -> Callable[[Any], Any]:
+        like_pattern = self.planner.style.like_pattern
+
+        def to_db(text: Any) -> Any:
+            if not isinstance(text, str):
+                raise ValidationError(f"`{op}` takes a string", path)
+            return like_pattern(op, text)
+
+        return to_db
 
 
 def _json_text(value: Any, path: Path) -> str:
@@ -911,6 +970,18 @@ def _json_text(value: Any, path: Path) -> str:
         raise ValidationError("expected a JSON value", path) from None
 
 
+_NOT_MAPPINGS = (str, int, float, list, tuple, bytes, type(None))
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, without the ABC check for the usual suspects (it is slow)."""
+    if isinstance(value, dict):
+        return True
+    if isinstance(value, _NOT_MAPPINGS):
+        return False
+    return isinstance(value, Mapping)
+
+
 def _and(conditions: Sequence[Shape]) -> Shape | None:
     real = [c for c in conditions if c != ("true",)]
     if not real:
@@ -918,6 +989,54 @@ def _and(conditions: Sequence[Shape]) -> Shape | None:
     if len(real) == 1:
         return real[0]
     return ("and", tuple(real))
+
+
+def _one(_: Any) -> int:
+    return 1
+
+
+def _count(value: Any, path: Path) -> int:
+    count = _integer(value, path)
+    if count < 0:
+        raise ValidationError("`skip` cannot be negative", path)
+    return count
+
+
+def _signature(value: Any) -> Any:
+    """The structure of a document without its values: equal signatures plan alike.
+
+    Dict keys (in order), list lengths, ``None``, booleans and the sign of numbers are
+    structure; other values only count by their type.
+    """
+    kind = type(value)
+    if kind is dict:
+        return tuple([(key, _signature(item)) for key, item in value.items()])
+    if kind is list:
+        return ("[", tuple([_signature(item) for item in value]))
+    if value is None or kind is bool:
+        return value
+    if kind is int or kind is float:
+        return "-" if value < 0 else "+"
+    if _is_mapping(value):
+        return _signature(dict(value))
+    return kind
+
+
+def _string_paths(value: Any, path: Path) -> list[Path]:
+    """The paths of every string leaf of a document."""
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _string_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _string_paths(item, (*path, i))]
+    return []
+
+
+def _dig(document: Any, path: Path) -> Any:
+    for step in path:
+        document = document[step]
+    return document
 
 
 def _integer(value: Any, path: Path) -> int:
@@ -930,7 +1049,7 @@ def _direction(spec: Any, path: Path) -> tuple[bool, str | None]:
     if spec in ("asc", "desc"):
         return spec == "desc", None
     if (
-        isinstance(spec, Mapping)
+        _is_mapping(spec)
         and spec.get("sort") in ("asc", "desc")
         and set(spec)
         <= {
