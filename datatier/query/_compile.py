@@ -118,7 +118,7 @@ class Compiler:
 
     def compile_group_by(self, shape: Shape) -> Compiled:
         """``groupBy``: one row per combination of the ``by`` fields, with its aggregates."""
-        (_, model, by, where, having, order, take, skip, aggregates) = shape
+        (_, model, by, where, having, order, take, sign, skip, aggregates) = shape
         info = self.info.model(model)
         scope = _Scope()
         alias = self._alias(info, scope)
@@ -146,7 +146,7 @@ class Compiler:
                 expr = _aggregate_expr(
                     op, None if name == "_all" else alias.c[info.scalars[name].db_name]
                 )
-            ordering.append(_ordered(expr, desc, nulls, 1))
+            ordering.append(_ordered(expr, desc if sign > 0 else not desc, nulls, sign))
         if ordering:
             statement = statement.order_by(*ordering)
         if take is not None:
@@ -164,6 +164,8 @@ class Compiler:
             result.update(decode_aggregates(row))
             return result
 
+        # A negative take reads the groups from the end; unlike a read, Prisma hands them back
+        # in that reversed order, and so does datatier.
         return self._compiled(statement, lambda rows: [decode(r) for r in rows])
 
     def _aggregate_decoder(
@@ -248,7 +250,11 @@ class Compiler:
         keys = self._order_keys(info, alias, order, scope)
         if cursor is not None:
             keys = keys + self._tie_breakers(info, alias, keys)
-            conditions.append(self._cursor_condition(info, alias, order, keys, cursor, scope))
+            conditions.append(
+                self._cursor_condition(
+                    info, alias, order, keys, cursor, sign, where if distinct else None, scope
+                )
+            )
         if conditions:
             statement = statement.where(*conditions)
         ordering = [
@@ -526,6 +532,21 @@ class Compiler:
         target_alias = self._alias(target, scope)
         join_from, join_condition = self._join(link, alias, target_alias, scope)
         conditions = [join_condition]
+        if kind in ("is", "isNot") and inner is not None:
+            # Prisma joins a to-one relation, so its filter keeps SQL's three-valued logic: with
+            # the related record there, the filter's own value (NULL for a NULL column); without
+            # it, false. ``isNot`` is its negation, NULL staying NULL.
+            matched = self._condition(target, target_alias, inner, scope)
+            present = sa.exists(
+                sa.select(sa.literal(1)).select_from(join_from).where(join_condition)
+            )
+            value = sa.select(matched).select_from(join_from).where(join_condition).limit(1)
+            is_expr: ColumnElement[bool] = sa.case(
+                (present, value.scalar_subquery()), else_=sa.false()
+            )
+            return is_expr if kind == "is" else sa.not_(is_expr)
+        if inner is None and kind == "every":
+            return sa.true()  # every related record matches an empty filter
         if inner is not None:
             matched = self._condition(target, target_alias, inner, scope)
             conditions.append(sa.not_(matched) if kind == "every" else matched)
@@ -593,12 +614,23 @@ class Compiler:
         order: Shape,
         keys: list[tuple[ColumnElement[Any], bool, str | None]],
         cursor: Shape,
+        sign: int,
+        where: Shape | None,
         scope: _Scope,
     ) -> ColumnElement[bool]:
-        """Rows at or after the cursor row in ``keys`` order (the cursor row included)."""
+        """Rows at or after the cursor row in ``keys`` order, the cursor row included (at or
+        before it when ``take`` is negative).
+
+        A nullable key compares by where NULLs sort (NULLS FIRST/LAST as asked, else the
+        database's default), so the cursor has one exact position in the order, as Prisma
+        places it. ``where`` (given with ``distinct``) must hold for the cursor row itself, or
+        nothing is returned.
+        """
         cursor_alias = self._alias(info, scope)
         cursor_keys = self._order_keys(info, cursor_alias, order, scope)
         cursor_keys = cursor_keys + self._tie_breakers(info, cursor_alias, cursor_keys)
+        nullable = [_nullable(self.info, info, item) for item in order]
+        nullable += [False] * (len(keys) - len(order))
         locate = [
             cursor_alias.c[info.scalars[name].db_name] == sa.bindparam(f"p{slot}")
             for name, slot in cursor
@@ -608,13 +640,32 @@ class Compiler:
             return sa.select(expr).select_from(cursor_alias).where(*locate).scalar_subquery()
 
         values = [at_cursor(expr) for expr, _, _ in cursor_keys]
-        branches = []
-        for i, (expr, desc, _) in enumerate(keys):
-            equal_before = [keys[j][0] == values[j] for j in range(i)]
-            beyond = expr < values[i] if desc else expr > values[i]
-            branches.append(sa.and_(*equal_before, beyond))
-        branches.append(sa.and_(*(keys[j][0] == values[j] for j in range(len(keys)))))
-        exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*locate))
+
+        def equal(j: int) -> ColumnElement[bool]:
+            if nullable[j]:
+                return keys[j][0].is_not_distinct_from(values[j])
+            same: ColumnElement[bool] = keys[j][0] == values[j]
+            return same
+
+        def beyond(i: int) -> ColumnElement[bool]:
+            expr, desc, nulls = keys[i]
+            forward = sign > 0  # with a negative take the walk goes backwards
+            after: ColumnElement[bool] = expr < values[i] if desc == forward else expr > values[i]
+            if not nullable[i]:
+                return after
+            nulls_last = (
+                nulls == "last" if nulls is not None else self.dialect.nulls_last_by_default(desc)
+            )
+            if nulls_last == forward:  # NULLs come after every value, in walking order
+                return sa.and_(values[i].is_not(None), sa.or_(expr.is_(None), after))
+            return sa.or_(sa.and_(values[i].is_(None), expr.is_not(None)), after)
+
+        branches = [sa.and_(*(equal(j) for j in range(i)), beyond(i)) for i in range(len(keys))]
+        branches.append(sa.and_(*(equal(j) for j in range(len(keys)))))
+        found = locate
+        if where is not None:
+            found = [*locate, self._condition(info, cursor_alias, where, scope)]
+        exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*found))
         return sa.and_(exists, sa.or_(*branches))
 
     # -- helpers ---------------------------------------------------------------------
@@ -696,6 +747,21 @@ class _Scope:
 
     def name(self, prefix: str) -> str:
         return f"{prefix}{next(self._counter)}"
+
+
+def _nullable(schema: SchemaInfo, info: ModelInfo, item: Shape) -> bool:
+    """Whether an order key can be NULL: an optional field, or a field reached through an
+    optional relation."""
+    if item[0] == "f":
+        return not info.scalars[item[1]].is_required
+    if item[0] != "rf":
+        return False
+    _, path, field, _, _ = item
+    for name in path:
+        if not info.model.field(name).is_required:
+            return True
+        info = schema.model(info.relations[name].target)
+    return not info.scalars[field].is_required
 
 
 def _key_names(info: ModelInfo) -> list[str]:

@@ -18,12 +18,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = ["PostgresQueryDialect", "QueryDialect", "SqliteQueryDialect", "query_dialect"]
 
-_LIKE_ESCAPE = "\\"
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
 
 class QueryDialect:
     """The query-building facts of one database."""
@@ -55,19 +49,19 @@ class QueryDialect:
         raise NotImplementedError
 
     def like_pattern(self, op: str, text: str) -> Any:
-        escaped = _escape_like(text)
+        # As Prisma does, `%` and `_` in the text keep their LIKE meaning: not escaped.
         if op == "contains":
-            return f"%{escaped}%"
+            return f"%{text}%"
         if op == "startsWith":
-            return f"{escaped}%"
-        return f"%{escaped}"
+            return f"{text}%"
+        return f"%{text}"
 
     # -- expressions (used by the compiler) -----------------------------------------
 
     def like(
         self, column: ColumnElement[Any], pattern: Any, insensitive: bool
     ) -> ColumnElement[bool]:
-        return column.like(pattern, escape=_LIKE_ESCAPE)
+        return column.like(pattern)
 
     def equals(
         self, column: ColumnElement[Any], value: Any, insensitive: bool
@@ -98,9 +92,17 @@ class QueryDialect:
     def count(self) -> ColumnElement[Any]:
         return sa.func.count()
 
-    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
-        """A Json ``path`` (keys and indexes) bound as one parameter; ``suffix`` picks the
-        array's ``first`` or ``last`` element."""
+    def nulls_last_by_default(self, desc: bool) -> bool:
+        """Where NULLs sort without NULLS FIRST/LAST: PostgreSQL puts them last going up."""
+        return not desc
+
+    def json_path_problem(self, path: Any) -> str | None:
+        """What is wrong with a Json filter's ``path`` on this database (None: nothing)."""
+        raise NotImplementedError
+
+    def json_path(self, path: Any, suffix: str | None) -> Any:
+        """A Json ``path`` bound as one parameter; ``suffix`` picks the array's ``first`` or
+        ``last`` element."""
         raise NotImplementedError
 
     def json_condition(
@@ -134,8 +136,8 @@ class PostgresQueryDialect(QueryDialect):
         self, column: ColumnElement[Any], pattern: Any, insensitive: bool
     ) -> ColumnElement[bool]:
         if insensitive:
-            return column.ilike(pattern, escape=_LIKE_ESCAPE)
-        return column.like(pattern, escape=_LIKE_ESCAPE)
+            return column.ilike(pattern)
+        return column.like(pattern)
 
     def in_list(
         self, column: ColumnElement[Any], param: Any, insensitive: bool
@@ -163,8 +165,20 @@ class PostgresQueryDialect(QueryDialect):
             return sa.func.cardinality(column) > 0
         raise ValueError(op)
 
-    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
-        parts = [str(p) for p in path]
+    def equals(
+        self, column: ColumnElement[Any], value: Any, insensitive: bool
+    ) -> ColumnElement[bool]:
+        if insensitive:
+            return column.ilike(value)  # Prisma compares case-insensitively with ILIKE
+        return super().equals(column, value, insensitive)
+
+    def json_path_problem(self, path: Any) -> str | None:
+        if isinstance(path, list) and all(isinstance(p, str) for p in path):
+            return None
+        return "`path` takes a list of keys, e.g. ['settings', 'theme'] (array indexes as strings)"
+
+    def json_path(self, path: Any, suffix: str | None) -> Any:
+        parts = [str(p) for p in path or []]
         if suffix is not None:
             parts.append("0" if suffix == "first" else "-1")
         return parts
@@ -185,9 +199,7 @@ class PostgresQueryDialect(QueryDialect):
             text = column.op("#>>", return_type=sa.Text())(
                 sa.cast(path if path is not None else [], pg.ARRAY(sa.Text()))
             )
-            return sa.and_(
-                sa.func.jsonb_typeof(target) == "string", text.like(value, escape=_LIKE_ESCAPE)
-            )
+            return sa.and_(sa.func.jsonb_typeof(target) == "string", text.like(value))
         if op == "array_contains":
             return sa.and_(sa.func.jsonb_typeof(target) == "array", target.bool_op("@>")(document))
         if op in ("array_starts_with", "array_ends_with"):
@@ -226,10 +238,13 @@ class SqliteQueryDialect(QueryDialect):
     ) -> ColumnElement[bool]:
         return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(param)))
 
-    def json_path(self, path: list[str | int], suffix: str | None) -> Any:
-        text = "$"
-        for part in path:
-            text += f"[{part}]" if isinstance(part, int) else '."' + part.replace('"', '""') + '"'
+    def json_path_problem(self, path: Any) -> str | None:
+        if isinstance(path, str) and path.startswith("$"):
+            return None
+        return "`path` takes a JSON path string on SQLite, e.g. '$.settings.theme'"
+
+    def json_path(self, path: Any, suffix: str | None) -> Any:
+        text = path if path is not None else "$"
         if suffix is not None:
             text += "[0]" if suffix == "first" else "[#-1]"
         return text
@@ -247,7 +262,7 @@ class SqliteQueryDialect(QueryDialect):
         if op.startswith("string_"):
             return sa.and_(
                 sa.func.json_type(column, at) == "text",
-                sa.func.json_extract(column, at).like(value, escape=_LIKE_ESCAPE),
+                sa.func.json_extract(column, at).like(value),
             )
         if op == "array_contains":
             wanted = sa.func.json_each(value).table_valued("value").alias("w")
@@ -278,6 +293,9 @@ class SqliteQueryDialect(QueryDialect):
 
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_array(*values)
+
+    def nulls_last_by_default(self, desc: bool) -> bool:
+        return desc  # SQLite: NULL is the smallest value
 
     def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         # JSON text loses its JSON subtype across a subquery; json() restores it.

@@ -103,7 +103,9 @@ class Engine:
         raise_if_missing: bool = False,
     ) -> dict[str, Any] | None:
         shape, params = self.planner.read(model, args, unique=True)
-        compiled = self._reads.get(shape) or self._remember(shape, self.compiler.compile_read(shape))
+        compiled = self._reads.get(shape) or self._remember(
+            shape, self.compiler.compile_read(shape)
+        )
         rows = await conn.fetch(compiled.sql, compiled.arguments(params))
         return _one(compiled.decode_rows(rows), model, raise_if_missing)
 
@@ -113,11 +115,12 @@ class Engine:
         document = {k: v for k, v in args.items() if k != "select"}
         if select is None:
             document["_count"] = True
-        elif isinstance(select, Mapping) and set(select) == {"_count"}:
-            document["_count"] = select["_count"]
+        elif isinstance(select, Mapping):
+            document["_count"] = select  # {_all: true, name: true}: non-null counts per field
         else:
             raise ValidationError(
-                "count's `select` takes `_count`, e.g. {_count: {_all: true}}", ("select",)
+                "count's `select` takes the fields to count, e.g. {_all: true, name: true}",
+                ("select",),
             )
         result = await self.aggregate(conn, model, document)
         return result["_count"]

@@ -111,7 +111,9 @@ class ParamStyle(Protocol):
 
     def like_pattern(self, op: str, text: str) -> Any: ...
 
-    def json_path(self, path: list[str | int], suffix: str | None) -> Any: ...
+    def json_path(self, path: Any, suffix: str | None) -> Any: ...
+
+    def json_path_problem(self, path: Any) -> str | None: ...
 
     @property
     def supports_insensitive(self) -> bool: ...
@@ -207,7 +209,8 @@ class Planner:
     def group_by(self, model: str, args: Mapping[str, Any]) -> tuple[Shape, list[Any]]:
         """A ``groupBy`` document.
 
-        Shape: ``("group", model, by, Cond, Having, GroupOrder, take_slot, skip_slot, Aggs)``.
+        Shape: ``("group", model, by, Cond, Having, GroupOrder, take_slot, take_sign, skip_slot,
+        Aggs)``.
         """
         params: list[Any] = []
         walk = _Walk(self, params)
@@ -231,11 +234,11 @@ class Planner:
         having = walk.having(info, tuple(by), args.get("having"), ("having",))
         order = walk.group_order(info, tuple(by), args.get("orderBy"), ("orderBy",))
         take = skip = None
+        sign = 1
         if args.get("take") is not None:
             count = _integer(args["take"], ("take",))
-            if count < 0:
-                raise ValidationError("`take` cannot be negative in groupBy", ("take",))
-            take = walk.slot(count)
+            sign = -1 if count < 0 else 1  # the last groups, as in a read
+            take = walk.slot(abs(count))
         if args.get("skip") is not None:
             count = _integer(args["skip"], ("skip",))
             if count < 0:
@@ -243,7 +246,18 @@ class Planner:
             skip = walk.slot(count)
         if (take is not None or skip is not None) and not order:
             raise ValidationError("`take` and `skip` in groupBy need an `orderBy`", ("orderBy",))
-        return ("group", model, tuple(by), where, having, order, take, skip, aggregates), params
+        return (
+            "group",
+            model,
+            tuple(by),
+            where,
+            having,
+            order,
+            take,
+            sign,
+            skip,
+            aggregates,
+        ), params
 
     def where(self, model: str, where: Any) -> tuple[Shape | None, list[Any]]:
         """Only a ``where`` document (for counts, updates and deletes)."""
@@ -662,7 +676,8 @@ class _Walk:
         for index, item in enumerate(items):
             item_path = (*path, index) if isinstance(value, list) else path
             cond = self.where(info, item, item_path)
-            conds.append(cond if cond is not None else ("true",))
+            if cond is not None:  # an empty filter says nothing and is left out, as in Prisma
+                conds.append(cond)
         if op == "AND":
             return _and(conds)
         if op == "OR":
@@ -742,13 +757,19 @@ class _Walk:
                 )
             elif op == "not":
                 if _is_mapping(operand):
-                    inner = self.scalar_filter(
-                        info,
-                        name,
-                        {**operand, **({"mode": value["mode"]} if "mode" in value else {})},
-                        op_path,
-                    )
-                    conds.append(("not", inner))
+                    # Prisma negates each condition on its own: not: {lt: a, gt: b} is
+                    # "not below a and not above b", not "outside (a, b)".
+                    mode = {"mode": value["mode"]} if "mode" in value else {}
+                    for inner_op, inner_value in operand.items():
+                        if inner_op == "mode":
+                            continue
+                        inner = self.scalar_filter(
+                            info, name, {inner_op: inner_value, **mode}, op_path
+                        )
+                        # Prisma reads not: {not: <value>} as not: <value> (no second negation);
+                        # not: {not: {<filters>}} negates twice, as logic says.
+                        plain_not = inner_op == "not" and not _is_mapping(inner_value)
+                        conds.append(inner if plain_not else ("not", inner))
                 else:
                     conds.append(
                         self.equals(
@@ -804,11 +825,10 @@ class _Walk:
                 (*path, op),
             )
         json_path = value.get("path")
-        if json_path is not None and (
-            not isinstance(json_path, list)
-            or not all(isinstance(p, str | int) and not isinstance(p, bool) for p in json_path)
-        ):
-            raise ValidationError("`path` takes a list of keys and array indexes", (*path, "path"))
+        if json_path is not None:
+            problem = self.planner.style.json_path_problem(json_path)
+            if problem is not None:
+                raise ValidationError(problem, (*path, "path"))
         style = self.planner.style
         conds: list[Shape] = []
         for op, operand in value.items():
@@ -817,7 +837,7 @@ class _Walk:
             op_path = (*path, op)
             suffix = {"array_starts_with": "first", "array_ends_with": "last"}.get(op)
             path_slot = (
-                self.slot(style.json_path(json_path or [], suffix))
+                self.slot(style.json_path(json_path, suffix))
                 if json_path is not None or suffix is not None
                 else None
             )

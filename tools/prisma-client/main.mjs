@@ -29,7 +29,13 @@ async function adapterFor(databaseUrl) {
 }
 
 const { PrismaClient, Prisma } = await import(pathToFileURL(clientPath).href);
-const prisma = new PrismaClient({ adapter: await adapterFor(url) });
+// DATATIER_PRISMA_LOG_QUERIES=1 prints every SQL statement Prisma sends to stderr.
+const logQueries = process.env.DATATIER_PRISMA_LOG_QUERIES === "1";
+const prisma = new PrismaClient({
+  adapter: await adapterFor(url),
+  ...(logQueries ? { log: [{ emit: "event", level: "query" }] } : {}),
+});
+if (logQueries) prisma.$on("query", (e) => process.stderr.write(`-- ${e.query} ${e.params}\n`));
 globalThis.prisma = prisma;
 globalThis.Prisma = Prisma;
 globalThis.scriptArgs = args;
