@@ -159,12 +159,16 @@ async def test_json_filters(db: Client) -> None:
     assert await names({"equals": [1, 2, 3]}) == ["j2"]
     assert await names({"path": at("kind"), "equals": "a"}) == ["j0"]
     assert await names({"path": at("meta", "owner"), "equals": "bob"}) == ["j1"]
-    assert await names({"path": at("n"), "gt": 10}) == ["j1"]
-    assert await names({"path": at("n"), "lte": 5}) == ["j0"]
+    if db.provider == "postgresql":  # SQLite has no Json ranges or array_contains (nor does Prisma there)
+        assert await names({"path": at("n"), "gt": 10}) == ["j1"]
+        assert await names({"path": at("n"), "lte": 5}) == ["j0"]
+        assert await names({"path": at("tags"), "array_contains": ["y"]}) == ["j0", "j1"]
+        assert await names({"path": at("tags"), "array_contains": ["x", "y"]}) == ["j0"]
+    else:
+        with pytest.raises(ValidationError, match="not available"):
+            await names({"path": at("n"), "gt": 10})
     assert await names({"path": at("meta", "owner"), "string_starts_with": "an"}) == ["j0"]
     assert await names({"path": at("kind"), "string_contains": "b"}) == ["j1"]
-    assert await names({"path": at("tags"), "array_contains": ["y"]}) == ["j0", "j1"]
-    assert await names({"path": at("tags"), "array_contains": ["x", "y"]}) == ["j0"]
     assert await names({"array_starts_with": 1}) == ["j2"]
     assert await names({"array_ends_with": 3}) == ["j2"]
     assert await names({"path": at("tags"), "array_ends_with": "y"}) == ["j0", "j1"]

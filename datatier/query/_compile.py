@@ -252,7 +252,14 @@ class Compiler:
             keys = keys + self._tie_breakers(info, alias, keys)
             conditions.append(
                 self._cursor_condition(
-                    info, alias, order, keys, cursor, sign, where if distinct else None, scope
+                    info,
+                    alias,
+                    order,
+                    keys,
+                    cursor,
+                    sign,
+                    where if distinct or _any_nullable(self.info, info, order) else None,
+                    scope,
                 )
             )
         if conditions:
@@ -623,8 +630,9 @@ class Compiler:
 
         A nullable key compares by where NULLs sort (NULLS FIRST/LAST as asked, else the
         database's default), so the cursor has one exact position in the order, as Prisma
-        places it. ``where`` (given with ``distinct``) must hold for the cursor row itself, or
-        nothing is returned.
+        places it. ``where`` (given with ``distinct`` or a nullable key, where Prisma finds the
+        cursor among the filtered rows) must hold for the cursor row itself, or nothing is
+        returned.
         """
         cursor_alias = self._alias(info, scope)
         cursor_keys = self._order_keys(info, cursor_alias, order, scope)
@@ -762,6 +770,12 @@ def _nullable(schema: SchemaInfo, info: ModelInfo, item: Shape) -> bool:
             return True
         info = schema.model(info.relations[name].target)
     return not info.scalars[field].is_required
+
+
+def _any_nullable(schema: SchemaInfo, info: ModelInfo, order: Shape) -> bool:
+    """Prisma places a cursor among the filtered rows (in memory) when the order has a nullable
+    key: the cursor row must then pass the filter too."""
+    return any(_nullable(schema, info, item) for item in order)
 
 
 def _key_names(info: ModelInfo) -> list[str]:

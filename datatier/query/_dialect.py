@@ -96,6 +96,11 @@ class QueryDialect:
         """Where NULLs sort without NULLS FIRST/LAST: PostgreSQL puts them last going up."""
         return not desc
 
+    @property
+    def json_filters_unavailable(self) -> frozenset[str]:
+        """Json filters this database does not offer (as Prisma's client does not)."""
+        return frozenset()
+
     def json_path_problem(self, path: Any) -> str | None:
         """What is wrong with a Json filter's ``path`` on this database (None: nothing)."""
         raise NotImplementedError
@@ -264,38 +269,17 @@ class SqliteQueryDialect(QueryDialect):
                 sa.func.json_type(column, at) == "text",
                 sa.func.json_extract(column, at).like(value),
             )
-        if op == "array_contains":
-            wanted = sa.func.json_each(value).table_valued("value").alias("w")
-            present = sa.func.json_each(column, at).table_valued("value").alias("h")
-            missing = (
-                sa.select(sa.literal(1))
-                .select_from(wanted)
-                .where(
-                    ~sa.exists(
-                        sa.select(sa.literal(1))
-                        .select_from(present)
-                        .where(present.c.value == wanted.c.value)
-                    )
-                )
-            )
-            return sa.and_(sa.func.json_type(column, at) == "array", ~sa.exists(missing))
-        number = sa.case(
-            (
-                sa.or_(
-                    sa.func.json_type(column, at) == "integer",
-                    sa.func.json_type(column, at) == "real",
-                ),
-                sa.func.json_extract(column, at),
-            ),
-            else_=None,
-        )
-        return _compare_op(number, op, value)
+        raise ValueError(f"Json filter {op!r} is not available on SQLite")  # the planner refuses it
 
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_array(*values)
 
     def nulls_last_by_default(self, desc: bool) -> bool:
         return desc  # SQLite: NULL is the smallest value
+
+    @property
+    def json_filters_unavailable(self) -> frozenset[str]:
+        return frozenset(("lt", "lte", "gt", "gte", "array_contains"))
 
     def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         # JSON text loses its JSON subtype across a subquery; json() restores it.

@@ -116,6 +116,9 @@ class ParamStyle(Protocol):
     def json_path_problem(self, path: Any) -> str | None: ...
 
     @property
+    def json_filters_unavailable(self) -> frozenset[str]: ...
+
+    @property
     def supports_insensitive(self) -> bool: ...
 
     @property
@@ -637,7 +640,9 @@ class _Walk:
 
     # -- filters ---------------------------------------------------------------------
 
-    def where(self, info: ModelInfo, where: Any, path: Path) -> Shape | None:
+    def where(
+        self, info: ModelInfo, where: Any, path: Path, *, in_or: bool = False
+    ) -> Shape | None:
         if where is None:
             return None
         if not _is_mapping(where):
@@ -646,6 +651,8 @@ class _Walk:
         for name, value in where.items():
             where_path = (*path, name)
             if name in ("AND", "OR", "NOT"):
+                if in_or and name == "OR" and value == []:
+                    continue  # Prisma drops an empty OR inside an OR branch (it is false elsewhere)
                 cond = self.logical(info, name, value, where_path)
                 if cond is not None:
                     conditions.append(cond)
@@ -675,7 +682,7 @@ class _Walk:
         conds = []
         for index, item in enumerate(items):
             item_path = (*path, index) if isinstance(value, list) else path
-            cond = self.where(info, item, item_path)
+            cond = self.where(info, item, item_path, in_or=op == "OR")
             if cond is not None:  # an empty filter says nothing and is left out, as in Prisma
                 conds.append(cond)
         if op == "AND":
@@ -823,6 +830,12 @@ class _Walk:
             raise ValidationError(
                 f"unknown Json filter `{op}`; expected one of {', '.join(sorted(_JSON_OPS))}",
                 (*path, op),
+            )
+        unavailable = set(value) & self.planner.style.json_filters_unavailable
+        if unavailable:
+            op = sorted(unavailable)[0]
+            raise ValidationError(
+                f"the Json filter `{op}` is not available on this database", (*path, op)
             )
         json_path = value.get("path")
         if json_path is not None:
