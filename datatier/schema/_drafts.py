@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(eq=False)
 class FieldDraft:
     """A field while it is being resolved (mutable; frozen into ``ir.Field`` at the end)."""
 
@@ -66,7 +66,7 @@ class FieldDraft:
         return self.decl.span
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelDraft:
     """A model while it is being resolved."""
 

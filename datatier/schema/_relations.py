@@ -499,7 +499,7 @@ class _Resolver:
         if self.emulated or model.is_view or target.is_view:
             return
         columns = tuple(fd.db_name for fd in local)
-        position = model.fields.index(fd_rel)
+        position = next(i for i, f in enumerate(model.fields) if f is fd_rel)
         self.foreign_keys[model.name].append(
             (
                 position,
