@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "ConnectionFailed",
     "ConnectionLost",
+    "ConstraintViolation",
     "DatabaseNotEmpty",
     "DatatierError",
     "Diagnostic",
@@ -159,59 +160,46 @@ class NotFound(QueryError):
     prisma_code = "P2025"
 
 
-class UniqueViolation(QueryError):
-    """A write would duplicate a unique value; ``fields`` are the schema fields of the constraint.
+class ConstraintViolation(QueryError):
+    """A write broke a database constraint.
 
     ``constraint``, ``table`` and ``columns`` are what the database reported (as far as it
-    does: SQLite names no constraint); the engine maps them to ``model`` and ``fields``.
+    does: SQLite names no constraint); the engine maps them to the schema's ``model`` and
+    ``fields``.
     """
+
+    code = "constraint_violation"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        fields: Sequence[str] = (),
+        constraint: str | None = None,
+        table: str | None = None,
+        columns: Sequence[str] = (),
+    ) -> None:
+        self.model = model
+        self.fields = tuple(fields)
+        self.constraint = constraint
+        self.table = table
+        self.columns = tuple(columns)
+        super().__init__(message)
+
+
+class UniqueViolation(ConstraintViolation):
+    """A write would duplicate a unique value; ``fields`` are the schema fields of the constraint."""
 
     code = "unique_violation"
     prisma_code = "P2002"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str | None = None,
-        fields: Sequence[str] = (),
-        constraint: str | None = None,
-        table: str | None = None,
-        columns: Sequence[str] = (),
-    ) -> None:
-        self.model = model
-        self.fields = tuple(fields)
-        self.constraint = constraint
-        self.table = table
-        self.columns = tuple(columns)
-        super().__init__(message)
 
-
-class ForeignKeyViolation(QueryError):
-    """A write points at a row that does not exist, or deletes one that others still point at.
-
-    ``constraint``, ``table`` and ``columns`` are what the database reported, when it does.
-    """
+class ForeignKeyViolation(ConstraintViolation):
+    """A write points at a row that does not exist, or deletes one that others still point at."""
 
     code = "foreign_key_violation"
     prisma_code = "P2003"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str | None = None,
-        fields: Sequence[str] = (),
-        constraint: str | None = None,
-        table: str | None = None,
-        columns: Sequence[str] = (),
-    ) -> None:
-        self.model = model
-        self.fields = tuple(fields)
-        self.constraint = constraint
-        self.table = table
-        self.columns = tuple(columns)
-        super().__init__(message)
 
 
 class NullViolation(QueryError):

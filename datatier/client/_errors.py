@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datatier.errors import ForeignKeyViolation, QueryError, UniqueViolation
+from datatier.errors import ConstraintViolation, ForeignKeyViolation, QueryError, UniqueViolation
 from datatier.query._engine import Engine
 from datatier.schema._ir import Model
 
@@ -11,7 +11,7 @@ __all__ = ["explain_database_error"]
 
 def explain_database_error(error: QueryError, engine: Engine) -> QueryError:
     """``error`` with ``model`` and ``fields`` filled in from the table, constraint or columns."""
-    if not isinstance(error, UniqueViolation | ForeignKeyViolation) or error.fields:
+    if not isinstance(error, ConstraintViolation) or error.fields:
         return error
     model = _model_for_table(engine, error.table)
     if model is None:
