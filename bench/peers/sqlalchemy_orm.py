@@ -119,6 +119,9 @@ class SqlalchemyPeer:
     @classmethod
     async def open(cls, url: str) -> SqlalchemyPeer:
         try:
+            # The asyncio extension imports without greenlet and fails only on first use:
+            # ask for greenlet here so a missing one skips this peer instead of crashing the run.
+            import greenlet  # noqa: F401
             from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
         except ImportError as exc:
             raise ImportError(f"{exc} ({INSTALL_HINT})") from exc
