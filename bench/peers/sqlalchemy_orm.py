@@ -10,6 +10,7 @@ read; ``selectinload`` cannot stop at 10 posts per user, so Python keeps the fir
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from typing import Any
 
 from bench.peers._site import INSTALL_HINT, activate
@@ -121,7 +122,8 @@ class SqlalchemyPeer:
         try:
             # The asyncio extension imports without greenlet and fails only on first use:
             # ask for greenlet here so a missing one skips this peer instead of crashing the run.
-            import greenlet  # noqa: F401
+            if importlib.util.find_spec("greenlet") is None:
+                raise ImportError("No module named 'greenlet'")
             from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
         except ImportError as exc:
             raise ImportError(f"{exc} ({INSTALL_HINT})") from exc
