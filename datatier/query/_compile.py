@@ -406,8 +406,8 @@ class Compiler:
             for i, (_, desc, nulls) in enumerate(order_keys)
         ]
         source: Any = sub
-        if outer_order and sign < 0 and self.dialect.name == "sqlite":
-            # SQLite aggregates in row order: put the page back in the requested order first.
+        if outer_order and sign < 0 and self.dialect.aggregates_in_row_order:
+            # The aggregate keeps row order here: put the page back in the requested order first.
             source = sa.select(sub).order_by(*outer_order).subquery(scope.name("s"))
             row = row_of(source)
         aggregate = sa.select(self.dialect.json_rows(row, outer_order)).select_from(source)

@@ -24,6 +24,8 @@ class QueryDialect:
 
     name: ClassVar[str]
     insensitive_mode: ClassVar[bool] = False  # `mode: "insensitive"` filters
+    # JSON aggregation takes rows in the order they arrive (no ORDER BY inside the aggregate)
+    aggregates_in_row_order: ClassVar[bool] = False
 
     @property
     def supports_insensitive(self) -> bool:
@@ -119,6 +121,10 @@ class QueryDialect:
         """A JSON-valued subquery as it must appear inside another JSON row."""
         return expr
 
+    def insert_skipping_duplicates(self, table: sa.Table, values: dict[str, Any]) -> Any:
+        """An INSERT that does nothing where a unique value already exists."""
+        return sa.insert(table).values(values).prefix_with("OR IGNORE")
+
 
 class PostgresQueryDialect(QueryDialect):
     name = "postgresql"
@@ -132,6 +138,9 @@ class PostgresQueryDialect(QueryDialect):
 
     def list_param(self, values: list[Any]) -> Any:
         return values
+
+    def insert_skipping_duplicates(self, table: sa.Table, values: dict[str, Any]) -> Any:
+        return pg.insert(table).values(values).on_conflict_do_nothing()
 
     def search(self, column: ColumnElement[Any], query: Any) -> ColumnElement[bool]:
         # Prisma's syntax: the query is a tsquery ("cat & dog", "cat | dog", "!cat").
@@ -231,6 +240,7 @@ class PostgresQueryDialect(QueryDialect):
 
 class SqliteQueryDialect(QueryDialect):
     name = "sqlite"
+    aggregates_in_row_order = True  # no ORDER BY inside aggregates before SQLite 3.44
 
     def make_sa_dialect(self) -> SADialect:
         return SQLiteDialect_pysqlite()

@@ -166,25 +166,12 @@ class Writer:
             table = self._table(info)
 
             def build(columns: tuple[str, ...] = columns, table: sa.Table = table) -> Any:
-                statement = sa.insert(table).values(
-                    {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
-                )
+                values: dict[str, Any] = {
+                    info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)
+                }
                 if skip_duplicates:
-                    statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
-                    if self.engine.dialect.name == "postgresql":
-                        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                        statement = (
-                            pg_insert(table)
-                            .values(
-                                {
-                                    info.scalars[c].db_name: sa.bindparam(f"p{i}")
-                                    for i, c in enumerate(columns)
-                                }
-                            )
-                            .on_conflict_do_nothing()
-                        )
-                return statement
+                    return self.engine.dialect.insert_skipping_duplicates(table, values)
+                return sa.insert(table).values(values)
 
             count += await self._run(
                 conn,
@@ -502,18 +489,11 @@ class Writer:
         ]
 
         def build() -> Any:
-            statement = sa.insert(table).values(
-                {through.own: sa.bindparam("p0"), through.other: sa.bindparam("p1")}
-            )
-            if self.engine.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                return (
-                    pg_insert(table)
-                    .values({through.own: sa.bindparam("p0"), through.other: sa.bindparam("p1")})
-                    .on_conflict_do_nothing()
-                )
-            return statement.prefix_with("OR IGNORE")
+            values: dict[str, Any] = {
+                through.own: sa.bindparam("p0"),
+                through.other: sa.bindparam("p1"),
+            }
+            return self.engine.dialect.insert_skipping_duplicates(table, values)
 
         await self._run(
             conn, ("link", through.table, through.own), build, [own[0], other[0]], rows=False
