@@ -378,7 +378,7 @@ class Compiler:
         if not order_keys:
             # Without an order, a list comes back in primary key order, not storage order.
             order_keys = self._tie_breakers(target, alias, [])
-            order = tuple(("f", name, False, None) for name in _key_names(target))
+            order = tuple(("f", name, False, None) for name in target.key_fields)
             order_columns = [expr.label(f"o{i}") for i, (expr, _, _) in enumerate(order_keys)]
         inner = (
             sa.select(*inner_columns, *order_columns)
@@ -605,11 +605,10 @@ class Compiler:
         self, info: ModelInfo, alias: Any, keys: list[tuple[ColumnElement[Any], bool, str | None]]
     ) -> list[tuple[ColumnElement[Any], bool, str | None]]:
         """The primary key, appended to an order so that a cursor has one exact position."""
-        assert info.model.primary_key is not None
         present = {id(expr) for expr, _, _ in keys}
         extra: list[tuple[ColumnElement[Any], bool, str | None]] = []
-        for key_field in info.model.primary_key.fields:
-            column = alias.c[key_field.column]
+        for key_column in info.key_columns:
+            column = alias.c[key_column]
             if id(column) not in present:
                 extra.append((column, False, None))
         return extra
@@ -776,11 +775,6 @@ def _any_nullable(schema: SchemaInfo, info: ModelInfo, order: Shape) -> bool:
     """Prisma places a cursor among the filtered rows (in memory) when the order has a nullable
     key: the cursor row must then pass the filter too."""
     return any(_nullable(schema, info, item) for item in order)
-
-
-def _key_names(info: ModelInfo) -> list[str]:
-    assert info.model.primary_key is not None
-    return [f.name for f in info.model.primary_key.fields]
 
 
 def _key(schema: str | None, table: str) -> str:

@@ -212,14 +212,12 @@ class Engine:
         return await self.writer.delete_where(conn, model, args.get("where"))
 
     async def _unique_key(self, conn: Connection, model: str, where: Any) -> dict[str, Any] | None:
-        info = self.info.model(model)
+        info = self.info.keyed_model(model)
         self.planner._check_unique_where(info, where, ("where",))
-        assert info.model.primary_key is not None
-        columns = tuple(f.column for f in info.model.primary_key.fields)
-        row = await self.writer._find_columns(conn, info, where, columns, ("where",))
+        row = await self.writer._find_columns(conn, info, where, info.key_columns, ("where",))
         if row is None:
             return None
-        return dict(zip((f.name for f in info.model.primary_key.fields), row, strict=True))
+        return dict(zip(info.key_fields, row, strict=True))
 
     async def _read_key(
         self, conn: Connection, model: str, key: dict[str, Any], args: Mapping[str, Any]

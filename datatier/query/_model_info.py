@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datatier.errors import QueryError
 from datatier.query._links import Link, build_links
 from datatier.schema._ir import Field, Model, Schema
 
@@ -24,6 +25,9 @@ class ModelInfo:
     compound_uniques: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the selection of a read without select/include: every scalar field
     default_shape: tuple[tuple[str, str], ...] = ()
+    # the primary key: its fields and their columns, in key order
+    key_fields: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -44,6 +48,16 @@ class SchemaInfo:
 
     def model(self, name: str) -> ModelInfo:
         return self.models[name]
+
+    def keyed_model(self, name: str) -> ModelInfo:
+        """``model(name)``, for work that finds records again by primary key (writes)."""
+        info = self.models[name]
+        if not info.key_fields:
+            raise QueryError(
+                f"writes to `{name}` need an @id or @@id; models keyed only by @unique are "
+                "not supported for writes yet"
+            )
+        return info
 
 
 def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
@@ -77,6 +91,8 @@ def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
         position={f.name: i for i, f in enumerate(model.fields)},
         default_selection=tuple(scalars),
         default_shape=tuple(("s", name) for name in scalars),
+        key_fields=tuple(f.name for f in model.primary_key.fields) if model.primary_key else (),
+        key_columns=tuple(f.column for f in model.primary_key.fields) if model.primary_key else (),
         uniques=tuple(uniques),
         compound_uniques=compound,
     )

@@ -91,10 +91,6 @@ class Writer:
             f"{model.schema}.{model.db_name}" if model.schema else model.db_name
         ]
 
-    def _key_fields(self, info: ModelInfo) -> tuple[str, ...]:
-        assert info.model.primary_key is not None
-        return tuple(f.name for f in info.model.primary_key.fields)
-
     def _codec(self, info: ModelInfo, field: str) -> Any:
         return self.engine._codec(info.name, field)
 
@@ -102,7 +98,7 @@ class Writer:
 
     async def create(self, conn: Connection, model: str, data: Any, path: Path = ("data",)) -> Key:
         """Insert one record (and what ``data`` nests); returns its primary key values."""
-        info = self.engine.info.model(model)
+        info = self.engine.info.keyed_model(model)
         if not isinstance(data, Mapping):
             raise ValidationError("`data` takes an object of field values", path)
         values: dict[str, Any] = {}
@@ -124,7 +120,7 @@ class Writer:
         columns = tuple(values)
         params = list(values.values())
         table = self._table(info)
-        keys = self._key_fields(info)
+        keys = info.key_fields
 
         def build() -> Any:
             return (
@@ -376,7 +372,7 @@ class Writer:
                         conn,
                         target,
                         item["where"],
-                        self._key_columns(target),
+                        target.key_columns,
                         (*item_path, "where"),
                     )
                     if found is None:
@@ -397,10 +393,6 @@ class Writer:
                 "upsert",
             ):
                 await self._update_related(conn, link, target, own, op, arg, op_path)
-
-    def _key_columns(self, info: ModelInfo) -> tuple[str, ...]:
-        assert info.model.primary_key is not None
-        return tuple(f.column for f in info.model.primary_key.fields)
 
     async def _create_related(
         self,
@@ -707,7 +699,7 @@ class Writer:
         self, conn: Connection, info: ModelInfo, cond: Shape | None, params: list[Any]
     ) -> list[Key]:
         table = self._table(info)
-        keys = self._key_fields(info)
+        keys = info.key_fields
 
         def build() -> Any:
             statement = sa.select(*(table.c[info.scalars[k].db_name] for k in keys)).select_from(
