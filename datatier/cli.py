@@ -1,7 +1,9 @@
-"""The ``datatier`` command: validate, format and push schemas, and run the demo.
+"""The ``datatier`` command: validate, format and push schemas, migrations, and the demo.
 
 Every command takes ``--schema``; commands that touch a database take ``--url``.
 Errors that datatier raises on purpose print as one clear message, never a traceback.
+No command waits for input when standard input is not a terminal: where it would
+ask, it stops and names the flag that answers the question.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
 from datatier.config import check_provider, find_schema, load_config, resolve_url
 from datatier.errors import DatatierError, SchemaError
 from datatier.schema import Schema, load_schema, schema_files
+
+if TYPE_CHECKING:
+    from datatier.migrate._commands import Project
 
 __all__ = ["app", "main"]
 
@@ -29,14 +34,33 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Work on a database directly from the schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+migrate_app = typer.Typer(
+    help="Migrations: folders of SQL beside the schema, recorded in _prisma_migrations.",
+    no_args_is_help=True,
+)
+app.add_typer(migrate_app, name="migrate")
 
 SchemaOption = Annotated[
     str | None,
-    typer.Option("--schema", help="Schema file or folder (default ./schema.prisma, ./prisma/schema.prisma)."),
+    typer.Option(
+        "--schema", help="Schema file or folder (default ./schema.prisma, ./prisma/schema.prisma)."
+    ),
 ]
 UrlOption = Annotated[
     str | None,
     typer.Option("--url", help="Database URL (overrides DATABASE_URL, config and the datasource)."),
+]
+ShadowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shadow-url",
+        help="Disposable PostgreSQL database to replay migrations in (default: a temporary "
+        "database; also SHADOW_DATABASE_URL or the datasource's shadowDatabaseUrl).",
+    ),
+]
+AcceptDataLossOption = Annotated[
+    bool,
+    typer.Option("--accept-data-loss", help="Go on even when the change drops data that exists."),
 ]
 
 P = ParamSpec("P")
@@ -157,6 +181,129 @@ def db_push(schema: SchemaOption = None, url: UrlOption = None) -> None:
         config, os.environ, loaded.datasource.url if loaded.datasource else None, path
     )
     _push(path, database_url)
+
+
+def _project(schema: str | None, url: str | None, shadow_url: str | None = None) -> Project:
+    from datatier.migrate._commands import open_project
+
+    project = open_project(Path.cwd(), os.environ, schema=schema, url=url, shadow_url=shadow_url)
+    _print_warnings(project.schema)
+    return project
+
+
+def _echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+@db_app.command("seed")
+@_reports_errors
+def db_seed(schema: SchemaOption = None, url: UrlOption = None) -> None:
+    """Run the seed script named by `seed` in datatier.toml (DATABASE_URL set for it)."""
+    from datatier.migrate._commands import run_seed
+
+    project = _project(schema, url)
+    run_seed(project)
+    typer.echo(f"ran the seed script {_shown(project.seed or Path())}")
+
+
+@migrate_app.command("deploy")
+@_reports_errors
+def migrate_deploy(schema: SchemaOption = None, url: UrlOption = None) -> None:
+    """Apply the pending migrations in order (each in its own transaction), as in production."""
+    from datatier.migrate._commands import deploy
+
+    _echo_lines(deploy(_project(schema, url)).lines())
+
+
+@migrate_app.command("status")
+@_reports_errors
+def migrate_status(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    shadow_url: ShadowOption = None,
+    drift: Annotated[
+        bool, typer.Option("--drift/--no-drift", help="Replay the history to look for drift.")
+    ] = True,
+) -> None:
+    """Applied, pending, failed and edited migrations, and drift.
+
+    Exit code: 0 up to date, 2 pending migrations, 3 a failed migration, 4 an applied
+    migration edited or missing, 5 drift (the worst state wins); 1 on errors.
+    """
+    from datatier.migrate._commands import status
+
+    report = status(_project(schema, url, shadow_url), check_drift=drift)
+    _echo_lines(report.lines())
+    raise typer.Exit(report.exit_code)
+
+
+@migrate_app.command("rollback")
+@_reports_errors
+def migrate_rollback(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="How many applied migrations to undo (default 1).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Undo every migration applied after this one.")
+    ] = None,
+    accept_data_loss: AcceptDataLossOption = False,
+) -> None:
+    """Run down.sql of the newest applied migrations, newest first, and mark them rolled back."""
+    from datatier.migrate._commands import rollback
+
+    report = rollback(_project(schema, url), steps=steps, to=to, accept_data_loss=accept_data_loss)
+    _echo_lines(report.lines())
+
+
+@migrate_app.command("reset")
+@_reports_errors
+def migrate_reset(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation.")] = False,
+    skip_seed: Annotated[bool, typer.Option("--skip-seed", help="Do not run the seed.")] = False,
+) -> None:
+    """Drop everything in the database, apply every migration, then run the seed."""
+    from datatier.migrate._commands import reset
+
+    project = _project(schema, url)
+    if not force:
+        question = f"Drop every table and all data in {project.shown_url}?"
+        if not _interactive():
+            raise DatatierError(f"{question} Not a terminal: pass --force to reset without asking")
+        if not typer.confirm(question):
+            typer.echo("reset cancelled, nothing changed")
+            raise typer.Exit(1)
+    _echo_lines(reset(project, seed=not skip_seed).lines())
+
+
+@migrate_app.command("resolve")
+@_reports_errors
+def migrate_resolve(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    applied: Annotated[
+        str | None,
+        typer.Option("--applied", help="Record this migration as applied (run by hand)."),
+    ] = None,
+    rolled_back: Annotated[
+        str | None,
+        typer.Option("--rolled-back", help="Record this failed migration as rolled back."),
+    ] = None,
+) -> None:
+    """Settle a failed migration so that deploys can go on."""
+    from datatier.migrate._commands import resolve
+
+    typer.echo(resolve(_project(schema, url), applied=applied, rolled_back=rolled_back))
 
 
 @app.command()

@@ -42,7 +42,9 @@ DEFAULT_SCHEMAS = ("schema.prisma", "prisma/schema.prisma")
 # Keys that become fields of ``Config``, with the TOML type each must have.
 _FIELD_KEYS: Mapping[str, type] = {"schema": str, "url": str}
 # Keys that later features own; their values land in ``Config.extra`` unchanged.
-_EXTRA_KEYS: Mapping[str, type] = {}
+_EXTRA_KEYS: Mapping[str, type] = {"seed": str}
+# Keys holding paths, taken relative to the file that sets them.
+_PATH_KEYS = frozenset({"schema", "seed"})
 _TYPE_NAMES: Mapping[type, str] = {str: "a string", dict: "a table", bool: "true or false", int: "an integer"}
 
 _SCHEMES: Mapping[str, str] = {
@@ -81,7 +83,7 @@ def load_config(
         (cwd / CONFIG_FILE, ()),
     ):
         for key, value in _read_file(path, table).items():
-            values[key] = (path.parent / value) if key == "schema" else value
+            values[key] = (path.parent / value) if key in _PATH_KEYS else value
             origin[key] = str(path)
 
     for key, env_name in (("schema", SCHEMA_ENV), ("url", URL_ENV)):
