@@ -11,8 +11,15 @@ from pathlib import Path
 
 PEERS_DIR = Path(__file__).resolve().parent.parent / ".peers"
 
-# greenlet: SQLAlchemy's asyncio extension needs it and datatier does not.
-REQUIREMENTS = ("greenlet==3.5.6", "tortoise-orm==1.1.9")
+# greenlet: SQLAlchemy's asyncio extension needs it and datatier does not; psycopg-pool gives
+# the psycopg peer its pool; matplotlib draws the report's charts.
+REQUIREMENTS = (
+    "greenlet==3.5.6",
+    "tortoise-orm==1.1.9",
+    "piccolo[postgres]==1.38.0",
+    "psycopg-pool==3.3.3",
+    "matplotlib==3.11.2",
+)
 
 INSTALL_HINT = "run `.venv/bin/python -m bench.peers.install`"
 
