@@ -197,6 +197,9 @@ class Dialect:
     name: ClassVar[str]
     inline_foreign_keys: ClassVar[bool] = False  # foreign keys inside CREATE TABLE (no ALTER TABLE)
     supports_enums: ClassVar[bool] = False  # CREATE TYPE ... AS ENUM
+    # Migrations: columns, keys and foreign keys changed with ALTER TABLE (else the table is rebuilt).
+    alters_tables_in_place: ClassVar[bool] = True
+    renames_indexes: ClassVar[bool] = True  # ALTER INDEX ... RENAME TO (else drop and create)
 
     @cached_property
     def sa_dialect(self) -> SADialect:
@@ -328,3 +331,31 @@ class Dialect:
     ) -> list[ExecutableDDLElement]:
         """The statements that install the datasource's ``extensions`` (none where there are none)."""
         return []
+
+    # -- migrations ------------------------------------------------------------------
+
+    def can_cast_column(self, old: TypeEngine[Any], new: TypeEngine[Any]) -> bool:
+        """Whether ``ALTER COLUMN ... TYPE`` turns a column of type ``old`` into ``new`` without
+        an explicit cast (else Prisma drops the column and adds it again)."""
+        return True
+
+    def can_add_column(self, column: sa.Column[Any]) -> bool:
+        """Whether ``ALTER TABLE ... ADD COLUMN`` can add ``column`` (else the table is rebuilt)."""
+        return True
+
+    def drop_table_statements(self, table: str) -> list[str]:
+        """The statements that drop the table ``table`` (already quoted)."""
+        return [f"DROP TABLE {table}"]
+
+    def null_blocks_required(self, default: str | None) -> bool:
+        """Whether NULLs in a column made required stop the change when the column's new
+        default is ``default`` (where a rebuild copies the default in, they do not)."""
+        return True
+
+    def cast_loses_value(
+        self, column: str, old: TypeEngine[Any], new: TypeEngine[Any]
+    ) -> str | None:
+        """A predicate on ``column`` true for the values a change from ``old`` to ``new``
+        would not keep (None when every value is kept, or the database keeps values as
+        they are)."""
+        return None

@@ -197,6 +197,66 @@ def _operator_class(ops: str) -> str:
     return name
 
 
+def _cast_family(type_: TypeEngine[Any]) -> str:
+    """The group of types among which PostgreSQL has assignment casts (see ``can_cast_column``)."""
+    if isinstance(type_, pg.ARRAY):
+        return "array of " + _cast_family(type_.item_type)
+    groups: tuple[tuple[str, tuple[type[Any], ...]], ...] = (
+        ("enum", (pg.ENUM,)),
+        ("bits", (pg.BIT, VARBIT)),
+        ("json", (sa.JSON,)),
+        ("text", (sa.String,)),
+        ("boolean", (sa.Boolean,)),
+        ("number", (sa.Integer, sa.Numeric, sa.Float, pg.MONEY)),
+        ("time", (sa.Time,)),
+        ("datetime", (sa.DateTime, sa.Date)),
+    )
+    for name, classes in groups:
+        if isinstance(type_, classes):
+            return name
+    return f"{type(type_).__name__}:{getattr(type_, 'sql', '')}"
+
+
+_INTEGER_RANGES: tuple[tuple[type[Any], int], ...] = (
+    (sa.SMALLINT, 2**15),
+    (sa.BIGINT, 2**63),
+    (sa.Integer, 2**31),
+)
+
+
+def _integer_range(type_: TypeEngine[Any]) -> int | None:
+    for cls, bound in _INTEGER_RANGES:
+        if isinstance(type_, cls):
+            return bound
+    return None
+
+
+def _lost_values(column: str, old: TypeEngine[Any], new: TypeEngine[Any]) -> str | None:
+    """See ``PostgresDialect.cast_loses_value``."""
+    new_range = _integer_range(new)
+    if new_range is not None:
+        bounds = f"{column} NOT BETWEEN {-new_range} AND {new_range - 1}"
+        old_range = _integer_range(old)
+        if old_range is not None:
+            return None if old_range <= new_range else bounds
+        return f"{bounds} OR {column} <> round({column})"
+    if isinstance(new, sa.String) and new.length is not None:
+        old_length = old.length if isinstance(old, sa.String) else None
+        if old_length is not None and old_length <= new.length:
+            return None
+        return f"length({column}::text) > {new.length}"
+    if isinstance(new, sa.Numeric) and not isinstance(new, sa.Float) and new.precision is not None:
+        scale = new.scale or 0
+        whole = 10 ** (new.precision - scale)
+        value = f"{column}::numeric"
+        return f"{value} <> round({value}, {scale}) OR abs({value}) >= {whole}"
+    if isinstance(new, sa.REAL) and not isinstance(old, sa.REAL):
+        return f"{column}::real::double precision <> {column}::double precision"
+    if isinstance(new, sa.Date) and isinstance(old, sa.DateTime):
+        return f"{column}::date <> {column}"
+    return None
+
+
 class PostgresDialect(Dialect):
     """PostgreSQL: enums as types, scalar lists as arrays, foreign keys added after the tables."""
 
@@ -257,3 +317,18 @@ class PostgresDialect(Dialect):
         if ops:
             options["postgresql_ops"] = ops
         return options
+
+    def can_cast_column(self, old: TypeEngine[Any], new: TypeEngine[Any]) -> bool:
+        # Prisma's rules: numbers among numbers, timestamps and dates, JSON and JSONB, any
+        # scalar to text; anything else (text to a number, a boolean to a number) has no cast.
+        old_family, new_family = _cast_family(old), _cast_family(new)
+        if old_family == new_family:
+            return True
+        return new_family == "text" and not old_family.startswith("array")
+
+    def cast_loses_value(
+        self, column: str, old: TypeEngine[Any], new: TypeEngine[Any]
+    ) -> str | None:
+        # Narrowing casts: integers out of range or with fractions, strings longer than the
+        # new length, numbers beyond a decimal's precision or scale, REAL, dates of timestamps.
+        return _lost_values(column, old, new)

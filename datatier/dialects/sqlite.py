@@ -78,6 +78,8 @@ class SqliteDialect(Dialect):
     name: ClassVar[str] = "sqlite"
     inline_foreign_keys = True
     supports_enums = False
+    alters_tables_in_place = False
+    renames_indexes = False
 
     def make_sa_dialect(self) -> SADialect:
         return _SADialect()
@@ -102,3 +104,15 @@ class SqliteDialect(Dialect):
 
     def add_join_table_keys(self, table: sa.Table, name: str) -> None:
         sa.Index(f"{name}_AB_unique", table.c.A, table.c.B, unique=True, info={"position": 0})
+
+    def can_add_column(self, column: sa.Column[Any]) -> bool:
+        # As Prisma decides: only a nullable column without a default is added in place.
+        return bool(column.nullable) and column.server_default is None
+
+    def drop_table_statements(self, table: str) -> list[str]:
+        # With foreign keys enforced, DROP TABLE would first delete the rows (and cascade).
+        return ["PRAGMA foreign_keys=off", f"DROP TABLE {table}", "PRAGMA foreign_keys=on"]
+
+    def null_blocks_required(self, default: str | None) -> bool:
+        # The rebuild copies coalesce(column, default) (see the migration renderer).
+        return default is None
