@@ -1,0 +1,88 @@
+"""``db pull``: read a live database and describe it as a schema.
+
+``pull_schema_text`` connects, snapshots the catalog (the same readers ``db
+push`` is judged by) and writes it as schema text; ``introspect`` validates that
+text into the IR the schema loader gives, so a database and a schema file can
+be compared IR to IR. Objects named ``_prisma_migrations`` or ``_datatier_*``
+are never part of the result.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from datatier.config import mask_url, provider_for_url
+from datatier.drivers import connect_sync, postgres_schema
+from datatier.drivers._url import parse_sqlite_url
+from datatier.errors import ConnectionFailed, DatatierError
+from datatier.migrate._catalog import Catalog
+from datatier.migrate._catalog_postgres import read_postgres_catalog
+from datatier.migrate._catalog_sqlite import read_sqlite_catalog
+from datatier.migrate._introspect_render import PulledExtension, render_pulled_schema
+from datatier.schema import validate_schema_text
+from datatier.schema._ir import Schema
+
+__all__ = ["EmptyDatabase", "introspect", "pull_schema_text", "read_catalog"]
+
+
+class EmptyDatabase(DatatierError):
+    """``db pull`` found no tables to describe."""
+
+    code = "empty_database"
+
+
+_EXTENSIONS = """
+SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname <> 'plpgsql' ORDER BY e.extname
+"""
+
+
+def read_catalog(url: str) -> tuple[Catalog, tuple[PulledExtension, ...]]:
+    """The catalog of the database at ``url`` (its ``?schema=`` on PostgreSQL) and its extensions.
+
+    Raises ``ConnectionFailed`` when the database cannot be reached.
+    """
+    if provider_for_url(url) == "sqlite":
+        target = parse_sqlite_url(url)
+        if target.path is not None and not target.path.is_file():
+            raise ConnectionFailed(
+                f"cannot open SQLite database {target.shown}: the file does not exist"
+            )
+    conn = connect_sync(url)
+    try:
+        if isinstance(conn, sqlite3.Connection):
+            return read_sqlite_catalog(conn), ()
+        try:
+            catalog = read_postgres_catalog(conn, postgres_schema(url))
+            rows = conn.execute(_EXTENSIONS).fetchall()
+            return catalog, tuple(PulledExtension(name, schema) for name, schema in rows)
+        finally:
+            conn.rollback()
+    finally:
+        conn.close()
+
+
+def pull_schema_text(url: str, *, provider: str | None = None) -> str:
+    """Schema text (datasource, models, enums, relations) for the database at ``url``.
+
+    ``provider`` defaults to the URL's. Raises ``ConnectionFailed`` when the database
+    cannot be reached and ``EmptyDatabase`` when it holds no tables.
+    """
+    provider = provider or provider_for_url(url)
+    catalog, extensions = read_catalog(url)
+    if not catalog.tables:
+        where = mask_url(url)
+        if provider == "postgresql":
+            where += f" (schema {postgres_schema(url)!r})"
+        raise EmptyDatabase(
+            f"the database at {where} has no tables to pull; "
+            "check the URL (and its ?schema= on PostgreSQL), or create tables first "
+            "(`datatier db push` or `datatier migrate dev`)"
+        )
+    db_schema = postgres_schema(url) if provider == "postgresql" else "main"
+    return render_pulled_schema(catalog, provider, extensions, db_schema)
+
+
+def introspect(url: str) -> Schema:
+    """The database at ``url`` as a validated IR: ``validate_schema_text(pull_schema_text(url))``."""
+    return validate_schema_text(pull_schema_text(url), "pulled.prisma")

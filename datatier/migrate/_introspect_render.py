@@ -1,0 +1,440 @@
+"""A database catalog written back as schema text: the pure half of ``db pull``.
+
+Follows Prisma's ``db pull`` conventions: one model per table (implicit m:n join
+tables ``_AToB`` become list relation fields instead), ``@map``/``@@map`` where a
+database name is not a valid identifier, ``@db.*`` only where the type differs
+from the scalar's default, ``map:`` only where a constraint name differs from
+Prisma's default, referential actions only where they differ from the defaults,
+relation fields on both sides named after the model they point to, and
+``@@ignore`` on tables whose rows cannot be identified. ``@updatedAt`` leaves no
+trace in a database, so it cannot be pulled (as in Prisma).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from datatier.migrate._catalog import Catalog, ForeignKey, Index, Table
+from datatier.migrate._introspect_names import NameScope, camel, model_name, plural, sanitize
+from datatier.migrate._introspect_types import ColumnReader, column_reader
+from datatier.migrate._introspect_types import string_literal as _string
+from datatier.schema._format import format_schema_text
+from datatier.schema._ir import ReferentialAction
+from datatier.schema._names import constraint_name, default_relation_name
+
+__all__ = ["PulledExtension", "render_pulled_schema"]
+
+_ACTIONS = {
+    "CASCADE": ReferentialAction.CASCADE,
+    "RESTRICT": ReferentialAction.RESTRICT,
+    "NO ACTION": ReferentialAction.NO_ACTION,
+    "SET NULL": ReferentialAction.SET_NULL,
+    "SET DEFAULT": ReferentialAction.SET_DEFAULT,
+}
+_METHODS = {"hash": "Hash", "gist": "Gist", "gin": "Gin", "spgist": "SpGist", "brin": "Brin"}
+
+IGNORED_COMMENT = (
+    "/// This table has no primary key and no unique index over required columns, so its rows "
+    "cannot be told apart: the model is ignored (@@ignore), as Prisma's db pull does."
+)
+
+
+@dataclass(frozen=True)
+class PulledExtension:
+    """A PostgreSQL extension installed in the database, and the schema holding its objects."""
+
+    name: str
+    schema: str
+
+
+@dataclass
+class _Field:
+    name: str
+    type: str
+    attributes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Model:
+    name: str
+    table: Table
+    fields: list[_Field] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # column -> field name
+    block_attributes: list[str] = field(default_factory=list)
+    ignored: bool = False
+    scope: NameScope = field(default_factory=NameScope)
+
+
+@dataclass(frozen=True)
+class _JoinTable:
+    table: Table
+    relation: str
+    model_a: str
+    model_b: str
+
+
+def render_pulled_schema(
+    catalog: Catalog,
+    provider: str,
+    extensions: Sequence[PulledExtension] = (),
+    db_schema: str = "public",
+) -> str:
+    """Schema text (datasource, models, enums) describing ``catalog``, laid out as ``format`` does.
+
+    ``extensions`` become the datasource's ``extensions`` (with the preview feature
+    Prisma asks for); one installed outside ``db_schema`` keeps its ``schema:``.
+    """
+    return _Puller(catalog, provider, extensions, db_schema).render()
+
+
+class _Puller:
+    def __init__(
+        self,
+        catalog: Catalog,
+        provider: str,
+        extensions: Sequence[PulledExtension],
+        db_schema: str,
+    ) -> None:
+        self.catalog = catalog
+        self.provider = provider
+        self.preview_features: list[str] = []
+        self.datasource = [f"  provider = {_string(provider)}"]
+        if extensions:
+            self.preview_features.append("postgresqlExtensions")
+            items = []
+            for extension in extensions:
+                args = (
+                    []
+                    if extension.name == sanitize(extension.name)
+                    else [f"map: {_string(extension.name)}"]
+                )
+                if extension.schema != db_schema:
+                    args.append(f"schema: {_string(extension.schema)}")
+                items.append(sanitize(extension.name) + (f"({', '.join(args)})" if args else ""))
+            self.datasource.append(f"  extensions = [{', '.join(items)}]")
+        top = NameScope()
+        self.model_names = {t.name: top.claim(model_name(t.name)) for t in catalog.tables}
+        self.enum_blocks: list[str] = []
+        enum_names: dict[str, tuple[str, dict[str, str]]] = {}
+        for enum in catalog.enums:
+            name = top.claim(sanitize(enum.name))
+            scope = NameScope()
+            values = {label: scope.claim(sanitize(label)) for label in enum.values}
+            enum_names[enum.name] = (name, values)
+            lines = [
+                f"  {value}" + (f" @map({_string(label)})" if value != label else "")
+                for label, value in values.items()
+            ]
+            if name != enum.name:
+                lines.append(f"  @@map({_string(enum.name)})")
+            self.enum_blocks.append(f"enum {name} {{\n" + "\n".join(lines) + "\n}")
+        self.columns: ColumnReader = column_reader(provider, catalog, enum_names)
+        self.models: dict[str, _Model] = {}
+        self.joins: list[_JoinTable] = []
+
+    # -- models --------------------------------------------------------------------
+
+    def render(self) -> str:
+        for table in self.catalog.tables:
+            self.models[table.name] = self._scalar_model(table)
+        for table in self.catalog.tables:
+            join = self._join_table(table)
+            if join is not None:
+                del self.models[table.name]
+                self.joins.append(join)
+        self._relations()
+        blocks = ["datasource db {\n" + "\n".join(self.datasource) + "\n}"]
+        if self.preview_features:
+            features = ", ".join(_string(f) for f in sorted(set(self.preview_features)))
+            blocks.append(
+                'generator client {\n  provider = "prisma-client-js"\n'
+                f"  previewFeatures = [{features}]\n}}"
+            )
+        models = sorted(self.models.values(), key=lambda m: m.name)
+        blocks.extend(self._render_model(m) for m in models)
+        blocks.extend(self.enum_blocks)
+        return format_schema_text("\n\n".join(blocks) + "\n", "pulled.prisma")
+
+    def _scalar_model(self, table: Table) -> _Model:
+        model = _Model(self.model_names[table.name], table)
+        scope = model.scope
+        pk = table.primary_key
+        single_uniques = self._single_column_uniques(table)
+        for column in table.columns:
+            name = scope.claim(sanitize(column.name))
+            model.columns[column.name] = name
+            type_ = self.columns.field_type(column)
+            attributes: list[str] = []
+            if pk is not None and pk.columns == (column.name,):
+                attributes.append("@id" + self._map_arg(pk.name, table, (), "pkey", pk=True))
+            unique = single_uniques.get(column.name)
+            if unique is not None:
+                attributes.append(
+                    "@unique" + self._map_arg(unique.name, table, (column.name,), "key")
+                )
+            default = self.columns.default(table, column, type_)
+            if default is not None:
+                attributes.append(f"@default({default})")
+            if name != column.name:
+                attributes.append(f"@map({_string(column.name)})")
+            if type_.native is not None:
+                attributes.append(f"@db.{type_.native}")
+            model.fields.append(_Field(name, type_.render(column.nullable), attributes))
+        if pk is not None and len(pk.columns) > 1:
+            fields = ", ".join(model.columns[c] for c in pk.columns)
+            model.block_attributes.append(
+                f"@@id([{fields}]"
+                + self._map_arg(pk.name, table, (), "pkey", pk=True, sep=", ")
+                + ")"
+            )
+        for index in table.indexes:
+            if index in single_uniques.values():
+                continue
+            attribute = self._index_attribute(model, index)
+            if attribute is not None:
+                model.block_attributes.append(attribute)
+        if model.name != table.name:
+            model.block_attributes.append(f"@@map({_string(table.name)})")
+        if not self._identifiable(table):
+            model.ignored = True
+            model.block_attributes.append("@@ignore")
+        return model
+
+    def _single_column_uniques(self, table: Table) -> dict[str, Index]:
+        """Unique indexes over one plain column, each written as ``@unique`` on its field."""
+        found: dict[str, Index] = {}
+        for index in table.indexes:
+            if (
+                index.unique
+                and len(index.columns) == 1
+                and self._plain(index)
+                and not index.columns[0].descending
+                and index.columns[0].opclass is None
+                and index.columns[0].name not in found
+            ):
+                found[index.columns[0].name] = index
+        return found
+
+    def _plain(self, index: Index) -> bool:
+        """Whether ``index`` is a B-tree over columns with nothing a schema cannot say."""
+        return (
+            index.method in (None, "btree")
+            and index.predicate is None
+            and not index.include
+            and all(not c.expression for c in index.columns)
+        )
+
+    def _identifiable(self, table: Table) -> bool:
+        required = {c.name for c in table.columns if not c.nullable}
+        unsupported = {
+            c.name for c in table.columns if self.columns.field_type(c).kind == "unsupported"
+        }
+        pk = table.primary_key
+        if pk is not None and set(pk.columns) <= required:
+            return True
+        return any(
+            index.unique
+            and index.predicate is None
+            and all(not c.expression for c in index.columns)
+            and {c.name for c in index.columns} <= required - unsupported
+            for index in table.indexes
+        )
+
+    def _map_arg(
+        self,
+        name: str | None,
+        table: Table,
+        columns: Sequence[str],
+        suffix: str,
+        *,
+        pk: bool = False,
+        sep: str = "(",
+    ) -> str:
+        """``(map: "name")`` (or ``, map: "name"`` with ``sep=", "``) when ``name`` is not the default."""
+        if name is None or (pk and self.provider == "sqlite"):
+            return ""
+        if name == constraint_name(self.provider, table.name, columns, suffix):
+            return ""
+        text = f"map: {_string(name)}"
+        return f"{sep}{text})" if sep == "(" else f"{sep}{text}"
+
+    def _index_attribute(self, model: _Model, index: Index) -> str | None:
+        if any(c.expression for c in index.columns) or any(
+            c.name not in model.columns for c in index.columns
+        ):
+            return None  # an expression index has no schema spelling
+        keys = []
+        for key in index.columns:
+            args = []
+            if key.descending:
+                args.append("sort: Desc")
+            if key.opclass is not None and self.provider == "postgresql":
+                args.append(f"ops: raw({_string(key.opclass)})")
+            name = model.columns[key.name]
+            keys.append(f"{name}({', '.join(args)})" if args else name)
+        kind = "unique" if index.unique else "index"
+        suffix = "key" if index.unique else "idx"
+        columns = [c.name for c in index.columns]
+        parts = [f"[{', '.join(keys)}]"]
+        if index.name != constraint_name(self.provider, model.table.name, columns, suffix):
+            parts.append(f"map: {_string(index.name)}")
+        if index.method not in (None, "btree") and index.method in _METHODS:
+            parts.append(f"type: {_METHODS[index.method]}")
+        if index.predicate is not None:
+            self.preview_features.append("partialIndexes")
+            parts.append(f"where: raw({_string(index.predicate)})")
+        return f"@@{kind}({', '.join(parts)})"
+
+    # -- relations -----------------------------------------------------------------
+
+    def _join_table(self, table: Table) -> _JoinTable | None:
+        """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None."""
+        if not table.name.startswith("_") or [c.name for c in table.columns] != ["A", "B"]:
+            return None
+        if any(c.nullable for c in table.columns):
+            return None
+        targets: dict[str, str] = {}
+        for fk in table.foreign_keys:
+            if len(fk.columns) != 1 or fk.on_delete != "CASCADE" or fk.on_update != "CASCADE":
+                return None
+            referenced = self.models.get(fk.ref_table)
+            if referenced is None or referenced.table.name.startswith("_"):
+                return None
+            ref_pk = referenced.table.primary_key
+            if ref_pk is None or ref_pk.columns != fk.ref_columns or len(ref_pk.columns) != 1:
+                return None
+            if fk.name not in (None, f"{table.name}_{fk.columns[0]}_fkey"):
+                return None
+            targets[fk.columns[0]] = referenced.name
+        if set(targets) != {"A", "B"} or targets["A"] > targets["B"]:
+            return None
+        names = {i.name: i for i in table.indexes}
+        b_index = names.get(f"{table.name}_B_index")
+        if b_index is None or [c.name for c in b_index.columns] != ["B"] or b_index.unique:
+            return None
+        pk = table.primary_key
+        if self.provider == "sqlite":
+            key = names.get(f"{table.name}_AB_unique")
+            if pk is not None or key is None or not key.unique:
+                return None
+            if [c.name for c in key.columns] != ["A", "B"] or len(names) != 2:
+                return None
+        elif (
+            pk is None
+            or pk.columns != ("A", "B")
+            or pk.name != f"{table.name}_AB_pkey"
+            or len(names) != 1
+        ):
+            return None
+        return _JoinTable(table, table.name[1:], targets["A"], targets["B"])
+
+    def _relations(self) -> None:
+        by_model = {m.name: m for m in self.models.values()}
+        pairs: Counter[frozenset[str]] = Counter()
+        fks: list[tuple[_Model, ForeignKey, _Model]] = []
+        for model in self.models.values():
+            for fk in model.table.foreign_keys:
+                target = self.models.get(fk.ref_table)
+                if target is None or not self._references_key(target.table, fk.ref_columns):
+                    continue
+                fks.append((model, fk, target))
+                pairs[frozenset((model.name, target.name))] += 1
+        for join in self.joins:
+            pairs[frozenset((join.model_a, join.model_b))] += 1
+        for model, fk, target in fks:
+            self._foreign_key_relation(
+                model, fk, target, pairs[frozenset((model.name, target.name))]
+            )
+        for join in self.joins:
+            ambiguous = pairs[frozenset((join.model_a, join.model_b))] > 1
+            self._many_to_many(join, by_model[join.model_a], by_model[join.model_b], ambiguous)
+
+    def _references_key(self, table: Table, columns: tuple[str, ...]) -> bool:
+        if table.primary_key is not None and set(table.primary_key.columns) == set(columns):
+            return True
+        return any(
+            i.unique and i.predicate is None and {c.name for c in i.columns} == set(columns)
+            for i in table.indexes
+        )
+
+    def _foreign_key_relation(
+        self, model: _Model, fk: ForeignKey, target: _Model, count: int
+    ) -> None:
+        is_self = model is target
+        one_to_one = self._references_key(model.table, fk.columns)
+        optional = any(model.table.column(c).nullable for c in fk.columns)
+        named = is_self or count > 1
+        relation = (
+            f"{model.name}_{'_'.join(model.columns[c] for c in fk.columns)}To{target.name}"
+            if count > 1
+            else default_relation_name(model.name, target.name)
+        )
+        forward = camel(target.name)
+        back = camel(model.name) if one_to_one else plural(camel(model.name))
+        if is_self:
+            back = "other_" + (model.name if one_to_one else plural(model.name))
+        if count > 1:
+            forward, back = f"{forward}_{relation}", f"{back}_{relation}"
+        args = [_string(relation)] if named else []
+        args.append(f"fields: [{', '.join(model.columns[c] for c in fk.columns)}]")
+        args.append(f"references: [{', '.join(target.columns[c] for c in fk.ref_columns)}]")
+        on_delete, on_update = _ACTIONS[fk.on_delete], _ACTIONS[fk.on_update]
+        if on_delete is not (
+            ReferentialAction.SET_NULL if optional else ReferentialAction.RESTRICT
+        ):
+            args.append(f"onDelete: {on_delete.value}")
+        if on_update is not ReferentialAction.CASCADE:
+            args.append(f"onUpdate: {on_update.value}")
+        default_name = constraint_name(self.provider, model.table.name, fk.columns, "fkey")
+        if fk.name is not None and fk.name != default_name:
+            args.append(f"map: {_string(fk.name)}")
+        forward_attributes = [f"@relation({', '.join(args)})"]
+        if target.ignored and not model.ignored:
+            forward_attributes.append("@ignore")
+        model.fields.append(
+            _Field(
+                model.scope.claim(forward),
+                target.name + ("?" if optional else ""),
+                forward_attributes,
+            )
+        )
+        back_attributes = [f"@relation({_string(relation)})"] if named else []
+        if model.ignored and not target.ignored:
+            back_attributes.append("@ignore")
+        target.fields.append(
+            _Field(
+                target.scope.claim(back),
+                model.name + ("?" if one_to_one else "[]"),
+                back_attributes,
+            )
+        )
+
+    def _many_to_many(self, join: _JoinTable, a: _Model, b: _Model, ambiguous: bool) -> None:
+        named = ambiguous or a is b or join.relation != default_relation_name(a.name, b.name)
+        attributes = [f"@relation({_string(join.relation)})"] if named else []
+        a_field = plural(camel(b.name))
+        b_field = plural(camel(a.name))
+        if a is b:
+            a_field, b_field = f"{a_field}_A", f"{b_field}_B"
+        elif ambiguous:
+            a_field, b_field = f"{a_field}_{join.relation}", f"{b_field}_{join.relation}"
+        for holder, name, other in ((a, a_field, b), (b, b_field, a)):
+            extra = ["@ignore"] if other.ignored and not holder.ignored else []
+            holder.fields.append(
+                _Field(holder.scope.claim(name), other.name + "[]", attributes + extra)
+            )
+
+    # -- text ----------------------------------------------------------------------
+
+    def _render_model(self, model: _Model) -> str:
+        lines = [IGNORED_COMMENT] if model.ignored else []
+        lines.append(f"model {model.name} {{")
+        for f in model.fields:
+            lines.append(f"  {f.name} {f.type} {' '.join(f.attributes)}".rstrip())
+        if model.block_attributes:
+            lines.append("")
+            lines.extend(f"  {a}" for a in model.block_attributes)
+        lines.append("}")
+        return "\n".join(lines)

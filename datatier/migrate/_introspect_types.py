@@ -1,0 +1,361 @@
+"""Column types and defaults read back into the schema language, per database.
+
+A :class:`ColumnReader` turns one catalog column into the field type a schema
+would declare for it (scalar, enum or ``Unsupported``, a list or not, with a
+``@db.*`` native type only where it differs from the scalar's default) and its
+default into the text of a ``@default(...)`` argument. Databases differ by
+subclass. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from datatier.migrate._catalog import Catalog, Column, Table
+from datatier.schema._ir import ScalarType
+
+__all__ = [
+    "ColumnReader",
+    "FieldType",
+    "PostgresColumns",
+    "SqliteColumns",
+    "column_reader",
+    "string_literal",
+]
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """What a column reads as: ``type`` is a scalar or enum name, or the text of ``Unsupported``."""
+
+    type: str
+    kind: str  # "scalar", "enum" or "unsupported"
+    native: str | None = None  # "VarChar(255)", without the "@db."
+    is_list: bool = False
+    enum_db_name: str | None = None  # an enum's name in the database
+
+    @property
+    def scalar(self) -> ScalarType | None:
+        return ScalarType(self.type) if self.kind == "scalar" else None
+
+    def render(self, optional: bool) -> str:
+        """The type as written in a field declaration (``String?``, ``Int[]``, ``Unsupported("x")``)."""
+        base = (
+            f"Unsupported({string_literal(self.type)})" if self.kind == "unsupported" else self.type
+        )
+        if self.is_list:
+            return base + "[]"
+        return base + ("?" if optional else "")
+
+
+def string_literal(text: str) -> str:
+    """A schema string literal (JSON's escapes are the schema language's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _db_generated(expression: str) -> str:
+    return f"dbgenerated({string_literal(expression)})"
+
+
+def _unquote_sql(text: str) -> str | None:
+    """The value of a whole SQL string literal ``'it''s'``; None if ``text`` is not one."""
+    match = re.fullmatch(r"'((?:[^']|'')*)'", text)
+    return match[1].replace("''", "'") if match else None
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+class ColumnReader:
+    """A database's column types and defaults as schema text; ``enum_names`` maps enum db names."""
+
+    provider: ClassVar[str]
+
+    def __init__(self, catalog: Catalog, enum_names: dict[str, tuple[str, dict[str, str]]]) -> None:
+        self.catalog = catalog
+        # db enum name -> (enum name in the schema, {label: value name})
+        self.enum_names = enum_names
+
+    def field_type(self, column: Column) -> FieldType:
+        raise NotImplementedError
+
+    def is_autoincrement(self, table: Table, column: Column) -> bool:
+        raise NotImplementedError
+
+    def default(self, table: Table, column: Column, type_: FieldType) -> str | None:
+        """The argument of ``@default(...)`` for ``column``, or None when it has no default."""
+        if self.is_autoincrement(table, column):
+            return "autoincrement()"
+        text = column.default
+        if text is None:
+            return None
+        if type_.is_list:
+            items = self.list_items(text)
+            if items is None:
+                return _db_generated(text)
+            values = [self.literal(item, type_) for item in items]
+            if any(v is None for v in values):
+                return _db_generated(text)
+            return "[" + ", ".join(v for v in values if v is not None) + "]"
+        if type_.scalar is ScalarType.DATETIME and self.is_now(text):
+            return "now()"
+        value = self.literal(text, type_)
+        return value if value is not None else _db_generated(text)
+
+    def is_now(self, text: str) -> bool:
+        return text.upper() in ("CURRENT_TIMESTAMP", "NOW()")
+
+    def list_items(self, text: str) -> list[str] | None:
+        return None
+
+    def strip_cast(self, text: str) -> str:
+        return text
+
+    def literal(self, text: str, type_: FieldType) -> str | None:
+        """One default value as a schema literal of ``type_``; None when it is not a plain value."""
+        text = self.strip_cast(text.strip())
+        while text.startswith("(") and text.endswith(")"):
+            text = text[1:-1].strip()
+        quoted = _unquote_sql(text)
+        if type_.kind == "enum":
+            if quoted is None:
+                return None
+            return self.enum_names[type_.enum_db_name or type_.type][1].get(quoted)
+        scalar = type_.scalar
+        if scalar is None:
+            return None
+        if scalar is ScalarType.STRING:
+            return string_literal(quoted) if quoted is not None else None
+        if scalar is ScalarType.BOOLEAN:
+            word = (quoted if quoted is not None else text).lower()
+            return {"true": "true", "false": "false", "t": "true", "f": "false"}.get(word)
+        if scalar in (ScalarType.INT, ScalarType.BIGINT, ScalarType.FLOAT, ScalarType.DECIMAL):
+            number = quoted if quoted is not None else text
+            if not _NUMBER.fullmatch(number):
+                return None
+            if scalar in (ScalarType.INT, ScalarType.BIGINT) and not re.fullmatch(
+                r"[+-]?\d+", number
+            ):
+                return None
+            return number.lstrip("+")
+        if scalar is ScalarType.DATETIME:
+            return self.datetime_literal(quoted) if quoted is not None else None
+        if scalar is ScalarType.JSON:
+            return self.json_literal(text, quoted)
+        if scalar is ScalarType.BYTES:
+            return self.bytes_literal(quoted) if quoted is not None else None
+        return None
+
+    def datetime_literal(self, text: str) -> str | None:
+        # "2020-01-01 10:20:30.123 +00:00", "2020-01-01 10:20:30+02", "2020-01-01"
+        compact = re.sub(r"\s+([+-]\d\d(?::?\d\d)?)$", r"\1", text.strip())
+        try:
+            value = datetime.fromisoformat(compact)
+        except ValueError:
+            return None
+        if value.tzinfo is None:
+            iso = value.isoformat() + "Z"
+        else:
+            iso = value.isoformat().replace("+00:00", "Z")
+        return string_literal(iso)
+
+    def json_literal(self, text: str, quoted: str | None) -> str | None:
+        value = quoted if quoted is not None else text
+        try:
+            json.loads(value)
+        except ValueError:
+            return None
+        return string_literal(value)
+
+    def bytes_literal(self, text: str) -> str | None:
+        raise NotImplementedError
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split ``a, 'b,c', f(d, e)`` at the commas outside quotes and parentheses."""
+    items: list[str] = []
+    depth = 0
+    quote = False
+    current = ""
+    for char in text:
+        if char == "'":
+            quote = not quote
+        elif not quote and char in "([":
+            depth += 1
+        elif not quote and char in ")]":
+            depth -= 1
+        elif not quote and depth == 0 and char == ",":
+            items.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip():
+        items.append(current.strip())
+    return items
+
+
+# format_type() spellings -> (scalar, native type or None where it is the scalar's default)
+_PG_SIMPLE: dict[str, tuple[ScalarType, str | None]] = {
+    "text": (ScalarType.STRING, None),
+    "uuid": (ScalarType.STRING, "Uuid"),
+    "xml": (ScalarType.STRING, "Xml"),
+    "citext": (ScalarType.STRING, "Citext"),
+    "inet": (ScalarType.STRING, "Inet"),
+    "character varying": (ScalarType.STRING, "VarChar"),
+    "character": (ScalarType.STRING, "Char"),
+    "bit": (ScalarType.STRING, "Bit"),
+    "bit varying": (ScalarType.STRING, "VarBit"),
+    "boolean": (ScalarType.BOOLEAN, None),
+    "integer": (ScalarType.INT, None),
+    "smallint": (ScalarType.INT, "SmallInt"),
+    "oid": (ScalarType.INT, "Oid"),
+    "bigint": (ScalarType.BIGINT, None),
+    "double precision": (ScalarType.FLOAT, None),
+    "real": (ScalarType.FLOAT, "Real"),
+    "numeric": (ScalarType.DECIMAL, "Decimal"),
+    "money": (ScalarType.DECIMAL, "Money"),
+    "timestamp without time zone": (ScalarType.DATETIME, "Timestamp"),
+    "timestamp with time zone": (ScalarType.DATETIME, "Timestamptz"),
+    "time without time zone": (ScalarType.DATETIME, "Time"),
+    "time with time zone": (ScalarType.DATETIME, "Timetz"),
+    "date": (ScalarType.DATETIME, "Date"),
+    "jsonb": (ScalarType.JSON, None),
+    "json": (ScalarType.JSON, "Json"),
+    "bytea": (ScalarType.BYTES, None),
+}
+
+# Sized spellings whose arguments are the native type's: "character varying(255)",
+# "timestamp(3) without time zone", "numeric(10,2)".
+_PG_SIZED = re.compile(r"^(?P<base>[a-z ]+?)\((?P<args>[\d, ]+)\)(?P<rest>[a-z ]*)$")
+
+# Sized types that are the scalar's default and need no @db attribute.
+_PG_DEFAULT_SIZED = {
+    ("timestamp without time zone", "3"): ScalarType.DATETIME,
+    ("numeric", "65,30"): ScalarType.DECIMAL,
+}
+
+
+class PostgresColumns(ColumnReader):
+    """PostgreSQL: ``format_type`` spellings, enums, arrays, serial sequences, cast defaults."""
+
+    provider = "postgresql"
+
+    def field_type(self, column: Column) -> FieldType:
+        spelled = column.type
+        is_list = spelled.endswith("[]")
+        base = spelled[:-2] if is_list else spelled
+        enum_key = base[1:-1].replace('""', '"') if base.startswith('"') else base
+        if enum_key in self.enum_names:
+            return FieldType(self.enum_names[enum_key][0], "enum", None, is_list, enum_key)
+        if base in _PG_SIMPLE:
+            scalar, native = _PG_SIMPLE[base]
+            return FieldType(scalar.value, "scalar", native, is_list)
+        sized = _PG_SIZED.match(base)
+        if sized:
+            name = (sized["base"].strip() + " " + sized["rest"].strip()).strip()
+            args = sized["args"].replace(" ", "")
+            if (name, args) in _PG_DEFAULT_SIZED:
+                return FieldType(_PG_DEFAULT_SIZED[(name, args)].value, "scalar", None, is_list)
+            if name in _PG_SIMPLE and _PG_SIMPLE[name][1] is not None:
+                scalar, native = _PG_SIMPLE[name]
+                return FieldType(scalar.value, "scalar", f"{native}({args})", is_list)
+        return FieldType(base, "unsupported", None, is_list)
+
+    def is_autoincrement(self, table: Table, column: Column) -> bool:
+        if column.identity is not None:
+            return True
+        default = column.default or ""
+        match = re.fullmatch(r"nextval\('(.+)'::regclass\)", default)
+        if not match:
+            return False
+        name = match[1]
+        name = name[1:-1].replace('""', '"') if name.startswith('"') else name
+        owner = f"{table.name}.{column.name}"
+        return any(s.name == name and s.owned_by == owner for s in self.catalog.sequences)
+
+    def strip_cast(self, text: str) -> str:
+        # 'x'::text, 'USER'::"Role", 1::bigint, '2020-01-01'::timestamp without time zone
+        match = re.fullmatch(r"(.*?)::[A-Za-z_\" ][\w\" .()\[\],]*", text, re.DOTALL)
+        while match and (_unquote_sql(match[1]) is not None or _NUMBER.fullmatch(match[1])):
+            text = match[1]
+            match = re.fullmatch(r"(.*?)::[A-Za-z_\" ][\w\" .()\[\],]*", text, re.DOTALL)
+        return text
+
+    def list_items(self, text: str) -> list[str] | None:
+        match = re.fullmatch(r"ARRAY\[(.*)\](?:::.+)?", text, re.DOTALL)
+        if match:
+            return _split_top_level(match[1])
+        match = re.fullmatch(r"'\{(.*)\}'::.+", text, re.DOTALL)
+        if match and match[1] == "":
+            return []
+        return None
+
+    def datetime_literal(self, text: str) -> str | None:
+        if re.fullmatch(r"\d\d:\d\d.*", text):
+            return None  # a time of day: dbgenerated
+        return super().datetime_literal(text)
+
+    def bytes_literal(self, text: str) -> str | None:
+        if not re.fullmatch(r"\\x(?:[0-9a-fA-F]{2})*", text):
+            return None
+        return string_literal(base64.b64encode(bytes.fromhex(text[2:])).decode())
+
+
+_SQLITE_TYPES: dict[str, ScalarType] = {
+    "TEXT": ScalarType.STRING,
+    "BOOLEAN": ScalarType.BOOLEAN,
+    "INTEGER": ScalarType.INT,
+    "INT": ScalarType.INT,
+    "BIGINT": ScalarType.BIGINT,
+    "REAL": ScalarType.FLOAT,
+    "DOUBLE": ScalarType.FLOAT,
+    "FLOAT": ScalarType.FLOAT,
+    "DECIMAL": ScalarType.DECIMAL,
+    "NUMERIC": ScalarType.DECIMAL,
+    "DATETIME": ScalarType.DATETIME,
+    "DATE": ScalarType.DATETIME,
+    "JSONB": ScalarType.JSON,
+    "JSON": ScalarType.JSON,
+    "BLOB": ScalarType.BYTES,
+}
+
+
+class SqliteColumns(ColumnReader):
+    """SQLite: declared types, ``AUTOINCREMENT`` keys, defaults as written in the DDL."""
+
+    provider = "sqlite"
+
+    def field_type(self, column: Column) -> FieldType:
+        scalar = _SQLITE_TYPES.get(column.type)
+        if scalar is None and re.fullmatch(r"(VAR)?CHAR(\(\d+\))?|CLOB|VARCHAR", column.type):
+            scalar = ScalarType.STRING
+        if scalar is None:
+            return FieldType(column.type or "BLOB", "unsupported")
+        return FieldType(scalar.value, "scalar")
+
+    def is_autoincrement(self, table: Table, column: Column) -> bool:
+        # Every single Int id is AUTOINCREMENT on SQLite; a written default says more.
+        return column.autoincrement and column.default is None
+
+    def bytes_literal(self, text: str) -> str | None:
+        if not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", text):
+            return None
+        return string_literal(base64.b64encode(bytes.fromhex(text)).decode())
+
+
+def column_reader(
+    provider: str, catalog: Catalog, enum_names: dict[str, tuple[str, dict[str, str]]]
+) -> ColumnReader:
+    """The reader for ``provider`` (``postgresql`` or ``sqlite``)."""
+    readers: dict[str, type[ColumnReader]] = {
+        "postgresql": PostgresColumns,
+        "sqlite": SqliteColumns,
+    }
+    if provider not in readers:
+        raise ValueError(f"db pull supports postgresql and sqlite, not {provider}")
+    return readers[provider](catalog, enum_names)
