@@ -218,7 +218,10 @@ class _Differ:
     def _columns(self, before: TableState, after: TableState) -> None:
         changes: list[ColumnChange] = []
         dropped = [c for n, c in before.columns.items() if n not in after.columns]
-        added = [c for n, c in after.columns.items() if n not in before.columns]
+        # Prisma adds new columns in the order of their names.
+        added = sorted(
+            (c for n, c in after.columns.items() if n not in before.columns), key=lambda c: c.name
+        )
         altered: list[ColumnChange] = []
         for name, column in after.columns.items():
             old = before.columns.get(name)

@@ -58,6 +58,9 @@ _MANY_ENUM_VALUES = """\
 """
 
 
+_INTEGER_TYPES = {"SMALLINT", "INTEGER", "BIGINT"}
+
+
 class MigrationRenderer:
     """Renders operations for one dialect: ``render(op)`` is the block under its header."""
 
@@ -113,7 +116,17 @@ class MigrationRenderer:
     def _add_enum_values(self, op: AddEnumValues) -> list[str]:
         name = self.in_schema(op.enum.schema, op.enum.name)
         prologue = [_MANY_ENUM_VALUES] if len(op.added) > 1 else []
-        return prologue + [f"ALTER TYPE {name} ADD VALUE {_literal(v)}" for v in op.added]
+        statements = []
+        present = [v for v in op.enum.values if v not in op.added]
+        for value in op.added:
+            # Appended, as Prisma does; a value the schema lists before others goes before them,
+            # so the type keeps the schema's order.
+            position = op.enum.values.index(value)
+            following = next((v for v in op.enum.values[position + 1 :] if v in present), None)
+            where = f" BEFORE {_literal(following)}" if following is not None else ""
+            statements.append(f"ALTER TYPE {name} ADD VALUE {_literal(value)}{where}")
+            present.append(value)
+        return prologue + statements
 
     def _recreate_enum(self, op: RecreateEnum) -> list[str]:
         """Prisma's sequence: a new type, every column cast to it, the old type dropped."""
@@ -269,7 +282,13 @@ class MigrationRenderer:
             after.append(f"DROP SEQUENCE {sequence}")
         if old.nullable != new.nullable:
             clauses.append(f"{column} {'DROP' if new.nullable else 'SET'} NOT NULL")
-        if old.default != new.default and not new.autoincrement:
+        # A new type re-sets the default (as Prisma does), so it is read as the new type.
+        retyped = (
+            old.type != new.type
+            and new.default is not None
+            and not {old.type, new.type} <= _INTEGER_TYPES
+        )
+        if (old.default != new.default or retyped) and not new.autoincrement:
             if new.default is None:
                 if not old.autoincrement:
                     clauses.append(f"{column} DROP DEFAULT")

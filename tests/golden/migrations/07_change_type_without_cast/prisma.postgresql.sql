@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "User" DROP COLUMN "score",
+ADD COLUMN     "score" INTEGER;

@@ -1,0 +1,6 @@
+-- AlterTable
+ALTER TABLE "User" ALTER COLUMN "name" SET DEFAULT 'someone',
+ALTER COLUMN "age" SET DEFAULT 18;
+
+-- AlterTable
+ALTER TABLE "Post" ALTER COLUMN "views" DROP DEFAULT;

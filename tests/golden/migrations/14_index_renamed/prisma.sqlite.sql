@@ -1,0 +1,3 @@
+-- RedefineIndex
+DROP INDEX "Post_authorId_idx";
+CREATE INDEX "post_author" ON "Post"("authorId");

@@ -1,0 +1,10 @@
+-- DropTable
+DROP TABLE "Note";
+
+-- CreateTable
+CREATE TABLE "notes" (
+    "id" INTEGER NOT NULL,
+    "body" TEXT NOT NULL,
+
+    CONSTRAINT "notes_pkey" PRIMARY KEY ("id")
+);

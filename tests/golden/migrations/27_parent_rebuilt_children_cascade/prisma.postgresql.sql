@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "User" ADD COLUMN     "rank" INTEGER NOT NULL DEFAULT 1,
+ALTER COLUMN "name" SET DEFAULT 'x';
