@@ -7,7 +7,25 @@ from typing import Any
 
 from bench._timing import Stats
 
-FORMAT_VERSION = 2  # 2: calls_per_s, ratio targets, checks and error
+FORMAT_VERSION = 3  # 2: calls_per_s, ratio targets, checks and error; 3: rounds, CPU, statements
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The median of a value over a workload's rounds, with the lowest and highest."""
+
+    median: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        """The spread of ``values`` (at least one)."""
+        ordered = sorted(values)
+        n = len(ordered)
+        mid = n // 2
+        median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        return cls(median, ordered[0], ordered[-1])
 
 
 @dataclass(frozen=True)
@@ -20,6 +38,15 @@ class Measurement:
     peak_memory_bytes: int | None = None
     skipped: str | None = None
     calls_per_s: float | None = None  # set by per-call workloads, whose stats are per call
+    # Set by the rounds of bench._rounds (each a median over the rounds, None where not measured):
+    throughput: Spread | None = None  # operations per second, over the rounds
+    client_cpu_us: float | None = None  # CPU time of the client process per operation
+    server_cpu_us: float | None = None  # CPU time of the server's backends per operation
+    statements_per_op: float | None = None  # SQL statements (pg_stat_statements), not BEGIN/SET...
+    utility_per_op: float | None = None  # transaction control and session commands per operation
+    rounds: int | None = None
+    concurrency: int | None = None
+    note: str | None = None  # how this subject does the operation, when worth saying
 
 
 @dataclass(frozen=True)
@@ -30,6 +57,7 @@ class Ratio:
     peer: str
     value: float
     target: float | None = None  # the most the ratio may be, where the project set a target
+    kind: str | None = None  # "floor", "best peer" or "limit" for the headline ratios
 
     @property
     def meets_target(self) -> bool | None:
@@ -81,11 +109,27 @@ class RunResult:
 
 
 def ratio(
-    result_measurements: list[Measurement], datatier: str, peer: str, target: float | None = None
+    result_measurements: list[Measurement],
+    datatier: str,
+    peer: str,
+    target: float | None = None,
+    kind: str | None = None,
 ) -> Ratio | None:
-    """datatier's median over the peer's, when both were measured."""
+    """datatier's time per operation over the peer's, when both were measured.
+
+    The time is the median latency, except under concurrency (``concurrency`` > 1),
+    where it is the inverse of the median throughput.
+    """
     by_key = {f"{m.subject} {m.operation}": m for m in result_measurements}
     ours, theirs = by_key.get(datatier), by_key.get(peer)
     if ours is None or theirs is None or ours.stats is None or theirs.stats is None:
         return None
-    return Ratio(datatier, peer, ours.stats.median_ms / theirs.stats.median_ms, target)
+    return Ratio(datatier, peer, time_per_op(ours) / time_per_op(theirs), target, kind)
+
+
+def time_per_op(m: Measurement) -> float:
+    """Seconds per operation: the median latency, or 1/throughput when calls ran concurrently."""
+    if m.concurrency is not None and m.concurrency > 1 and m.throughput is not None:
+        return 1 / m.throughput.median
+    assert m.stats is not None
+    return m.stats.median_ms / 1e3

@@ -19,10 +19,11 @@ class Stats:
     median_ms: float
     p95_ms: float
     max_ms: float
+    p99_ms: float | None = None  # None in results written before it existed
 
     @classmethod
     def from_ns(cls, samples: Sequence[int]) -> Stats:
-        """Summarise wall-clock samples given in nanoseconds (p95 by nearest rank)."""
+        """Summarise wall-clock samples given in nanoseconds (p95 and p99 by nearest rank)."""
         if not samples:
             raise ValueError("no samples to summarise")
         ordered = sorted(samples)
@@ -30,7 +31,8 @@ class Stats:
         mid = n // 2
         median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
         p95 = ordered[max(0, math.ceil(0.95 * n) - 1)]
-        return cls(n, ordered[0] / 1e6, median / 1e6, p95 / 1e6, ordered[-1] / 1e6)
+        p99 = ordered[max(0, math.ceil(0.99 * n) - 1)]
+        return cls(n, ordered[0] / 1e6, median / 1e6, p95 / 1e6, ordered[-1] / 1e6, p99 / 1e6)
 
 
 def time_calls(fn: Callable[[], object], *, warmup: int, reps: int) -> Stats:

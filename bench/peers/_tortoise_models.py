@@ -1,7 +1,7 @@
 # mypy: ignore-errors
 # Tortoise ORM lives in bench/.peers, outside the venv mypy checks against, so its
 # classes are Any to mypy; this module only declares them, tortoise_orm.py uses them.
-"""Tortoise ORM models for the blog tables (``users``, ``Post``, ``Comment``)."""
+"""Tortoise ORM models for the blog tables (``users``, ``Post``, ``Comment``, ``Tag``, ``Category``)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,32 @@ class Post(Model):
     publishedAt = fields.DatetimeField(null=True)
     createdAt = fields.DatetimeField()
     updatedAt = fields.DatetimeField()
+    # Prisma's implicit m:n table: "A" is the Post (first by name), "B" the Tag.
+    tags = fields.ManyToManyField(
+        "models.Tag", through="_PostToTag", forward_key="B", backward_key="A", related_name="posts"
+    )
 
     class Meta:
         table = "Post"
+
+
+class Tag(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.TextField()
+    slug = fields.TextField()
+
+    class Meta:
+        table = "Tag"
+
+
+class Category(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.TextField()
+    slug = fields.CharField(max_length=255, unique=True)
+    parentId = fields.IntField(null=True)
+
+    class Meta:
+        table = "Category"
 
 
 class Comment(Model):

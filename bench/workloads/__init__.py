@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,18 +29,35 @@ class RunConfig:
 Workload = Callable[[RunConfig], WorkloadResult]
 
 
-def all_workloads() -> dict[str, Workload]:
-    """Every workload by its dotted name, in the order they run."""
-    from bench.workloads import client, schema
+# Workload families by name prefix, imported only when one of their workloads is asked for,
+# so a family whose peers cannot be imported does not stop the others.
+FAMILIES = {
+    "schema": "bench.workloads.schema",
+    "client": "bench.workloads.client",
+    "http": "bench.workloads.http",
+}
 
-    return {schema.NAME: schema.run, **client.WORKLOADS}
+
+def _family(module_name: str) -> dict[str, Workload]:
+    module = importlib.import_module(module_name)
+    if hasattr(module, "WORKLOADS"):
+        workloads: dict[str, Workload] = module.WORKLOADS
+        return workloads
+    return {module.NAME: module.run}
+
+
+def all_workloads(families: list[str] | None = None) -> dict[str, Workload]:
+    """Every workload (of ``families``, default all) by its dotted name, in the order they run."""
+    chosen = FAMILIES if families is None else {k: v for k, v in FAMILIES.items() if k in families}
+    return {name: run for module in chosen.values() for name, run in _family(module).items()}
 
 
 def select(only: list[str] | None) -> dict[str, Workload]:
     """The workloads whose name equals, or starts with ``<name>.``, one of ``only`` (all if None)."""
-    workloads = all_workloads()
     if not only:
-        return workloads
+        return all_workloads()
+    prefixes = {want.split(".")[0] for want in only}
+    workloads = all_workloads(list(prefixes)) if prefixes <= FAMILIES.keys() else all_workloads()
     chosen = {
         name: run
         for name, run in workloads.items()

@@ -1,92 +1,166 @@
-"""Workloads ``client.*``: datatier's client reads on PostgreSQL, side by side with raw asyncpg and ORMs.
+"""Workloads ``client.*``: datatier's client on PostgreSQL, side by side with raw drivers and ORMs.
 
-All three share one database per run (``bench.datagen.blog_db``). Each subject opens
-its own connections, answers once for a result-equality check against datatier, warms
-up, and then every subject makes N sequential awaited calls on one event loop,
-interleaved in blocks (``bench._calls``), each call timed on its own. The ratio that
-has a target is datatier over raw asyncpg with prepared statements on one connection:
-the floor, what no client can beat.
+Every workload shares one database per run (``bench.datagen.blog_db``). Each subject
+opens its own connections and answers once for a result check against datatier (a
+subject whose results differ is skipped with the difference; datatier differing from
+the floor fails the workload). Then ``bench._rounds`` runs every subject over the same
+arguments in interleaved rounds, measuring latency, throughput, CPU time of this
+process and of the server's backends, and statements per operation; pgbench runs the
+floor's SQL as the physical limit. The ratio with a target is datatier over raw
+asyncpg with prepared statements on one connection: the floor, what no client beats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
+import resource
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from typing import Any
 
-from bench._calls import Call, calls_per_second, time_interleaved
-from bench._results import Check, Measurement, Ratio, WorkloadResult, ratio
-from bench._timing import Stats
-from bench.datagen.blog_db import SCHEMA_PATH, BlogDatabase, ServerUnavailable, blog_database
-from bench.datagen.blog_gen import BlogSize
-from bench.peers.asyncpg_raw import PoolPeer, PreparedPeer
-from bench.peers.blog import FIND_MANY, FIND_UNIQUE, NESTED, BlogPeer
-from bench.peers.datatier_client import DatatierPeer
-from bench.workloads import RunConfig, Workload
+import asyncpg
 
-CALLS = 2_000
-QUICK_CALLS = 50
+from bench._probe import ServerProbe
+from bench._results import Check, Measurement, Ratio, WorkloadResult, ratio, time_per_op
+from bench._rounds import Call, peak_memory_async, run_rounds, summarize
+from bench._server import PostgresServer, postgres_server
+from bench.datagen.blog_db import (
+    SCHEMA_PATH,
+    WRITER_ID,
+    BlogDatabase,
+    ServerUnavailable,
+    blog_database,
+    database_name,
+    reset_writes,
+)
+from bench.datagen.blog_gen import BlogSize
+from bench.peers import pgbench
+from bench.peers.asyncpg_raw import CONCURRENT, PoolPeer, PreparedPeer
+from bench.peers.blog import (
+    CREATE_POST,
+    FILTER_PAGE,
+    FIND_MANY,
+    FIND_MANY_50,
+    FIND_UNIQUE,
+    INCREMENT,
+    MIN_VIEWS,
+    NESTED,
+    UPDATE_POST,
+    UPSERT,
+    BlogPeer,
+    category,
+    new_post,
+)
+from bench.peers.datatier_client import POOL_SIZE, DatatierPeer
+from bench.workloads import RunConfig, Workload
 
 DATATIER = "datatier Client"
 FLOOR = "asyncpg prepared, one connection"
-PEER_PACKAGES = ("asyncpg", "sqlalchemy", "greenlet", "tortoise-orm", "orjson")
+PEER_PACKAGES = (
+    "asyncpg", "psycopg", "psycopg-pool", "sqlalchemy", "greenlet", "tortoise-orm", "piccolo",
+    "orjson",
+)  # fmt: skip
+QUICK_CALLS = 20
+QUICK_ROUNDS = 3
+ROUNDS = 3
+# Fields a write sets from the clock or a sequence: they differ between subjects by design.
+VOLATILE = frozenset({"id", "createdAt", "updatedAt"})
 
 
 @dataclass(frozen=True)
 class ClientWorkload:
-    """One read, the same for every subject: its name, which call, and datatier's target over the floor."""
+    """One operation, the same for every subject: which, how many calls, datatier's target over the floor."""
 
     name: str
-    read: str  # FIND_UNIQUE, FIND_MANY or NESTED
+    op: str  # a BlogPeer operation
     description: str
-    target: float
-
-    def call(self, peer: BlogPeer) -> Call:
-        """``peer``'s call for this read, taking the rotating argument (a post id)."""
-        if self.read == FIND_UNIQUE:
-            return peer.find_unique
-        method: Callable[[], Awaitable[object]] = getattr(peer, self.read)
-        return lambda _arg: method()
+    calls: int  # per subject and round in a full run
+    target: float | None = None
+    concurrency: int = 1
 
 
-FIND_UNIQUE_WORKLOAD = ClientWorkload(
-    "client.find_unique",
-    FIND_UNIQUE,
-    "One post by its int id (rotating over existing ids), every scalar field.",
-    1.3,
-)
-FIND_MANY_WORKLOAD = ClientWorkload(
-    "client.find_many_1000",
-    FIND_MANY,
-    "The 1,000 latest posts (ORDER BY createdAt DESC LIMIT 1000), every scalar field.",
-    1.5,
-)
-NESTED_WORKLOAD = ClientWorkload(
-    "client.nested",
-    NESTED,
-    "20 users by email, each with their 10 latest posts (id, title) and each post's comment count.",
-    1.3,
-)
+WORKLOADS_LIST = (
+    ClientWorkload(
+        "client.find_unique", FIND_UNIQUE,
+        "One post by its int id (rotating over existing ids), every scalar field.", 2_000, 1.3,
+    ),
+    ClientWorkload(
+        "client.find_many_50", FIND_MANY_50,
+        "The 50 latest posts (ORDER BY createdAt DESC LIMIT 50), every scalar field.", 500, 1.5,
+    ),
+    ClientWorkload(
+        "client.find_many_1000", FIND_MANY,
+        "The 1,000 latest posts (ORDER BY createdAt DESC LIMIT 1000), every scalar field.", 100,
+        1.5,
+    ),
+    ClientWorkload(
+        "client.filter_page", FILTER_PAGE,
+        f"Published posts with at least {MIN_VIEWS} views, newest published first: the page of "
+        "20 after a cursor (rotating over posts that pass the filter).", 1_000, 1.3,
+    ),
+    ClientWorkload(
+        "client.nested", NESTED,
+        "20 users by email, each with their 10 latest posts (id, title) and each post's "
+        "comment count.", 300, 1.3,
+    ),
+    ClientWorkload(
+        "client.create_post", CREATE_POST,
+        "Create a post with 3 tags (connect) and 2 comments (create) in one transaction.", 500,
+        1.5,
+    ),
+    ClientWorkload(
+        "client.update", UPDATE_POST,
+        "Update a post's title and views by id (rotating over 100 posts), returning the post.",
+        1_000, 1.3,
+    ),
+    ClientWorkload(
+        "client.upsert", UPSERT,
+        "Upsert a category by its unique slug: half the calls update one of 100 existing slugs, "
+        "half create a new one.", 1_000, 1.3,
+    ),
+    ClientWorkload(
+        "client.increment_contended", INCREMENT,
+        f"Increment one post's views by 1, from {CONCURRENT} concurrent clients on the same row "
+        "(returning the new count).", 1_000, 1.5, concurrency=CONCURRENT,
+    ),
+)  # fmt: skip
+
+
+def blog_for(config: RunConfig) -> tuple[PostgresServer, BlogDatabase]:
+    """The run's server and its blog database (made once per run, shared by every workload)."""
+    server = config.resources.get("postgres", postgres_server)
+    size = BlogSize.for_mode(config.quick)
+    database = config.resources.get("blog", partial(blog_database, size, server))
+    return server, database
+
+
+def _openers(url: str) -> list[tuple[str, Callable[[], Awaitable[BlogPeer]]]]:
+    from bench.peers.piccolo_orm import PiccoloPeer
+    from bench.peers.psycopg_async import PsycopgPeer
+    from bench.peers.sqlalchemy_core import SqlalchemyCorePeer
+    from bench.peers.sqlalchemy_orm import SqlalchemyPeer
+    from bench.peers.tortoise_orm import TortoisePeer
+
+    return [
+        (DATATIER, partial(DatatierPeer.open, SCHEMA_PATH, url)),
+        (FLOOR, partial(PreparedPeer.open, url)),
+        ("asyncpg pool", partial(PoolPeer.open, url)),
+        ("psycopg async pool", partial(PsycopgPeer.open, url)),
+        ("sqlalchemy Core, async", partial(SqlalchemyCorePeer.open, url)),
+        ("sqlalchemy ORM, AsyncSession", partial(SqlalchemyPeer.open, url)),
+        ("tortoise ORM", partial(TortoisePeer.open, url)),
+        ("piccolo ORM", partial(PiccoloPeer.open, url)),
+    ]
 
 
 async def _open_subjects(url: str) -> list[tuple[str, BlogPeer | str]]:
     """Every subject's key and its opened peer, or the reason it could not be opened."""
-    from bench.peers.sqlalchemy_orm import SqlalchemyPeer
-    from bench.peers.tortoise_orm import TortoisePeer
-
-    openers: list[tuple[str, Callable[[], Awaitable[BlogPeer]]]] = [
-        (DATATIER, partial(DatatierPeer.open, SCHEMA_PATH, url)),
-        (FLOOR, partial(PreparedPeer.open, url)),
-        ("asyncpg pool", partial(PoolPeer.open, url)),
-        ("sqlalchemy ORM, AsyncSession", partial(SqlalchemyPeer.open, url)),
-        ("tortoise ORM", partial(TortoisePeer.open, url)),
-    ]
     opened: list[tuple[str, BlogPeer | str]] = []
-    for key, opener in openers:
+    for key, opener in _openers(url):
         try:
             opened.append((key, await opener()))
         except Exception as exc:
@@ -115,86 +189,282 @@ def first_difference(ours: Any, theirs: Any, path: str = "") -> str | None:
     return None
 
 
-async def _measure(
-    workload: ClientWorkload, url: str, args: list[int], check_args: list[int], config: RunConfig
-) -> tuple[list[Measurement], list[Check], str | None]:
-    subjects = await _open_subjects(url)
-    try:
-        peers = {key: peer for key, peer in subjects if not isinstance(peer, str)}
-        skipped = {key: peer for key, peer in subjects if isinstance(peer, str)}
-        if DATATIER not in peers or FLOOR not in peers:
-            reason = skipped.get(DATATIER) or skipped.get(FLOOR)
-            return [], [], f"cannot compare without datatier and the floor: {reason}"
-        checks: list[Check] = []
+def _stable(value: Any) -> Any:
+    """A write's result without the fields that differ between subjects by design."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in VOLATILE}
+    return value
+
+
+def _call(peer: BlogPeer, op: str) -> Call:
+    method: Call = getattr(peer, op)
+    return method
+
+
+class _Session:
+    """One workload's subjects on one database, with a plain connection for checking state."""
+
+    def __init__(self, workload: ClientWorkload, database: BlogDatabase, quick: bool) -> None:
+        self.workload = workload
+        self.database = database
+        self.quick = quick
+        self.checks: list[Check] = []
+        self.skipped: dict[str, str] = {}
+        self.checker: asyncpg.Connection | None = None
+
+    async def expect(self, peers: dict[str, BlogPeer], args: list[int]) -> str | None:
+        """Compare every subject's results with datatier's; drop those that differ (error if the floor)."""
+        op = self.workload.op
+        if op == INCREMENT:
+            return await self._expect_increments(peers)
+        if op == UPSERT:
+            return await self._expect_upserts(peers, args[0])
         ours = peers[DATATIER]
-        expected = [ours.plain(workload.read, await workload.call(ours)(a)) for a in check_args]
+        expected = [_stable(ours.plain(op, await _call(ours, op)(a))) for a in args]
         for key, peer in list(peers.items()):
             if peer is ours:
                 continue
-            got = [peer.plain(workload.read, await workload.call(peer)(a)) for a in check_args]
-            difference = first_difference(expected, got)
-            checks.append(Check(f"same results as {key}", difference is None, difference or ""))
-            if difference is not None:
-                if key == FLOOR:
-                    return [], checks, f"datatier's results differ from {key}'s: {difference}"
-                skipped[key] = f"results differ from datatier's: {difference}"
-                del peers[key]
-        timed = list(peers.items())
-        samples = await time_interleaved(
-            [workload.call(peer) for _, peer in timed],
-            args,
-            warmup=10 if config.quick else 100,
-            block=10 if config.quick else 100,
-        )
-        measurements = [
-            Measurement(
-                peer.subject, peer.operation, Stats.from_ns(s), calls_per_s=calls_per_second(s)
+            try:
+                got = [_stable(peer.plain(op, await _call(peer, op)(a))) for a in args]
+                difference = first_difference(expected, got)
+                if difference is None and op == CREATE_POST:
+                    difference = await self._created_state(peer, args[0])
+            except Exception as exc:  # a peer that fails is skipped, with what it raised
+                difference = f"raised {type(exc).__name__}: {exc}"
+            if (error := self._record(key, peers, difference)) is not None:
+                return error
+        if op == CREATE_POST:
+            difference = await self._created_state(ours, args[0])
+            return None if difference is None else f"datatier's created post: {difference}"
+        return None
+
+    async def _expect_upserts(self, peers: dict[str, BlogPeer], first: int) -> str | None:
+        """Each subject upserts a new slug twice: created, then updated, one row, both results right."""
+        assert self.checker is not None
+        for index, (key, peer) in enumerate(list(peers.items())):
+            k = first + index
+            name, slug = category(k)
+            want = [{"name": name, "slug": slug, "parentId": None}] * 2
+            try:
+                got = [_stable(peer.plain(UPSERT, await _call(peer, UPSERT)(k))) for _ in range(2)]
+            except Exception as exc:
+                if key == DATATIER:
+                    raise
+                got = [f"raised {type(exc).__name__}: {exc}"]
+            difference = first_difference(want, got)
+            rows = await self.checker.fetchval(
+                'SELECT count(*) FROM "Category" WHERE "slug" = $1', slug
             )
-            for (_, peer), s in zip(timed, samples, strict=True)
-        ]
-        for key, reason in skipped.items():
+            if difference is None and rows != 1:
+                difference = f"{rows} rows with slug {slug} after two upserts"
+            if key == DATATIER:
+                if difference is not None:
+                    return f"datatier: {difference}"
+            elif (error := self._record(key, peers, difference)) is not None:
+                return error
+        return None
+
+    def _record(self, key: str, peers: dict[str, BlogPeer], difference: str | None) -> str | None:
+        self.checks.append(Check(f"same results as {key}", difference is None, difference or ""))
+        if difference is None:
+            return None
+        if key == FLOOR:
+            return f"datatier's results differ from {key}'s: {difference}"
+        self.skipped[key] = f"results differ from datatier's: {difference}"
+        del peers[key]
+        return None
+
+    async def _created_state(self, peer: BlogPeer, n: int) -> str | None:
+        """The post ``peer`` just created for ``n`` has exactly the wanted tags and comments."""
+        assert self.checker is not None
+        result = peer.plain(CREATE_POST, await _call(peer, CREATE_POST)(n))
+        post_id = result["id"] if isinstance(result, dict) else None
+        if post_id is None:
+            return f"create_post returned {result!r}, not a post"
+        tags = await self.checker.fetch(
+            'SELECT "B" FROM "_PostToTag" WHERE "A" = $1 ORDER BY 1', post_id
+        )
+        comments = await self.checker.fetch(
+            'SELECT "content", "authorId" FROM "Comment" WHERE "postId" = $1 ORDER BY 1', post_id
+        )
+        post = new_post(n)
+        want = {
+            "tags": list(post.tags),
+            "comments": [[c, WRITER_ID] for c in sorted(post.comments)],
+        }
+        got = {"tags": [r[0] for r in tags], "comments": [list(r) for r in comments]}
+        return first_difference(want, got)
+
+    async def _expect_increments(self, peers: dict[str, BlogPeer]) -> str | None:
+        """Each subject's concurrent increments all count: none lost, none doubled."""
+        assert self.checker is not None
+        hot = self.database.write_post_ids[0]
+        for key, peer in list(peers.items()):
+            before = await self.checker.fetchval('SELECT "views" FROM "Post" WHERE "id" = $1', hot)
+            increments = 4 * CONCURRENT
+            difference = None
+            try:
+                await run_rounds([_call(peer, INCREMENT)], [hot] * increments, rounds=1, warmup=0,
+                                 concurrency=CONCURRENT)  # fmt: skip
+            except Exception as exc:
+                if key == DATATIER:
+                    raise
+                difference = f"raised {type(exc).__name__}: {exc}"
+            after = await self.checker.fetchval('SELECT "views" FROM "Post" WHERE "id" = $1', hot)
+            if difference is None and after - before != increments:
+                difference = f"{increments} concurrent increments raised views by {after - before}"
+            if key != DATATIER and (error := self._record(key, peers, difference)) is not None:
+                return error
+            if key == DATATIER and difference is not None:
+                return f"datatier: {difference}"
+        return None
+
+
+def _args(
+    workload: ClientWorkload, database: BlogDatabase, cursors: list[int], calls: int
+) -> tuple[list[int], list[int]]:
+    """The timed calls' arguments and the result check's, the same for every subject."""
+    rng = random.Random(f"{workload.name} {database.size}")
+    op, size = workload.op, database.size
+    if op == FIND_UNIQUE:
+        args = [rng.randint(1, size.posts) for _ in range(calls)]
+        return args, [*args[:5], size.posts + 1]  # a missing id too: every subject says none
+    if op == FILTER_PAGE:
+        return [rng.choice(cursors) for _ in range(calls)], cursors[:3]
+    if op == CREATE_POST:
+        return list(range(calls)), [calls + 1]
+    if op == UPDATE_POST:
+        ids = database.write_post_ids[1:]
+        return [rng.choice(ids) for _ in range(calls)], list(ids[:3])
+    if op == UPSERT:
+        # Even calls update one of 100 slugs (created in the first round), odd ones create a
+        # new slug: -1 stands for "the next fresh k" of the calling subject.
+        return [i // 2 % 100 if i % 2 == 0 else -1 for i in range(calls)], [10**6]
+    if op == INCREMENT:
+        return [database.write_post_ids[0]] * calls, []
+    return [0] * calls, [0]
+
+
+def _timed_call(peer: BlogPeer, op: str, index: int) -> Call:
+    call = _call(peer, op)
+    if op != UPSERT:
+        return call
+    fresh = itertools.count(10**7 * (index + 1))
+
+    async def upsert(k: int) -> object:
+        return await call(k if k >= 0 else next(fresh))
+
+    return upsert
+
+
+async def _measure(
+    workload: ClientWorkload, server: PostgresServer, database: BlogDatabase, config: RunConfig
+) -> tuple[list[Measurement], list[Check], str | None]:
+    url = database.url
+    if workload.op in (CREATE_POST, UPDATE_POST, UPSERT, INCREMENT):
+        database = BlogDatabase(url, database.size, database.load_seconds, database.reused,
+                                await reset_writes(url))  # fmt: skip
+    session = _Session(workload, database, config.quick)
+    session.checker = await asyncpg.connect(url)
+    cursors = [
+        r[0]
+        for r in await session.checker.fetch(
+            'SELECT "id" FROM "Post" WHERE "status" = \'PUBLISHED\' AND "views" >= $1 ORDER BY 1',
+            MIN_VIEWS,
+        )
+    ]
+    calls = QUICK_CALLS if config.quick else workload.calls
+    args, check_args = _args(workload, database, cursors, calls)
+    subjects = await _open_subjects(url)
+    probe = await ServerProbe.open(
+        server.url, database_name(database.size),
+        statements=server.counts_statements, cpu=server.local_backends,
+    )  # fmt: skip
+    try:
+        peers = {key: peer for key, peer in subjects if not isinstance(peer, str)}
+        session.skipped = {key: peer for key, peer in subjects if isinstance(peer, str)}
+        for key, peer in list(peers.items()):
+            if not hasattr(peer, workload.op):
+                session.skipped[key] = f"{key} cannot express {workload.op}"
+                del peers[key]
+        if DATATIER not in peers or FLOOR not in peers:
+            reason = session.skipped.get(DATATIER) or session.skipped.get(FLOOR)
+            return [], [], f"cannot compare without datatier and the floor: {reason}"
+        error = await session.expect(peers, check_args)
+        if error is not None:
+            return [], session.checks, error
+        timed = list(peers.items())
+        calls_ = [_timed_call(peer, workload.op, i) for i, (_, peer) in enumerate(timed)]
+        runs = await run_rounds(
+            calls_, args,
+            rounds=QUICK_ROUNDS if config.quick else ROUNDS,
+            warmup=5 if config.quick else max(20, calls // 10),
+            concurrency=workload.concurrency, probe=probe,
+        )  # fmt: skip
+        measurements = []
+        for (_key, peer), call, run in zip(timed, calls_, runs, strict=True):
+            memory = await peak_memory_async(call, args[0])
+            measurements.append(
+                summarize(
+                    peer.subject,
+                    peer.operation,
+                    run,
+                    concurrency=workload.concurrency,
+                    peak_memory_bytes=memory,
+                )
+            )
+        for key, reason in session.skipped.items():
             subject, _, operation = key.partition(" ")
             measurements.append(Measurement(subject, operation, skipped=reason))
-        return measurements, checks, None
+        limit = await pgbench.measure(workload.op, server, database, calls, config.quick, probe)
+        measurements.append(limit)
+        return measurements, session.checks, None
     finally:
+        await probe.close()
+        await session.checker.close()
         for _, opened in subjects:
             if not isinstance(opened, str):
                 await opened.close()
+        if workload.op in (CREATE_POST, UPDATE_POST, UPSERT, INCREMENT):
+            await reset_writes(url)
+
+
+def headline_ratios(measurements: list[Measurement], target: float | None) -> list[Ratio]:
+    """datatier over the floor (with the target), over the best peer, over each peer, and the limit's."""
+    measured = [m for m in measurements if m.stats is not None]
+    keys = {f"{m.subject} {m.operation}": m for m in measured}
+    peers = [k for k, m in keys.items() if k not in (DATATIER, FLOOR) and m.subject != "pgbench"]
+    best = min(peers, key=lambda k: time_per_op(keys[k]), default=None)
+    limit = next((k for k, m in keys.items() if m.subject == "pgbench"), None)
+    found = [
+        ratio(measurements, DATATIER, FLOOR, target, "floor"),
+        ratio(measurements, DATATIER, best, kind="best peer") if best else None,
+        *(ratio(measurements, DATATIER, k) for k in peers if k != best),
+        ratio(measurements, FLOOR, limit, kind="limit") if limit else None,
+    ]
+    return [r for r in found if r is not None]
 
 
 def _run(workload: ClientWorkload, config: RunConfig) -> WorkloadResult:
     size = BlogSize.for_mode(config.quick)
-    calls = QUICK_CALLS if config.quick else CALLS
     params: dict[str, Any] = {
-        "calls": calls,
+        "calls": QUICK_CALLS if config.quick else workload.calls,
+        "rounds": QUICK_ROUNDS if config.quick else ROUNDS,
+        "concurrency": workload.concurrency,
         "rows": {"users": size.users, "posts": size.posts, "comments": size.comments},
     }
     try:
-        database: BlogDatabase = config.resources.get("blog", partial(blog_database, size))
+        server, database = blog_for(config)
     except ServerUnavailable as exc:
         skipped = [Measurement("datatier", "Client", skipped=str(exc))]
         return WorkloadResult(workload.name, workload.description, params, skipped)
-    rng = random.Random(f"{workload.name} {size}")
-    post_ids = list(range(1, size.posts + 1))
-    args = [rng.choice(post_ids) for _ in range(calls)]
-    # A missing id too: every subject must answer "none" alike.
-    check_args = [*args[:5], size.posts + 1] if workload.read == FIND_UNIQUE else [0]
-    measurements, checks, error = asyncio.run(
-        _measure(workload, database.url, args, check_args, config)
-    )
+    measurements, checks, error = asyncio.run(_measure(workload, server, database, config))
     params["peer_versions"] = _versions()
-    ratios: list[Ratio] = [
-        r
-        for r in (
-            ratio(measurements, DATATIER, FLOOR, workload.target),
-            *(
-                ratio(measurements, DATATIER, f"{m.subject} {m.operation}")
-                for m in measurements
-                if m.subject not in ("datatier",) and f"{m.subject} {m.operation}" != FLOOR
-            ),
-        )
-        if r is not None
-    ]
+    params["pool_size"] = POOL_SIZE
+    params["process_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    ratios = headline_ratios(measurements, workload.target)
     return WorkloadResult(
         workload.name, workload.description, params, measurements, ratios, checks, error
     )
@@ -210,6 +480,4 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-WORKLOADS: dict[str, Workload] = {
-    w.name: partial(_run, w) for w in (FIND_UNIQUE_WORKLOAD, FIND_MANY_WORKLOAD, NESTED_WORKLOAD)
-}
+WORKLOADS: dict[str, Workload] = {w.name: partial(_run, w) for w in WORKLOADS_LIST}
