@@ -39,9 +39,12 @@ def on_the_wire(peer: Peer, request: Request, cursors: dict[int, str]) -> Reques
 
 
 def ask(fleet: Fleet, peer: Peer, request: Request, cursors: dict[int, str]) -> tuple[int, Any]:
-    """``peer``'s status and normalized answer to ``request``, in the REST contract's shape."""
+    """``peer``'s status and normalized answer to ``request``, in the REST contract's shape.
+
+    A 404's body is each peer's own business: it comes back as None.
+    """
     server = fleet.servers[peer.key]
     status, answer = send(server.base_url, on_the_wire(peer, request, cursors))
     if peer.graphql:
         status, answer = from_graphql(request, answer)
-    return status, normalized(answer)
+    return status, None if status == 404 else normalized(answer)

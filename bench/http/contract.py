@@ -119,7 +119,9 @@ def upsert(slug: str, name: str | None = None) -> Request:
 
 
 def increment(post_id: int) -> Request:
-    return Request("POST", f"/posts/{post_id}/views")
+    # An empty JSON body: some clients label a POST without one application/octet-stream,
+    # which fastify refuses (415).
+    return Request("POST", f"/posts/{post_id}/views", {})
 
 
 def upsert_slugs(count: int) -> list[str]:

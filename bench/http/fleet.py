@@ -38,6 +38,7 @@ class Fleet:
     skipped: dict[str, str]
     loadgen: LoadGenerator
     versions: dict[str, dict[str, str]]
+    described: bool = False  # whether a workload's result has carried the versions yet
 
 
 def chosen_peers(env: dict[str, str] | None = None) -> list[Peer]:
