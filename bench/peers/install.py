@@ -5,15 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from bench.http import install as http_install
 from bench.peers._site import PEERS_DIR, REQUIREMENTS
 
 
 def main() -> int:
-    """Install ``REQUIREMENTS`` with ``pip install --target``; returns pip's exit code."""
+    """Install ``REQUIREMENTS`` with ``pip install --target``, then the HTTP peers; the first failure's code."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade"]
     command += ["--target", str(PEERS_DIR), *REQUIREMENTS]
     print(" ".join(command), file=sys.stderr)
-    return subprocess.run(command, check=False).returncode
+    return subprocess.run(command, check=False).returncode or http_install.main()
 
 
 if __name__ == "__main__":
