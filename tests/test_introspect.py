@@ -16,16 +16,20 @@ from typing import Any
 
 import psycopg
 import pytest
+from typer.testing import CliRunner, Result
 
+from datatier.cli import app
 from datatier.dialects import get_dialect
 from datatier.errors import ConnectionFailed
 from datatier.migrate import EmptyDatabase, introspect, pull_schema_text
 from datatier.migrate._catalog import Catalog, diff_catalogs
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
+from datatier.migrate._introspect_file import merge_pulled_schema
 from datatier.migrate._push import push
 from datatier.schema import Schema, validate_schema_text
 from tests.harness.databases import fresh_postgres_database
+from tests.harness.golden import MANIFEST
 from tests.harness.servers import Server
 from tests.test_ddl_conformance import _cases, _load
 
@@ -214,3 +218,337 @@ def test_empty_sqlite_database_says_so(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(EmptyDatabase, match="has no tables to pull"):
         introspect(f"file:{tmp_path}/empty.db")
+
+
+# -- a database made by hand ---------------------------------------------------------
+
+# Odd names (spaces, dashes), a table without a key, a self-relation, two relations
+# between the same pair of tables, an enum, a scalar list, an implicit m:n join table, and
+# the tables datatier and Prisma keep for themselves (never pulled).
+HAND_MADE_POSTGRES = """
+CREATE TYPE "order-status" AS ENUM ('new', 'in progress', 'DONE');
+CREATE TABLE "user accounts" (
+  "id" SERIAL NOT NULL,
+  "e-mail" TEXT NOT NULL,
+  "display name" VARCHAR(80),
+  "created at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  CONSTRAINT "user accounts_pkey" PRIMARY KEY ("id")
+);
+CREATE UNIQUE INDEX "user accounts_e-mail_key" ON "user accounts"("e-mail");
+CREATE TABLE "Order" (
+  "id" SERIAL NOT NULL,
+  "buyerId" INTEGER NOT NULL,
+  "sellerId" INTEGER,
+  "status" "order-status" NOT NULL DEFAULT 'new',
+  "total" DECIMAL(10,2) NOT NULL DEFAULT 0,
+  "parentId" INTEGER,
+  "notes" TEXT[],
+  CONSTRAINT "Order_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "orders_by_status" ON "Order"("status", "total" DESC);
+ALTER TABLE "Order" ADD CONSTRAINT "Order_buyerId_fkey" FOREIGN KEY ("buyerId")
+  REFERENCES "user accounts"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+ALTER TABLE "Order" ADD CONSTRAINT "Order_sellerId_fkey" FOREIGN KEY ("sellerId")
+  REFERENCES "user accounts"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+ALTER TABLE "Order" ADD CONSTRAINT "Order_parentId_fkey" FOREIGN KEY ("parentId")
+  REFERENCES "Order"("id") ON DELETE CASCADE ON UPDATE NO ACTION;
+CREATE TABLE "Tag" ("id" SERIAL NOT NULL, "label" TEXT NOT NULL,
+  CONSTRAINT "Tag_pkey" PRIMARY KEY ("id"));
+CREATE TABLE "_OrderToTag" ("A" INTEGER NOT NULL, "B" INTEGER NOT NULL,
+  CONSTRAINT "_OrderToTag_AB_pkey" PRIMARY KEY ("A","B"));
+CREATE INDEX "_OrderToTag_B_index" ON "_OrderToTag"("B");
+ALTER TABLE "_OrderToTag" ADD CONSTRAINT "_OrderToTag_A_fkey" FOREIGN KEY ("A")
+  REFERENCES "Order"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "_OrderToTag" ADD CONSTRAINT "_OrderToTag_B_fkey" FOREIGN KEY ("B")
+  REFERENCES "Tag"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+CREATE TABLE "audit log" ("at" TIMESTAMP(3) NOT NULL, "message" TEXT);
+CREATE TABLE "_prisma_migrations" ("id" TEXT PRIMARY KEY);
+CREATE TABLE "_datatier_outbox" ("id" INTEGER PRIMARY KEY);
+"""
+
+HAND_MADE_SQLITE = """
+CREATE TABLE "user accounts" (
+  "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "e-mail" TEXT NOT NULL,
+  "created at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX "user accounts_e-mail_key" ON "user accounts"("e-mail");
+CREATE TABLE "Order" (
+  "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "buyerId" INTEGER NOT NULL,
+  "sellerId" INTEGER,
+  "status" TEXT NOT NULL DEFAULT 'new',
+  "parentId" INTEGER,
+  CONSTRAINT "Order_buyerId_fkey" FOREIGN KEY ("buyerId") REFERENCES "user accounts" ("id")
+    ON DELETE RESTRICT ON UPDATE CASCADE,
+  CONSTRAINT "Order_sellerId_fkey" FOREIGN KEY ("sellerId") REFERENCES "user accounts" ("id")
+    ON DELETE SET NULL ON UPDATE CASCADE,
+  CONSTRAINT "Order_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Order" ("id")
+    ON DELETE CASCADE ON UPDATE NO ACTION
+);
+CREATE INDEX "orders_by_status" ON "Order"("status", "buyerId" DESC);
+CREATE TABLE "Tag" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "label" TEXT NOT NULL);
+CREATE TABLE "_OrderToTag" (
+  "A" INTEGER NOT NULL,
+  "B" INTEGER NOT NULL,
+  CONSTRAINT "_OrderToTag_A_fkey" FOREIGN KEY ("A") REFERENCES "Order" ("id")
+    ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT "_OrderToTag_B_fkey" FOREIGN KEY ("B") REFERENCES "Tag" ("id")
+    ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE UNIQUE INDEX "_OrderToTag_AB_unique" ON "_OrderToTag"("A", "B");
+CREATE INDEX "_OrderToTag_B_index" ON "_OrderToTag"("B");
+CREATE TABLE "audit log" ("at" DATETIME NOT NULL, "message" TEXT);
+CREATE TABLE "_prisma_migrations" ("id" TEXT PRIMARY KEY);
+CREATE TABLE "_datatier_outbox" ("id" INTEGER PRIMARY KEY);
+"""
+
+
+_COMMON_MODELS = """
+model Tag {
+  id     Int     @id @default(autoincrement())
+  label  String
+  orders Order[]
+}
+
+/// This table has no primary key and no unique index over required columns, so its rows cannot be told apart: the model is ignored (@@ignore), as Prisma's db pull does.
+model audit_log {
+  at      DateTime
+  message String?
+
+  @@map("audit log")
+  @@ignore
+}
+"""
+
+_RELATIONS = """\
+  user_accounts_Order_buyerIdTouser_accounts  user_accounts  @relation("Order_buyerIdTouser_accounts", fields: [buyerId], references: [id])
+  order                                       Order?         @relation("OrderToOrder", fields: [parentId], references: [id], onDelete: Cascade, onUpdate: NoAction)
+  other_Orders                                Order[]        @relation("OrderToOrder")
+  user_accounts_Order_sellerIdTouser_accounts user_accounts? @relation("Order_sellerIdTouser_accounts", fields: [sellerId], references: [id])
+  tags                                        Tag[]
+"""
+
+EXPECTED_SQLITE = (
+    """datasource db {
+  provider = "sqlite"
+}
+
+model Order {
+  id                                          Int            @id @default(autoincrement())
+  buyerId                                     Int
+  sellerId                                    Int?
+  status                                      String         @default("new")
+  parentId                                    Int?
+"""
+    + _RELATIONS
+    + """
+  @@index([status, buyerId(sort: Desc)], map: "orders_by_status")
+}
+"""
+    + _COMMON_MODELS
+    + """
+model user_accounts {
+  id                                   Int      @id @default(autoincrement())
+  e_mail                               String   @unique @map("e-mail")
+  created_at                           DateTime @default(now()) @map("created at")
+  orders_Order_buyerIdTouser_accounts  Order[]  @relation("Order_buyerIdTouser_accounts")
+  orders_Order_sellerIdTouser_accounts Order[]  @relation("Order_sellerIdTouser_accounts")
+
+  @@map("user accounts")
+}
+"""
+)
+
+EXPECTED_POSTGRES = (
+    """datasource db {
+  provider = "postgresql"
+}
+
+model Order {
+  id                                          Int            @id @default(autoincrement())
+  buyerId                                     Int
+  sellerId                                    Int?
+  status                                      order_status   @default(new)
+  total                                       Decimal        @default(0) @db.Decimal(10, 2)
+  parentId                                    Int?
+  notes                                       String[]
+"""
+    + _RELATIONS
+    + """
+  @@index([status, total(sort: Desc)], map: "orders_by_status")
+}
+"""
+    + _COMMON_MODELS
+    + """
+model user_accounts {
+  id                                   Int      @id @default(autoincrement())
+  e_mail                               String   @unique @map("e-mail")
+  display_name                         String?  @map("display name") @db.VarChar(80)
+  created_at                           DateTime @default(now()) @map("created at") @db.Timestamptz(6)
+  orders_Order_buyerIdTouser_accounts  Order[]  @relation("Order_buyerIdTouser_accounts")
+  orders_Order_sellerIdTouser_accounts Order[]  @relation("Order_sellerIdTouser_accounts")
+
+  @@map("user accounts")
+}
+
+enum order_status {
+  new
+  in_progress @map("in progress")
+  DONE
+
+  @@map("order-status")
+}
+"""
+)
+
+
+def test_hand_made_sqlite_database(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "hand.db")
+    conn.executescript(HAND_MADE_SQLITE)
+    conn.close()
+    text = pull_schema_text(f"file:{tmp_path}/hand.db")
+    assert text == EXPECTED_SQLITE
+    schema = introspect(f"file:{tmp_path}/hand.db")
+    assert [m.name for m in schema.models if m.is_ignored] == ["audit_log"]
+    assert schema.join_tables[0].table == "_OrderToTag"
+    # Pushed again, the pulled schema makes the database that was made by hand.
+    push(schema, f"file:{tmp_path}/again.db", "sqlite")
+    hand, again = (
+        _sqlite_catalog(f"file:{tmp_path}/hand.db"),
+        _sqlite_catalog(f"file:{tmp_path}/again.db"),
+    )
+    assert diff_catalogs(hand, again) == []
+
+
+@pytest.mark.postgres
+def test_hand_made_postgres_database(pull_pg_urls: tuple[str, str]) -> None:
+    first, second = pull_pg_urls
+    try:
+        with psycopg.connect(first, autocommit=True) as conn:
+            conn.execute(HAND_MADE_POSTGRES.encode())
+        assert pull_schema_text(first) == EXPECTED_POSTGRES
+        schema = introspect(first)
+        assert [e.db_name for e in schema.enums] == ["order-status"]
+        push(schema, second, "postgresql")
+    finally:
+        hand = _postgres_catalog(first, clear=True)
+        again = _postgres_catalog(second, clear=True)
+    assert diff_catalogs(hand, again) == []
+
+
+# -- the command ---------------------------------------------------------------------
+
+_runner = CliRunner()
+
+
+def _blog_database(tmp_path: Path) -> str:
+    url = f"file:{tmp_path}/blog.db"
+    push(_load(_shared("blog"), "sqlite", tmp_path), url, "sqlite")
+    return url
+
+
+def _shared(name: str) -> dict[str, Any]:
+    return next(e for e in MANIFEST["schemas"] if e["group"] == "shared" and e["name"] == name)
+
+
+def _pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATATIER_SCHEMA", raising=False)
+    return _runner.invoke(app, ["db", "pull", *args])
+
+
+def test_cli_print_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _blog_database(tmp_path)
+    result = _pull(tmp_path, monkeypatch, "--url", url, "--print")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == pull_schema_text(url)
+    assert "introspected" in result.stderr and "7 models" in result.stderr
+    assert not (tmp_path / "schema.prisma").exists()
+
+
+_HEADER = """\
+// The project's own settings, kept by db pull.
+generator client {
+  provider = "prisma-client-js"
+  output   = "./generated"
+}
+
+datasource db {
+  provider = "sqlite"
+  url      = env("BLOG_URL")
+}
+"""
+
+
+def test_cli_keeps_generator_and_datasource(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _blog_database(tmp_path)
+    (tmp_path / "schema.prisma").write_text(_HEADER)
+    monkeypatch.setenv("BLOG_URL", url)
+    result = _pull(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stdout
+    written = (tmp_path / "schema.prisma").read_text()
+    assert written.startswith(_HEADER + "\nmodel Category {")
+    body = pull_schema_text(url).split("}\n\n", 1)[1]  # the pulled text after its datasource
+    assert written.endswith(body)
+    # Pulling again changes nothing, and needs no --force.
+    again = _pull(tmp_path, monkeypatch)
+    assert again.exit_code == 0, again.output
+    assert "already matches" in again.stdout
+
+
+def test_cli_refuses_to_overwrite_another_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _blog_database(tmp_path)
+    mine = 'datasource db {\n  provider = "sqlite"\n}\n\nmodel Mine {\n  id Int @id\n}\n'
+    (tmp_path / "schema.prisma").write_text(mine)
+    result = _pull(tmp_path, monkeypatch, "--url", url)
+    assert result.exit_code == 1
+    assert "--force" in result.stderr and "Traceback" not in result.output
+    assert (tmp_path / "schema.prisma").read_text() == mine
+    forced = _pull(tmp_path, monkeypatch, "--url", url, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "schema.prisma").read_text() == pull_schema_text(url)
+
+
+def test_cli_empty_database_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite3.connect(tmp_path / "empty.db").close()
+    result = _pull(tmp_path, monkeypatch, "--url", f"file:{tmp_path}/empty.db")
+    assert result.exit_code == 1
+    assert "has no tables to pull" in result.stderr
+    assert not (tmp_path / "schema.prisma").exists()
+
+
+def test_cli_without_a_url_names_the_ways_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _pull(tmp_path, monkeypatch)
+    assert result.exit_code == 1
+    assert "no database URL: pass --url" in result.stderr
+
+
+def test_merge_adds_the_preview_features_the_pulled_schema_needs() -> None:
+    pulled = (
+        'datasource db {\n  provider = "postgresql"\n}\n\n'
+        'generator client {\n  provider        = "prisma-client-js"\n'
+        '  previewFeatures = ["partialIndexes"]\n}\n\n'
+        "model A {\n  id Int @id\n}\n"
+    )
+    existing = (
+        'generator py {\n  provider = "datatier"\n}\n\n'
+        'datasource db {\n  provider = "postgres"\n  url      = env("PG")\n}\n'
+    )
+    merged = merge_pulled_schema(pulled, existing)
+    assert merged == (
+        'generator py {\n  provider        = "datatier"\n'
+        '  previewFeatures = ["partialIndexes"]\n}\n\n'
+        'datasource db {\n  provider = "postgres"\n  url      = env("PG")\n}\n\n'
+        "model A {\n  id Int @id\n}\n"
+    )

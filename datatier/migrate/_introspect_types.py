@@ -240,6 +240,10 @@ _PG_DEFAULT_SIZED = {
 }
 
 
+_IDENT = r'(?:"(?:[^"]|"")*"|[A-Za-z_][\w ]*)'
+_CAST = re.compile(rf"(.*?)::{_IDENT}(?:\.{_IDENT})?(?:\([\d, ]*\))?[\w ]*(?:\[\])*", re.DOTALL)
+
+
 class PostgresColumns(ColumnReader):
     """PostgreSQL: ``format_type`` spellings, enums, arrays, serial sequences, cast defaults."""
 
@@ -279,11 +283,11 @@ class PostgresColumns(ColumnReader):
         return any(s.name == name and s.owned_by == owner for s in self.catalog.sequences)
 
     def strip_cast(self, text: str) -> str:
-        # 'x'::text, 'USER'::"Role", 1::bigint, '2020-01-01'::timestamp without time zone
-        match = re.fullmatch(r"(.*?)::[A-Za-z_\" ][\w\" .()\[\],]*", text, re.DOTALL)
+        # 'x'::text, 'new'::"order-status", 1::bigint, '2020-01-01'::timestamp without time zone
+        match = _CAST.fullmatch(text)
         while match and (_unquote_sql(match[1]) is not None or _NUMBER.fullmatch(match[1])):
             text = match[1]
-            match = re.fullmatch(r"(.*?)::[A-Za-z_\" ][\w\" .()\[\],]*", text, re.DOTALL)
+            match = _CAST.fullmatch(text)
         return text
 
     def list_items(self, text: str) -> list[str] | None:
