@@ -21,7 +21,7 @@ from datatier.errors import DatatierError, SchemaError
 from datatier.schema import Schema, load_schema, schema_files
 
 if TYPE_CHECKING:
-    from datatier.migrate._commands import Project
+    from datatier.migrate._commands import DiffSource, Project
 
 __all__ = ["app", "main"]
 
@@ -152,14 +152,16 @@ def format_command(
     typer.echo(f"{verb} {len(unformatted)} file(s)" if unformatted else "already formatted")
 
 
-def _push(path: Path, url: str) -> None:
+def _push(path: Path, url: str, *, accept_data_loss: bool = False) -> None:
     from datatier.migrate._push import push
 
     loaded = load_schema(path)
     _print_warnings(loaded)
     provider = check_provider(loaded.provider or "sqlite", loaded.is_portable, url)
-    report = push(loaded, url, provider)
+    report = push(loaded, url, provider, accept_data_loss=accept_data_loss)
     typer.echo(report.summary())
+    for change in report.changes:
+        typer.echo(f"  - {change}")
     for label, names in (
         ("enums", report.enums),
         ("tables", report.tables),
@@ -172,37 +174,19 @@ def _push(path: Path, url: str) -> None:
 
 @db_app.command("push")
 @_reports_errors
-def db_push(schema: SchemaOption = None, url: UrlOption = None) -> None:
-    """Create the schema's tables, indexes, foreign keys and enums on an empty database."""
+def db_push(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    accept_data_loss: AcceptDataLossOption = False,
+) -> None:
+    """Make the database match the schema (create it, or change it), without migrations."""
     path, _ = _schema_path(schema, url)
     config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
     loaded = load_schema(path)
     database_url = resolve_url(
         config, os.environ, loaded.datasource.url if loaded.datasource else None, path
     )
-    _push(path, database_url)
-
-
-@db_app.command("pull")
-@_reports_errors
-def db_pull(
-    schema: SchemaOption = None,
-    url: UrlOption = None,
-    print_only: Annotated[
-        bool, typer.Option("--print", help="Print the pulled schema instead of writing the file.")
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite a schema file that describes other models.")
-    ] = False,
-) -> None:
-    """Write the schema of an existing database (tables, relations, enums) to the schema file."""
-    from datatier.migrate._introspect_file import pull_command
-
-    config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
-    result = pull_command(config, Path.cwd(), os.environ, print_only=print_only, force=force)
-    if print_only:
-        typer.echo(result.text, nl=False)
-    typer.echo(result.summary, err=print_only)
+    _push(path, database_url, accept_data_loss=accept_data_loss)
 
 
 def _project(schema: str | None, url: str | None, shadow_url: str | None = None) -> Project:
@@ -233,6 +217,132 @@ def db_seed(schema: SchemaOption = None, url: UrlOption = None) -> None:
     project = _project(schema, url)
     run_seed(project)
     typer.echo(f"ran the seed script {_shown(project.seed or Path())}")
+
+
+@migrate_app.command("dev")
+@_reports_errors
+def migrate_dev(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    shadow_url: ShadowOption = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Short description, e.g. add_user_email.")
+    ] = None,
+    create_only: Annotated[
+        bool, typer.Option("--create-only", help="Write the migration, do not apply it.")
+    ] = False,
+    accept_data_loss: AcceptDataLossOption = False,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            help="A rename, not a drop and add: Table.old=new (column) or Old=New (table), "
+            "database names. Repeat for several.",
+        ),
+    ] = None,
+    skip_seed: Annotated[
+        bool, typer.Option("--skip-seed", help="Do not seed a fresh database.")
+    ] = False,
+) -> None:
+    """Write a migration from the history to the schema (replayed in a shadow database), apply it."""
+    from datatier.migrate._commands import dev
+
+    project = _project(schema, url, shadow_url)
+    if name is None:
+        if not _interactive():
+            raise DatatierError(
+                "a migration needs a name; pass --name NAME (e.g. --name add_email)"
+            )
+        name = typer.prompt("Name of the migration")
+    confirm = (lambda question: typer.confirm(question)) if _interactive() else None
+    report = dev(
+        project,
+        name,
+        create_only=create_only,
+        accept_data_loss=accept_data_loss,
+        renames=rename or [],
+        confirm=confirm,
+        seed=not skip_seed,
+    )
+    _echo_lines(report.lines())
+
+
+_SOURCES = ("empty", "schema", "migrations", "url")
+
+
+def _diff_source(side: str, values: dict[str, str | bool | None]) -> DiffSource:
+    from datatier.migrate._commands import DiffSource
+
+    given = [kind for kind in _SOURCES if values[kind] not in (None, False)]
+    if len(given) != 1:
+        flags = ", ".join(f"--{side}-{kind}" for kind in _SOURCES)
+        raise DatatierError(f"migrate diff needs exactly one of {flags}")
+    kind = given[0]
+    value = values[kind]
+    return DiffSource(kind, value if isinstance(value, str) else None)
+
+
+@migrate_app.command("diff")
+@_reports_errors
+def migrate_diff(
+    from_empty: Annotated[
+        bool, typer.Option("--from-empty", help="From an empty database.")
+    ] = False,
+    from_schema: Annotated[
+        str | None, typer.Option("--from-schema", help="From a schema file.")
+    ] = None,
+    from_migrations: Annotated[
+        str | None, typer.Option("--from-migrations", help="From a migrations folder.")
+    ] = None,
+    from_url: Annotated[
+        str | None, typer.Option("--from-url", help="From a live database.")
+    ] = None,
+    to_empty: Annotated[bool, typer.Option("--to-empty", help="To an empty database.")] = False,
+    to_schema: Annotated[str | None, typer.Option("--to-schema", help="To a schema file.")] = None,
+    to_migrations: Annotated[
+        str | None, typer.Option("--to-migrations", help="To a migrations folder.")
+    ] = None,
+    to_url: Annotated[str | None, typer.Option("--to-url", help="To a live database.")] = None,
+    script: Annotated[
+        bool, typer.Option("--script", help="Print the SQL script instead of the summary.")
+    ] = False,
+    shadow_url: ShadowOption = None,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 2 when there is a difference, 0 when none.")
+    ] = False,
+) -> None:
+    """The changes between two states (schema, migrations, live database or nothing)."""
+    from datatier.migrate._commands import SHADOW_URL_ENV, diff
+
+    source = _diff_source(
+        "from",
+        {
+            "empty": from_empty,
+            "schema": from_schema,
+            "migrations": from_migrations,
+            "url": from_url,
+        },
+    )
+    target = _diff_source(
+        "to", {"empty": to_empty, "schema": to_schema, "migrations": to_migrations, "url": to_url}
+    )
+    server = next(
+        (s.value for s in (source, target) if s.kind == "url"), os.environ.get("DATABASE_URL")
+    )
+    plan = diff(
+        source,
+        target,
+        shadow_url=shadow_url or os.environ.get(SHADOW_URL_ENV) or None,
+        server_url=server,
+    )
+    if script:
+        typer.echo(plan.up_sql, nl=False)
+    elif plan.is_empty:
+        typer.echo("No difference detected.")
+    else:
+        _echo_lines([f"- {line}" for line in plan.summary])
+    if exit_code and not plan.is_empty:
+        raise typer.Exit(2)
 
 
 @migrate_app.command("deploy")

@@ -20,7 +20,7 @@ from datatier.errors import ConnectionFailed, DatabaseNotEmpty, DatatierError
 from datatier.migrate._catalog import Catalog, diff_catalogs
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
-from datatier.migrate._push import push
+from datatier.migrate._push import DataLossError, push
 from datatier.migrate._sqlscript import apply_sql_script
 from datatier.schema import Schema, load_schema
 from tests.harness.backends import Backend
@@ -99,20 +99,31 @@ def test_push_twice_changes_nothing(sql_backend: Backend, tmp_path: Path) -> Non
     assert catalog(sql_backend.url) == before
 
 
-def test_push_refuses_a_database_of_another_schema_and_writes_nothing(
+def test_push_updates_a_database_of_another_schema_but_not_over_its_rows(
     sql_backend: Backend, tmp_path: Path
 ) -> None:
     push(shared_schema("shop", sql_backend.provider, tmp_path), sql_backend.url)
+    with sql_backend.connect() as conn:
+        conn.execute("""INSERT INTO "Customer" ("email", "name") VALUES ('a@x', 'ann')""")
     before = catalog(sql_backend.url)
 
-    with pytest.raises(DatabaseNotEmpty) as info:
+    with pytest.raises(DataLossError) as info:
         push(shared_schema("blog", sql_backend.provider, tmp_path), sql_backend.url)
 
     message = str(info.value)
-    assert 'table "users" missing' in message
-    assert 'unexpected table "Customer"' in message
-    assert "datatier migrate dev" in message
+    assert "drop the `Customer` table" in message and "(1 row)" in message
+    assert "--accept-data-loss" in message and "datatier migrate dev" in message
     assert catalog(sql_backend.url) == before
+
+    blog = shared_schema("blog", sql_backend.provider, tmp_path)
+    report = push(blog, sql_backend.url, accept_data_loss=True)
+    assert not report.created and report.changes
+    assert report.summary().startswith(f"{report.url}: updated to match the schema")
+    assert (
+        push(blog, sql_backend.url)
+        .summary()
+        .endswith("already in sync with the schema, nothing changed")
+    )
 
 
 def test_push_ignores_datatier_and_prisma_bookkeeping_tables(
@@ -262,7 +273,8 @@ def test_push_with_named_database_schemas(pg_url: str, tmp_path: Path) -> None:
 
     path.write_text(MULTI_SCHEMA.replace("  email String @unique\n", "  email String\n"))
     with pytest.raises(
-        DatabaseNotEmpty, match=r'schema "auth": table "Account": unexpected index "Account_email_key"'
+        DatabaseNotEmpty,
+        match=r'schema "auth": table "Account": unexpected index "Account_email_key"',
     ):
         push(load_schema(path), pg_url)
     with raw(pg_url) as conn:  # the refusal left the database as it was

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -435,7 +435,7 @@ def status(project: Project, *, check_drift: bool = True) -> StatusReport:
 
 def _drift(store: HistoryStore, applied: Sequence[MigrationFolder], project: Project) -> list[str]:
     """Differences between the live database and one built from ``applied`` (expected = history)."""
-    with shadow_database(project) as shadow_url:
+    with _project_shadow(project) as shadow_url:
         replay(shadow_url, applied)
         expected = read_catalog(shadow_url)
     return diff_catalogs(expected, store.read_catalog(postgres_schema_of(project.url)))
@@ -476,36 +476,43 @@ def _nothing() -> None:
 
 
 @contextmanager
-def shadow_database(project: Project) -> Iterator[str]:
-    """The URL of an empty database of the project's provider, for replaying the history.
+def shadow_database(
+    provider: str, *, server_url: str | None, shadow_url: str | None = None
+) -> Iterator[str]:
+    """The URL of an empty database of ``provider``, for replaying a history.
 
-    SQLite: a file in a temporary folder. PostgreSQL: the configured shadow database
-    (``shadowDatabaseUrl``, ``SHADOW_DATABASE_URL`` or ``--shadow-url``), emptied first, else
-    a new ``_datatier_shadow_<random>`` database on the same server, dropped afterwards.
+    SQLite: a file in a temporary folder. PostgreSQL: ``shadow_url`` when given (``shadowDatabaseUrl``,
+    ``SHADOW_DATABASE_URL`` or ``--shadow-url``), emptied first; else a new
+    ``_datatier_shadow_<random>`` database on ``server_url``'s server, dropped afterwards.
     """
-    if project.provider == "sqlite":
+    if provider == "sqlite":
         with tempfile.TemporaryDirectory(prefix="datatier_shadow_") as folder:
             yield f"file:{Path(folder) / 'shadow.db'}"
         return
-    if project.shadow_url is not None:
-        if project.shadow_url == project.url:
+    if shadow_url is not None:
+        if shadow_url == server_url:
             raise ConfigError(
                 "the shadow database URL is the development database's; it must name another, "
                 "disposable database (it is emptied on every use)"
             )
-        _empty_database(project.shadow_url, project.schema)
-        yield project.shadow_url
+        _empty_database(shadow_url)
+        yield shadow_url
         return
+    if server_url is None:
+        raise ConfigError(
+            "replaying migrations on PostgreSQL needs a shadow database: pass --shadow-url "
+            f"(or set {SHADOW_URL_ENV}) to an empty database that may be emptied"
+        )
     name = f"_datatier_shadow_{secrets.token_hex(6)}"
-    admin = _admin(project.url)
+    admin = _admin(server_url)
     try:
         try:
             admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
         except psycopg.errors.InsufficientPrivilege:
-            user = urlsplit(project.url).username or "the connecting role"
+            user = urlsplit(server_url).username or "the connecting role"
             raise MigrationError(
                 f"migrate needs a temporary shadow database to replay the migrations in, but "
-                f"{user} may not create databases on {mask_url(project.url)}. Either grant it "
+                f"{user} may not create databases on {mask_url(server_url)}. Either grant it "
                 f"(`ALTER ROLE {user} CREATEDB`), or create an empty database for the purpose "
                 f'and name it in the datasource (`shadowDatabaseUrl = env("SHADOW_DATABASE_URL")`), '
                 f"the {SHADOW_URL_ENV} environment variable or --shadow-url"
@@ -513,15 +520,19 @@ def shadow_database(project: Project) -> Iterator[str]:
     finally:
         admin.close()
     try:
-        yield _with_database(project.url, name)
+        yield _with_database(server_url, name)
     finally:
-        admin = _admin(project.url)
+        admin = _admin(server_url)
         try:
             admin.execute(
                 pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
             )
         finally:
             admin.close()
+
+
+def _project_shadow(project: Project) -> AbstractContextManager[str]:
+    return shadow_database(project.provider, server_url=project.url, shadow_url=project.shadow_url)
 
 
 def _admin(url: str) -> psycopg.Connection[Any]:
@@ -540,8 +551,8 @@ def _with_database(url: str, name: str) -> str:
 # -- emptying a database -----------------------------------------------------------------
 
 
-def _empty_database(url: str, schema: Schema) -> None:
-    """Drop every table, view, type and sequence datatier or Prisma could have created at ``url``."""
+def _empty_database(url: str, schema: Schema | None = None) -> None:
+    """Drop every table, view, type and sequence at ``url`` (in ``schema``'s database schemas too)."""
     conn = connect_sync(url)
     try:
         if isinstance(conn, sqlite3.Connection):
@@ -550,8 +561,8 @@ def _empty_database(url: str, schema: Schema) -> None:
             names = dict.fromkeys(
                 [
                     postgres_schema(url),
-                    *(schema.datasource.schemas if schema.datasource else ()),
-                    *(m.schema for m in schema.models if m.schema is not None),
+                    *(schema.datasource.schemas if schema and schema.datasource else ()),
+                    *(m.schema for m in (schema.models if schema else ()) if m.schema is not None),
                 ]
             )
             conn.autocommit = True
@@ -779,7 +790,7 @@ def down_data_loss(store: HistoryStore, script: str) -> list[str]:
                     if column not in kept:
                         losses.extend(_column_loss(store, table, _quote(column)))
             else:
-                rows = _count(store, f"SELECT COUNT(*) FROM {table}")
+                rows = store.count(f"SELECT COUNT(*) FROM {table}")
                 if rows:
                     losses.append(
                         f"drops table {table} holding {rows} row{'s' if rows != 1 else ''}"
@@ -793,7 +804,7 @@ def down_data_loss(store: HistoryStore, script: str) -> list[str]:
 
 
 def _column_loss(store: HistoryStore, table: str, column: str) -> list[str]:
-    rows = _count(store, f"SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL")
+    rows = store.count(f"SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL")
     if not rows:
         return []
     return [f"drops column {column} of {table}, which holds {rows} value{'s' if rows != 1 else ''}"]
@@ -806,14 +817,6 @@ def _columns(store: HistoryStore, table: str) -> list[str]:
         return [r[1] for r in store.execute(f"PRAGMA table_info({table})")]
     except sqlite3.Error:
         return []
-
-
-def _count(store: HistoryStore, query: str) -> int:
-    try:
-        rows = store.execute(query)
-    except (psycopg.Error, sqlite3.Error):
-        return 0
-    return int(rows[0][0]) if rows else 0
 
 
 def _strip_comments(statement: str) -> str:
@@ -855,3 +858,302 @@ def run_seed(project: Project, *, required: bool = True) -> bool:
     if result.returncode != 0:
         raise DatatierError(f"seed script {project.seed} failed with exit code {result.returncode}")
     return True
+
+
+# -- dev ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DevReport:
+    """What ``dev`` did: the folder it wrote (None when the schema and history agree)."""
+
+    url: str
+    folder: Path | None
+    summary: tuple[str, ...]
+    applied: tuple[str, ...]
+    created_only: bool = False
+    seeded: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        out = [f"warning: {w}" for w in self.warnings]
+        if self.applied and (self.folder is None or self.applied != (self.folder.name,)):
+            pending = [n for n in self.applied if self.folder is None or n != self.folder.name]
+            out.append(f"applied pending migrations: {', '.join(pending)}")
+        if self.folder is None:
+            out.append(f"{self.url}: already in sync with the schema, no migration created")
+        else:
+            verb = "created" if self.created_only else "created and applied"
+            out.append(f"{verb} {self.folder}:")
+            out.extend(f"  - {line}" for line in self.summary)
+            if self.created_only:
+                out.append(
+                    "edit it if needed, then apply it with `datatier migrate dev` or `deploy`"
+                )
+        if self.seeded:
+            out.append("ran the seed script")
+        return out
+
+
+def parse_rename(text: str) -> tuple[str | None, str, str]:
+    """``Table.old=new`` (a column) or ``old=new`` (a table), database names: (table, old, new)."""
+    left, eq, new = text.partition("=")
+    table, dot, old = left.rpartition(".")
+    if not eq or not new.strip() or not old.strip() or (dot and not table.strip()):
+        raise MigrationError(
+            f"--rename {text!r}: write Table.oldColumn=newColumn for a column or "
+            "OldTable=NewTable for a table (database names, as the migration shows them)"
+        )
+    return (table.strip() or None, old.strip(), new.strip())
+
+
+def dev(
+    project: Project,
+    name: str,
+    *,
+    create_only: bool = False,
+    accept_data_loss: bool = False,
+    renames: Sequence[str] = (),
+    confirm: Callable[[str], bool] | None = None,
+    seed: bool = True,
+) -> DevReport:
+    """Write the migration from the history's schema to the project's, and apply it.
+
+    Applies pending migrations first, replays the history into a shadow database, refuses
+    on drift (the development database differs from its history), plans the change, and
+    stops before writing anything when a possible rename is unanswered (``confirm`` asks on
+    a terminal; otherwise ``--rename``) or when the change would lose rows that exist
+    (unless ``accept_data_loss`` or ``create_only``). A fresh database gets the seed.
+    """
+    from datatier.migrate._plan import plan_migration
+
+    folders = project.folders()
+    with _session(project.url) as store:
+        store.ensure_table()
+        rows = store.rows()
+        db_schema = postgres_schema_of(project.url)
+        fresh = not rows and _is_empty_catalog(store.read_catalog(db_schema))
+        state = analyse(folders, rows)
+        _refuse_broken_history(state, "migrate dev")
+        if state.missing:
+            raise MigrationError(
+                f"migration {', '.join(state.missing)} is applied to the database but missing "
+                f"from {project.migrations}; restore it from version control, or start over with "
+                "`datatier migrate reset`"
+            )
+        applied = _deploy(store, folders, project).applied if state.pending else ()
+        with _project_shadow(project) as shadow_url:
+            replay(shadow_url, folders)
+            drift = diff_catalogs(read_catalog(shadow_url), store.read_catalog(db_schema))
+            if drift:
+                raise MigrationError(
+                    "drift: the database differs from what its migrations create:\n"
+                    + "\n".join(f"  - {line}" for line in drift[:20])
+                    + "\nmigrate dev plans from the history, so it stops here. Run "
+                    "`datatier migrate reset` to rebuild the database from the migrations (this "
+                    "drops its data), or write the difference into a migration by hand"
+                )
+            before = _introspect_or_none(shadow_url) if folders else None
+        confirmed = _confirmed_renames(project, before, renames)
+        plan = plan_migration(before, project.schema, project.provider, renames=confirmed)
+        open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
+        if open_candidates and confirm is not None:
+            chosen = [c for c in open_candidates if confirm(f"Did you rename {c.describe()}?")]
+            if chosen:
+                confirmed = [*confirmed, *chosen]
+                plan = plan_migration(before, project.schema, project.provider, renames=confirmed)
+            open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
+        warnings: list[str] = []
+        if open_candidates:
+            listed = "\n".join(
+                f"  - {c.describe()}  (--rename {_rename_flag(c)})" for c in open_candidates
+            )
+            if not create_only:
+                raise MigrationError(
+                    "the change drops and adds objects that may be renames:\n"
+                    f"{listed}\nSay which are renames with --rename (once per rename), or pass "
+                    "--create-only to write the migration as drop-and-add for editing. Nothing "
+                    "was written"
+                )
+            warnings.append(f"written as drop-and-add, edit if these are renames:\n{listed}")
+        if plan.is_empty and not create_only:
+            return DevReport(project.shown_url, None, (), applied)
+        losses = store.data_losses(plan.data_loss)
+        if losses and not (accept_data_loss or create_only):
+            raise MigrationError(
+                "the migration would lose data that exists in the development database:\n"
+                + "\n".join(f"  - {loss}" for loss in losses)
+                + "\nNothing was written. Pass --accept-data-loss to go on, or --create-only "
+                "to write the migration without applying it (and edit it)"
+            )
+        warnings.extend(losses if create_only else ())
+        from datatier.migrate._folders import write_lock, write_migration
+
+        folder = write_migration(project.migrations, name, plan.up_sql, plan.down_sql)
+        write_lock(project.migrations, project.provider)
+        if create_only:
+            return DevReport(
+                project.shown_url,
+                folder.path,
+                tuple(plan.summary),
+                applied,
+                True,
+                False,
+                tuple(warnings),
+            )
+        _apply(store, folder, project)
+    seeded = fresh and seed and run_seed(project, required=False)
+    return DevReport(
+        project.shown_url,
+        folder.path,
+        tuple(plan.summary),
+        (*applied, folder.name),
+        seeded=seeded,
+        warnings=tuple(warnings),
+    )
+
+
+def _is_empty_catalog(catalog: Catalog) -> bool:
+    return not catalog.tables and not catalog.enums
+
+
+def _introspect_or_none(url: str) -> Schema | None:
+    from datatier.migrate._introspect import EmptyDatabase, introspect
+
+    try:
+        return introspect(url)
+    except EmptyDatabase:
+        return None
+
+
+def _rename_flag(candidate: Any) -> str:
+    if candidate.kind == "table":
+        return f"{candidate.old}={candidate.new}"
+    return f"{candidate.table}.{candidate.old}={candidate.new}"
+
+
+def _confirmed_renames(
+    project: Project, before: Schema | None, renames: Sequence[str]
+) -> list[Any]:
+    """``--rename`` texts as the planner's rename candidates; an unknown one lists the candidates."""
+    if not renames:
+        return []
+    from datatier.migrate._plan import RenameCandidate, plan_migration
+
+    candidates = plan_migration(before, project.schema, project.provider).rename_candidates
+    chosen: list[RenameCandidate] = []
+    for text in renames:
+        table, old, new = parse_rename(text)
+        kind = "column" if table is not None else "table"
+        match = [
+            c
+            for c in candidates
+            if c.kind == kind
+            and c.old == old
+            and c.new == new
+            and (table is None or c.table == table)
+        ]
+        if not match:
+            known = ", ".join(_rename_flag(c) for c in candidates) or "none"
+            raise MigrationError(
+                f"--rename {text}: not a dropped and an added {kind} of the same shape in this "
+                f"change; possible renames: {known}"
+            )
+        chosen.append(match[0])
+    return chosen
+
+
+# -- diff --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffSource:
+    """One side of ``migrate diff``: ``kind`` is empty, schema, migrations or url."""
+
+    kind: str
+    value: str | None = None
+
+    def describe(self) -> str:
+        return self.kind if self.value is None else f"{self.kind} {self.value}"
+
+
+def diff(
+    source: DiffSource,
+    target: DiffSource,
+    *,
+    shadow_url: str | None = None,
+    server_url: str | None = None,
+) -> Any:
+    """The ``MigrationPlan`` from ``source``'s database to ``target``'s.
+
+    The provider comes from the schemas, URLs or ``migration_lock.toml`` involved (they must
+    agree). A ``migrations`` side on PostgreSQL replays into ``shadow_url`` (emptied), or
+    into a temporary database on ``server_url``'s server.
+    """
+    from datatier.migrate._plan import plan_migration
+
+    provider = _diff_provider([source, target])
+    before = _diff_side(source, provider, shadow_url, server_url)
+    after = _diff_side(target, provider, shadow_url, server_url)
+    return plan_migration(before, after or _empty_schema(provider), provider)
+
+
+def _empty_schema(provider: str) -> Schema:
+    from datatier.schema import validate_schema_text
+
+    return validate_schema_text(
+        f'datasource db {{\n  provider = "{provider}"\n}}\n', "empty.prisma"
+    )
+
+
+def _diff_provider(sides: Sequence[DiffSource]) -> str:
+    from datatier.migrate._folders import read_lock
+
+    found: dict[str, str] = {}
+    for side in sides:
+        if side.kind == "schema" and side.value is not None:
+            schema = load_schema(Path(side.value))
+            if schema.provider:
+                found[side.describe()] = _canonical(schema.provider)
+        elif side.kind == "url" and side.value is not None:
+            from datatier.config import provider_for_url
+
+            found[side.describe()] = provider_for_url(side.value)
+        elif side.kind == "migrations" and side.value is not None:
+            locked = read_lock(Path(side.value))
+            if locked:
+                found[side.describe()] = _canonical(locked)
+    providers = set(found.values())
+    if len(providers) > 1:
+        listed = ", ".join(f"{where}: {p}" for where, p in found.items())
+        raise ConfigError(f"migrate diff: the two sides are for different databases ({listed})")
+    if not providers:
+        raise ConfigError(
+            "migrate diff: no side names a database provider; use a schema, a URL or a "
+            "migrations folder with migration_lock.toml"
+        )
+    return providers.pop()
+
+
+def _canonical(provider: str) -> str:
+    return "postgresql" if provider == "postgres" else provider
+
+
+def _diff_side(
+    side: DiffSource, provider: str, shadow_url: str | None, server_url: str | None
+) -> Schema | None:
+    if side.kind == "empty":
+        return None
+    assert side.value is not None
+    if side.kind == "schema":
+        return load_schema(Path(side.value))
+    if side.kind == "url":
+        return _introspect_or_none(side.value)
+    if side.kind == "migrations":
+        folders = read_migrations(Path(side.value))
+        if not folders:
+            return None
+        with shadow_database(provider, server_url=server_url, shadow_url=shadow_url) as url:
+            replay(url, folders)
+            return _introspect_or_none(url)
+    raise ConfigError(f"migrate diff: unknown source {side.kind!r}")

@@ -160,6 +160,23 @@ class HistoryStore(ABC):
     def lock(self) -> Iterator[None]:
         """Exclude other migration runs on this database while the block runs."""
 
+    def count(self, query: str) -> int:
+        """The number a ``SELECT COUNT(*)`` returns; 0 when it fails (say, its table is missing)."""
+        try:
+            rows = self.execute(query)
+        except (psycopg.Error, sqlite3.Error):
+            return 0
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def data_losses(self, checks: Sequence[Any]) -> list[str]:
+        """The messages of the ``DataLossCheck``s whose count is above zero here, with the count."""
+        losses = []
+        for check in checks:
+            count = self.count(check.sql)
+            if count:
+                losses.append(f"{check.message} ({count} row{'s' if count != 1 else ''})")
+        return losses
+
     def ensure_table(self) -> None:
         if not self.table_exists():
             self.execute(self.create_table)

@@ -1,8 +1,11 @@
-"""``db push``: create a schema's database in an empty database, or confirm one already matches.
+"""``db push``: make a database match the schema, without a migration history.
 
-It never changes an existing database: when the database holds anything of
-its own that differs from what the schema creates, it refuses and lists the
-differences. Changing an existing database is what migrations are for.
+An empty database gets the schema's DDL in Prisma's order. A database that
+differs is introspected, the change planned as ``migrate dev`` plans it and
+applied in one transaction (outside one where SQLite must rebuild tables with
+foreign keys off); a change that would lose rows that exist stops unless
+``accept_data_loss``. Renames are never guessed: a renamed field is a drop and
+an add, which the data-loss check catches when the old column holds values.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datatier.migrate._catalog_sqlite import read_sqlite_catalog
 from datatier.migrate._ddl import create_elements, in_schema_order, to_metadata
 from datatier.schema._ir import Schema
 
-__all__ = ["PushReport", "push"]
+__all__ = ["DataLossError", "PushReport", "push"]
 
 _SHOWN_DIFFERENCES = 20
 
@@ -39,6 +42,7 @@ class PushReport:
     url: str  # password masked
     provider: str
     created: bool
+    changes: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     foreign_keys: tuple[str, ...] = ()
@@ -47,6 +51,9 @@ class PushReport:
 
     def summary(self) -> str:
         """One line for the user: what was created, or that nothing changed."""
+        if self.changes:
+            n = len(self.changes)
+            return f"{self.url}: updated to match the schema ({n} change{'s' if n != 1 else ''})"
         if not self.created:
             return f"{self.url}: already in sync with the schema, nothing changed"
         counts = [
@@ -63,12 +70,15 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
-def push(schema: Schema, url: str, provider: str | None = None) -> PushReport:
-    """Create ``schema``'s tables in the empty database at ``url``, or confirm it already matches.
+def push(
+    schema: Schema, url: str, provider: str | None = None, *, accept_data_loss: bool = False
+) -> PushReport:
+    """Make the database at ``url`` match ``schema``: create it when empty, else update it.
 
-    ``provider`` defaults to the URL's. Raises ``DatabaseNotEmpty`` (listing the
-    differences) when the database has other tables, ``ConnectionFailed`` when it
-    cannot be reached; on failure nothing is written.
+    ``provider`` defaults to the URL's. Raises ``DataLossError`` (listing what would be
+    lost) when the update drops rows or values that exist, unless ``accept_data_loss``;
+    ``DatabaseNotEmpty`` when a database with named schemas (``@@schema``) differs;
+    ``ConnectionFailed`` when it cannot be reached. On failure nothing is written.
     """
     provider = provider or provider_for_url(url)
     dialect = get_dialect(provider)
@@ -88,11 +98,65 @@ def push(schema: Schema, url: str, provider: str | None = None) -> PushReport:
             created = _push_postgres_schemas(conn, statements, named_schemas, report.url)
         else:
             created = _push_postgres(conn, statements, postgres_schema(url), report.url)
+    except _Differs:
+        return _update(schema, url, dialect.name, conn, accept_data_loss)
     finally:
         conn.close()
     if not created:
         return PushReport(url=report.url, provider=report.provider, created=False)
     return report
+
+
+class _Differs(Exception):
+    """The database is not empty and differs from the schema: ``push`` updates it."""
+
+
+class DataLossError(DatatierError):
+    """``db push`` would drop rows or values that exist; nothing was changed."""
+
+    code = "data_loss"
+
+
+def _update(
+    schema: Schema,
+    url: str,
+    provider: str,
+    conn: psycopg.Connection[Any] | sqlite3.Connection,
+    accept_data_loss: bool,
+) -> PushReport:
+    """Plan the change from the live database (introspected) to ``schema`` and apply it."""
+    from datatier.migrate._history import history_store
+    from datatier.migrate._introspect import EmptyDatabase, introspect
+    from datatier.migrate._plan import plan_migration
+
+    try:
+        live: Schema | None = introspect(url)
+    except EmptyDatabase:
+        live = None
+    plan = plan_migration(live, schema, provider)
+    shown = mask_url(url)
+    if plan.is_empty:
+        return PushReport(url=shown, provider=provider, created=False)
+    store = history_store(conn)
+    losses = store.data_losses(plan.data_loss)
+    if losses and not accept_data_loss:
+        raise DataLossError(
+            f"db push would lose data in {shown}:\n"
+            + "\n".join(f"  - {loss}" for loss in losses)
+            + "\nNothing was changed. Pass --accept-data-loss to push anyway, or use "
+            "`datatier migrate dev` to write a migration you can edit (renames keep data there)"
+        )
+    try:
+        store.run_script(plan.up_sql, lambda: None)
+    except DatatierError as error:
+        raise DatatierError(f"db push failed, nothing was changed: {error.message}") from None
+    return PushReport(
+        url=shown,
+        provider=provider,
+        created=False,
+        changes=tuple(plan.summary),
+        statements=(plan.up_sql,),
+    )
 
 
 def _report(metadata: sa.MetaData, url: str, provider: str, statements: list[str]) -> PushReport:
@@ -243,9 +307,9 @@ def _is_empty(catalog: Catalog) -> bool:
 
 
 def _refuse_unless_same(expected: Catalog, actual: Catalog, url: str) -> None:
-    differences = diff_catalogs(expected, actual)
-    if differences:
-        raise DatabaseNotEmpty(_not_empty_message(url, differences))
+    del url
+    if diff_catalogs(expected, actual):
+        raise _Differs
 
 
 def _not_empty_message(url: str, differences: Sequence[str]) -> str:
@@ -258,8 +322,8 @@ def _not_empty_message(url: str, differences: Sequence[str]) -> str:
             f"the database at {url} is not empty and differs from the schema "
             f"({n} difference{'s' if n != 1 else ''}; expected = schema, actual = database):",
             *shown,
-            "db push only creates a database from nothing and never changes an existing one: "
-            "change it with migrations (`datatier migrate dev`), or push to a fresh database.",
+            "db push cannot update a database whose models live in named schemas (@@schema) "
+            "yet: change it with migrations (`datatier migrate dev`), or push to a fresh database.",
         ]
     )
 
