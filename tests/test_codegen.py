@@ -90,6 +90,7 @@ def test_generate_writes_default_output(tmp_path: Path, monkeypatch: pytest.Monk
         "__init__.py",
         "_client.py",
         "_schema.py",
+        "_selects.py",
         "_sync.py",
         "py.typed",
         "types.py",

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Alias", "ClientPackage", "Key", "Method", "ModelAccessor", "Param", "TypedDictType"]
+__all__ = [
+    "Alias",
+    "ClientPackage",
+    "FieldSpec",
+    "Key",
+    "Method",
+    "ModelAccessor",
+    "Param",
+    "Signature",
+    "TypeVarSpec",
+    "TypedDictType",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +33,28 @@ class Key:
 
 @dataclass(frozen=True, slots=True)
 class TypedDictType:
-    """A ``TypedDict``; ``group`` is the model it belongs to ("" for shared types)."""
+    """A ``TypedDict``; ``group`` is the model it belongs to ("" for shared types).
+
+    ``closed`` forbids keys beyond ``keys`` (PEP 728), ``read_only`` marks every key
+    ``ReadOnly`` (PEP 705), ``params`` are the type variables of a generic ``TypedDict``.
+    """
 
     name: str
     keys: tuple[Key, ...]
     total: bool = False
     group: str = ""
     doc: str | None = None
+    closed: bool = False
+    read_only: bool = False
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TypeVarSpec:
+    """``name = TypeVar("name", bound=bound)`` in a generated module."""
+
+    name: str
+    bound: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +76,37 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class Signature:
+    """One typed variant of an overloaded method."""
+
+    params: tuple[Param, ...]
+    returns: str
+
+
+@dataclass(frozen=True, slots=True)
 class Method:
-    """One model operation: typed parameters, passed through to the runtime method of that name."""
+    """One model operation: typed parameters, passed through to the runtime method of that name.
+
+    ``overloads`` (when not empty) are typed variants declared before the plain one
+    (``params``/``returns``, then an overload too); the implementation only routes the call,
+    turning a ``select`` given as a class into the select document it describes.
+    """
 
     name: str
     params: tuple[Param, ...]
     returns: str
+    overloads: tuple[Signature, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """What a select class may say about one field: its related model ("" for a scalar
+    field), whether it is a list and whether it is optional."""
+
+    name: str
+    target: str
+    is_list: bool
+    is_optional: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +117,8 @@ class ModelAccessor:
     accessor: str
     methods: tuple[Method, ...]
     doc: str | None = None
+    fields: tuple[FieldSpec, ...] = ()
+    select_var: TypeVarSpec | None = None
 
     @property
     def class_name(self) -> str:

@@ -10,7 +10,15 @@ import keyword
 import re
 from collections.abc import Iterable
 
-from datatier.codegen._ir import Alias, ClientPackage, Key, Method, ModelAccessor, TypedDictType
+from datatier.codegen._ir import (
+    Alias,
+    ClientPackage,
+    Key,
+    Method,
+    ModelAccessor,
+    Signature,
+    TypedDictType,
+)
 
 __all__ = ["render_package"]
 
@@ -23,6 +31,7 @@ def render_package(package: ClientPackage) -> dict[str, str]:
         "__init__.py": render_init(package),
         "_client.py": render_client(package, sync=False),
         "_schema.py": render_schema_module(package),
+        "_selects.py": render_selects(package),
         "_sync.py": render_client(package, sync=True),
         "py.typed": "",
         "types.py": render_types(package),
@@ -42,13 +51,14 @@ def _docstring(text: str | None, indent: str) -> list[str]:
     ]
 
 
-def _key_type(key: Key, total: bool) -> str:
+def _key_type(key: Key, typed_dict: TypedDictType) -> str:
     """The key's type, marked only where it differs from the dict's totality."""
-    if key.required is True and not total:
-        return f"Required[{key.type}]"
-    if key.required is False and total:
-        return f"NotRequired[{key.type}]"
-    return key.type
+    type_ = key.type
+    if key.required is True and not typed_dict.total:
+        type_ = f"Required[{type_}]"
+    if key.required is False and typed_dict.total:
+        type_ = f"NotRequired[{type_}]"
+    return f"ReadOnly[{type_}]" if typed_dict.read_only else type_
 
 
 def _class_syntax(typed_dict: TypedDictType) -> bool:
@@ -58,22 +68,26 @@ def _class_syntax(typed_dict: TypedDictType) -> bool:
 def render_typed_dict(typed_dict: TypedDictType) -> str:
     """A ``TypedDict`` in class syntax, or in call syntax when a key is not a Python name."""
     total = "" if typed_dict.total else ", total=False"
+    closed = ", closed=True" if typed_dict.closed else ""
     if _class_syntax(typed_dict):
-        lines = [f"class {typed_dict.name}(TypedDict{total}):"]
+        generic = f", Generic[{', '.join(typed_dict.params)}]" if typed_dict.params else ""
+        lines = [f"class {typed_dict.name}(TypedDict{generic}{total}{closed}):"]
         lines += _docstring(typed_dict.doc, "    ")
         if typed_dict.doc and typed_dict.keys:
             lines.append("")
         for k in typed_dict.keys:
-            lines += _annotation("    ", f"{k.name}: ", _key_type(k, typed_dict.total))
+            lines += _annotation("    ", f"{k.name}: ", _key_type(k, typed_dict))
         if len(lines) == 1:
             lines.append("    pass")
         return "\n".join(lines) + "\n"
     # Annotations of the call syntax are evaluated at import: quote them (forward references).
     lines = [f"{typed_dict.name} = TypedDict(", f'    "{typed_dict.name}",', "    {"]
-    lines += [f'        "{k.name}": "{_key_type(k, typed_dict.total)}",' for k in typed_dict.keys]
+    lines += [f'        "{k.name}": "{_key_type(k, typed_dict)}",' for k in typed_dict.keys]
     lines.append("    },")
     if not typed_dict.total:
         lines.append("    total=False,")
+    if typed_dict.closed:
+        lines.append("    closed=True,")
     lines.append(")")
     return "\n".join(lines) + "\n"
 
@@ -134,9 +148,12 @@ def render_alias(alias: Alias) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _typing_imports(names: Iterable[str], text: str) -> str:
-    used = sorted(name for name in names if re.search(rf"\b{name}\b", text))
-    return f"from typing import {', '.join(used)}\n" if used else ""
+def _typing_imports(
+    names: Iterable[str], text: str, module: str = "typing", always: Iterable[str] = ()
+) -> str:
+    """``from {module} import ...`` of those ``names`` that ``text`` uses, plus ``always``."""
+    used = sorted({*(name for name in names if re.search(rf"\b{name}\b", text)), *always})
+    return f"from {module} import {', '.join(used)}\n" if used else ""
 
 
 def render_types(package: ClientPackage) -> str:
@@ -148,20 +165,34 @@ def render_types(package: ClientPackage) -> str:
     blocks += [render_typed_dict(t) for t in sorted(groups.pop("", []), key=lambda t: t.name)]
     for accessor in package.accessors:
         blocks += [render_typed_dict(t) for t in groups.pop(accessor.model, [])]
+    variables = sorted({p for t in package.typed_dicts for p in t.params})
     body = "\n\n".join(blocks)
     names = [a.name for a in package.aliases] + [t.name for t in package.typed_dicts]
-    typing = _typing_imports(("Literal", "NotRequired", "Required", "TypeAlias", "TypedDict"), body)
+    typing = _typing_imports(
+        ("Generic", "Literal", "NotRequired", "Required", "TypeAlias"),
+        body,
+        always=("TypeVar",) if variables else (),
+    )
+    # typing_extensions' TypedDict: ``closed=True`` (PEP 728) is newer than Python 3.11.
+    extensions = _typing_imports(("ReadOnly", "TypedDict"), body, "typing_extensions")
+    imports = ["import datetime", "import decimal"]
+    if re.search(r"\bSequence\[", body):
+        imports.append("from collections.abc import Sequence")
     head = [
-        '"""The types of the generated client: rows, filters, orderings, selections, write inputs."""',
+        '"""The types of the generated client: rows, filters, orderings, selections, write inputs,',
+        'aggregates, and the bounds of select classes."""',
         "",
         "from __future__ import annotations",
         "",
-        "import datetime",
-        "import decimal",
+        *imports,
         typing.rstrip("\n"),
+        "",
+        extensions.rstrip("\n"),
         "",
         f"__all__ = {_list_literal(sorted(names))}",
     ]
+    for variable in variables:
+        head += ["", f'{variable} = TypeVar("{variable}")']
     return _HEADER + "\n".join(head) + "\n\n\n" + body
 
 
@@ -186,20 +217,38 @@ def render_schema_module(package: ClientPackage) -> str:
     )
 
 
-def _signature(method: Method, sync: bool) -> list[str]:
+def _signature(name: str, signature: Signature, sync: bool) -> list[str]:
     prefix = "def" if sync else "async def"
-    lines = [f"    {prefix} {method.name}(", "        self,", "        *,"]
-    for param in method.params:
+    lines = [f"    {prefix} {name}(", "        self,", "        *,"]
+    for param in signature.params:
         default = f" = {param.default}" if param.default is not None else ""
         lines += _annotation("        ", f"{param.name}: ", param.type, f"{default},")
-    lines.append(f"    ) -> {method.returns}:")
+    lines.append(f"    ) -> {signature.returns}:")
     return lines
 
 
-def _method(method: Method, sync: bool) -> str:
-    arguments = [f"            {p.name}={p.name}," for p in method.params]
+def _method(method: Method, model: str, sync: bool) -> str:
     awaited = "" if sync else "await "
-    call = [f"{awaited}self._model.{method.name}(", *arguments, "        )"]
+    if method.overloads:
+        # The overloads carry the types; the implementation routes the keyword arguments,
+        # turning a select class into its select document.
+        lines: list[str] = []
+        for variant in (*method.overloads, Signature(method.params, method.returns)):
+            lines += ["    @overload", *_signature(method.name, variant, sync)]
+            lines[-1] += " ..."
+        prefix = "def" if sync else "async def"
+        lines.append(f"    {prefix} {method.name}(self, **args: Any) -> Any:")
+        head = f"        return {awaited}self._model.{method.name}("
+        classes = any(p.type.startswith("type[") for o in method.overloads for p in o.params)
+        arguments = f'**SELECTS.arguments("{model}", args)' if classes else "**args"
+        if len(head + arguments) + 1 <= _WIDTH:
+            lines.append(f"{head}{arguments})")
+        else:
+            lines += [head, f"            {arguments}", "        )"]
+        return "\n".join(lines) + "\n"
+    plain = Signature(method.params, method.returns)
+    passed = [f"            {p.name}={p.name}," for p in method.params]
+    call = [f"{awaited}self._model.{method.name}(", *passed, "        )"]
     if method.returns == "int":  # counts: the annotation checks them, whatever the runtime says
         body = [f"        result: int = {call[0]}", *call[1:], "        return result"]
     else:  # rows: the runtime returns plain dicts; the cast is where the typing is asserted
@@ -208,7 +257,7 @@ def _method(method: Method, sync: bool) -> str:
             *call[1:],
             f'        return cast("{method.returns}", found)',
         ]
-    return "\n".join([*_signature(method, sync), *body]) + "\n"
+    return "\n".join([*_signature(method.name, plain, sync), *body]) + "\n"
 
 
 def _model_class(accessor: ModelAccessor, sync: bool) -> str:
@@ -216,14 +265,16 @@ def _model_class(accessor: ModelAccessor, sync: bool) -> str:
     runtime = "SyncModelClient" if sync else "ModelClient"
     lines = [
         f"class {name}:",
-        f'    """``db.{accessor.accessor}``: model {accessor.model}. A ``select`` narrows the rows at'
-        " runtime;",
-        f'    their static type stays ``{accessor.model}``."""',
+        f'    """``db.{accessor.accessor}``: model {accessor.model}. A ``select`` class (a closed'
+        " ``TypedDict``)",
+        "    types the rows as that class; a ``select`` dict narrows them at runtime only (their",
+        f'    static type stays ``{accessor.model}``)."""',
         "",
         f"    def __init__(self, model: {runtime}) -> None:",
         "        self._model = model",
     ]
-    return "\n".join(lines) + "\n\n" + "\n".join(_method(m, sync) for m in accessor.methods)
+    methods = [_method(m, accessor.model, sync) for m in accessor.methods]
+    return "\n".join(lines) + "\n\n" + "\n".join(methods)
 
 
 def _models_base(package: ClientPackage, sync: bool) -> str:
@@ -382,16 +433,30 @@ class SyncClient(_SyncModels):
 
 
 def _type_names(package: ClientPackage) -> list[str]:
-    """Names from ``types.py`` that the methods' signatures use."""
+    """Names from ``types.py`` that the methods' signatures and type variables use."""
     known = {a.name for a in package.aliases} | {t.name for t in package.typed_dicts}
     used: set[str] = set()
     for accessor in package.accessors:
+        texts = [v.bound for v in (accessor.select_var,) if v is not None and v.bound]
         for method in accessor.methods:
-            for text in (method.returns, *(p.type for p in method.params)):
-                for part in text.replace("[", " ").replace("]", " ").replace("|", " ").split():
-                    if part in known:
-                        used.add(part)
+            for variant in (Signature(method.params, method.returns), *method.overloads):
+                texts += [variant.returns, *(p.type for p in variant.params)]
+        for text in texts:
+            for part in re.split(r"[\[\]|, ]+", text):
+                if part in known:
+                    used.add(part)
     return sorted(used)
+
+
+def _type_vars(package: ClientPackage) -> list[str]:
+    """``_PostS = TypeVar("_PostS", bound="PostPartial")``: what a select class may be."""
+    lines = []
+    for accessor in package.accessors:
+        var = accessor.select_var
+        if var is not None:
+            bound = f', bound="{var.bound}"' if var.bound else ""
+            lines.append(f'{var.name} = TypeVar("{var.name}"{bound})')
+    return lines
 
 
 def render_client(package: ClientPackage, *, sync: bool) -> str:
@@ -402,7 +467,7 @@ def render_client(package: ClientPackage, *, sync: bool) -> str:
             "from collections.abc import Iterator",
             "from contextlib import contextmanager",
             "from pathlib import Path",
-            "from typing import Any, Self, cast",
+            "{typing}",
             "",
             "import datatier",
             "import datatier.client",
@@ -418,7 +483,7 @@ def render_client(package: ClientPackage, *, sync: bool) -> str:
             "from collections.abc import AsyncIterator",
             "from contextlib import asynccontextmanager",
             "from pathlib import Path",
-            "from typing import Any, Self, cast",
+            "{typing}",
             "",
             "import datatier",
             "from datatier.client import ModelClient",
@@ -428,14 +493,47 @@ def render_client(package: ClientPackage, *, sync: bool) -> str:
         names = ["Client", "Transaction", *(a.class_name for a in package.accessors)]
         tail = _ASYNC_CLIENT
     types = _type_names(package)
-    local = ["", "from ._schema import SCHEMA_PATH"]
+    local = ["", "from ._schema import SCHEMA_PATH", "from ._selects import SELECTS"]
     if types:
         local.append("from .types import (\n" + "".join(f"    {n},\n" for n in types) + ")")
     head = [doc, "", "from __future__ import annotations", "", *imports, *local, ""]
     head.append(f"__all__ = {_list_literal(sorted(names))}")
+    type_vars = _type_vars(package)
+    if type_vars:
+        head += ["", *type_vars]
     blocks = [_model_class(a, sync) for a in package.accessors]
     blocks.append(_models_base(package, sync))
-    return _HEADER + "\n".join(head) + "\n\n\n" + "\n\n".join(blocks) + "\n" + tail
+    body = "\n\n".join(blocks) + "\n" + tail
+    typing = _typing_imports(
+        ("Literal", "TypeVar", "cast", "overload"), body + "\n".join(head), always=("Any", "Self")
+    )
+    text = "\n".join(head).replace("{typing}", typing.rstrip("\n"))
+    return _HEADER + text + "\n\n\n" + body
+
+
+def render_selects(package: ClientPackage) -> str:
+    """``_selects.py``: each model's fields as select classes may name them."""
+    lines = ["SELECTS = SelectClasses(", "    {"]
+    for accessor in package.accessors:
+        lines.append(f'        "{accessor.model}": {{')
+        for f in accessor.fields:
+            lines.append(f'            "{f.name}": ("{f.target}", {f.is_list}, {f.is_optional}),')
+        lines.append("        },")
+    lines += ["    }", ")"]
+    if not package.accessors:
+        lines = ["SELECTS = SelectClasses({})"]
+    return (
+        _HEADER
+        + '"""What select classes may name: per model, each field\'s related model ("" for a\n'
+        'scalar field), whether it is a list, whether it is optional."""\n'
+        "\n"
+        "from __future__ import annotations\n"
+        "\n"
+        "from datatier.codegen.runtime import SelectClasses\n"
+        "\n"
+        '__all__ = ["SELECTS"]\n'
+        "\n" + "\n".join(lines) + "\n"
+    )
 
 
 def render_init(package: ClientPackage) -> str:

@@ -110,11 +110,17 @@ class TypeBuilder:
         group: str = "",
         total: bool = False,
         doc: str | None = None,
+        closed: bool = False,
+        read_only: bool = False,
+        params: tuple[str, ...] = (),
     ) -> str:
         """``name``, building its type first if this is the first time it is asked for."""
         if name not in self._built:
             self._built[name] = None  # a type may refer to itself while it is being built
-            self._built[name] = TypedDictType(name, tuple(make()), total, group, doc)
+            keys = tuple(make())
+            self._built[name] = TypedDictType(
+                name, keys, total, group, doc, closed=closed, read_only=read_only, params=params
+            )
         return name
 
     def _define(self, name: str, keys: tuple[Key, ...], *, group: str, total: bool) -> str:
@@ -185,13 +191,16 @@ class TypeBuilder:
 
     def _filter(self, field: Field) -> str:
         """The filter type of a scalar or enum field (``StringNullableFilter``, ...)."""
-        nullable = "" if field.is_required else "Nullable"
-        value = self._base(field, _INPUT_TYPES)
-        if field.kind == "enum":
-            name = f"Enum{field.type}{nullable}Filter"
-        else:
-            name = f"{field.type}{nullable}Filter"
-        if field.is_list:
+        return self._filter_of(field.kind, field.type, field.is_required, field.is_list)
+
+    def _filter_of(self, kind: str, type_name: str, is_required: bool, is_list: bool) -> str:
+        """The filter type of a scalar (``kind`` "scalar") or enum value of ``type_name``."""
+        nullable = "" if is_required else "Nullable"
+        value = _INPUT_TYPES[ScalarType(type_name)] if kind == "scalar" else type_name
+        name = (
+            f"Enum{type_name}{nullable}Filter" if kind == "enum" else f"{type_name}{nullable}Filter"
+        )
+        if is_list:
             return self._need(
                 f"{name.removesuffix('Filter').removesuffix('Nullable')}NullableListFilter",
                 lambda: (
@@ -202,8 +211,8 @@ class TypeBuilder:
                     Key("isEmpty", _BOOL),
                 ),
             )
-        none = "" if field.is_required else " | None"
-        scalar = ScalarType(field.type) if field.kind == "scalar" else None
+        none = "" if is_required else " | None"
+        scalar = ScalarType(type_name) if kind == "scalar" else None
 
         def keys() -> Iterable[Key]:
             yield Key("equals", value + none)

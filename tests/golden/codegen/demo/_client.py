@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, TypeVar, overload
 
 import datatier
 from datatier.client import ModelClient
@@ -14,14 +14,32 @@ from datatier.drivers._protocol import IsolationLevel
 from datatier.schema import Schema
 
 from ._schema import SCHEMA_PATH
+from ._selects import SELECTS
 from .types import (
+    AggregateCategory,
+    AggregateComment,
+    AggregatePost,
+    AggregateTag,
+    AggregateUser,
+    AggregateUserProfile,
+    AggregateUserSession,
     Category,
+    CategoryAvgAggregateInputType,
+    CategoryCountAggregateInputType,
+    CategoryCountAggregateOutputType,
     CategoryCreateInput,
     CategoryCreateManyInput,
+    CategoryGroupByOutputType,
     CategoryInclude,
+    CategoryMaxAggregateInputType,
+    CategoryMinAggregateInputType,
     CategoryOrderByInput,
+    CategoryOrderByWithAggregationInput,
+    CategoryPartial,
     CategoryScalarFieldEnum,
+    CategoryScalarWhereWithAggregatesInput,
     CategorySelect,
+    CategorySumAggregateInputType,
     CategoryUncheckedCreateInput,
     CategoryUncheckedUpdateInput,
     CategoryUpdateInput,
@@ -29,12 +47,22 @@ from .types import (
     CategoryWhereInput,
     CategoryWhereUniqueInput,
     Comment,
+    CommentAvgAggregateInputType,
+    CommentCountAggregateInputType,
+    CommentCountAggregateOutputType,
     CommentCreateInput,
     CommentCreateManyInput,
+    CommentGroupByOutputType,
     CommentInclude,
+    CommentMaxAggregateInputType,
+    CommentMinAggregateInputType,
     CommentOrderByInput,
+    CommentOrderByWithAggregationInput,
+    CommentPartial,
     CommentScalarFieldEnum,
+    CommentScalarWhereWithAggregatesInput,
     CommentSelect,
+    CommentSumAggregateInputType,
     CommentUncheckedCreateInput,
     CommentUncheckedUpdateInput,
     CommentUpdateInput,
@@ -42,12 +70,22 @@ from .types import (
     CommentWhereInput,
     CommentWhereUniqueInput,
     Post,
+    PostAvgAggregateInputType,
+    PostCountAggregateInputType,
+    PostCountAggregateOutputType,
     PostCreateInput,
     PostCreateManyInput,
+    PostGroupByOutputType,
     PostInclude,
+    PostMaxAggregateInputType,
+    PostMinAggregateInputType,
     PostOrderByInput,
+    PostOrderByWithAggregationInput,
+    PostPartial,
     PostScalarFieldEnum,
+    PostScalarWhereWithAggregatesInput,
     PostSelect,
+    PostSumAggregateInputType,
     PostUncheckedCreateInput,
     PostUncheckedUpdateInput,
     PostUpdateInput,
@@ -55,12 +93,22 @@ from .types import (
     PostWhereInput,
     PostWhereUniqueInput,
     Tag,
+    TagAvgAggregateInputType,
+    TagCountAggregateInputType,
+    TagCountAggregateOutputType,
     TagCreateInput,
     TagCreateManyInput,
+    TagGroupByOutputType,
     TagInclude,
+    TagMaxAggregateInputType,
+    TagMinAggregateInputType,
     TagOrderByInput,
+    TagOrderByWithAggregationInput,
+    TagPartial,
     TagScalarFieldEnum,
+    TagScalarWhereWithAggregatesInput,
     TagSelect,
+    TagSumAggregateInputType,
     TagUncheckedCreateInput,
     TagUncheckedUpdateInput,
     TagUpdateInput,
@@ -68,16 +116,31 @@ from .types import (
     TagWhereInput,
     TagWhereUniqueInput,
     User,
+    UserCountAggregateInputType,
+    UserCountAggregateOutputType,
     UserCreateInput,
     UserCreateManyInput,
+    UserGroupByOutputType,
     UserInclude,
+    UserMaxAggregateInputType,
+    UserMinAggregateInputType,
     UserOrderByInput,
+    UserOrderByWithAggregationInput,
+    UserPartial,
     UserProfile,
+    UserProfileCountAggregateInputType,
+    UserProfileCountAggregateOutputType,
     UserProfileCreateInput,
     UserProfileCreateManyInput,
+    UserProfileGroupByOutputType,
     UserProfileInclude,
+    UserProfileMaxAggregateInputType,
+    UserProfileMinAggregateInputType,
     UserProfileOrderByInput,
+    UserProfileOrderByWithAggregationInput,
+    UserProfilePartial,
     UserProfileScalarFieldEnum,
+    UserProfileScalarWhereWithAggregatesInput,
     UserProfileSelect,
     UserProfileUncheckedCreateInput,
     UserProfileUncheckedUpdateInput,
@@ -86,13 +149,22 @@ from .types import (
     UserProfileWhereInput,
     UserProfileWhereUniqueInput,
     UserScalarFieldEnum,
+    UserScalarWhereWithAggregatesInput,
     UserSelect,
     UserSession,
+    UserSessionCountAggregateInputType,
+    UserSessionCountAggregateOutputType,
     UserSessionCreateInput,
     UserSessionCreateManyInput,
+    UserSessionGroupByOutputType,
     UserSessionInclude,
+    UserSessionMaxAggregateInputType,
+    UserSessionMinAggregateInputType,
     UserSessionOrderByInput,
+    UserSessionOrderByWithAggregationInput,
+    UserSessionPartial,
     UserSessionScalarFieldEnum,
+    UserSessionScalarWhereWithAggregatesInput,
     UserSessionSelect,
     UserSessionUncheckedCreateInput,
     UserSessionUncheckedUpdateInput,
@@ -120,42 +192,72 @@ __all__ = [
     "UserSessionClient",
 ]
 
+_UserS = TypeVar("_UserS", bound="UserPartial")
+_UserProfileS = TypeVar("_UserProfileS", bound="UserProfilePartial")
+_UserSessionS = TypeVar("_UserSessionS", bound="UserSessionPartial")
+_CategoryS = TypeVar("_CategoryS", bound="CategoryPartial")
+_TagS = TypeVar("_TagS", bound="TagPartial")
+_PostS = TypeVar("_PostS", bound="PostPartial")
+_CommentS = TypeVar("_CommentS", bound="CommentPartial")
+
 
 class UserClient:
-    """``db.user``: model User. A ``select`` narrows the rows at runtime;
-    their static type stays ``User``."""
+    """``db.user``: model User. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``User``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User | None", found)
+    ) -> User | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("User", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("User", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> _UserS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -167,19 +269,23 @@ class UserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("User | None", found)
+    ) -> User | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("User", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -191,19 +297,23 @@ class UserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("User", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> list[_UserS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -215,19 +325,11 @@ class UserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> list[User]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[User]", found)
+    ) -> list[User]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("User", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -236,29 +338,103 @@ class UserClient:
         cursor: UserWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserCountAggregateInputType,
+    ) -> UserCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> AggregateUser[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserCountAggregateInputType | None = None,
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> AggregateUser[UserCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserScalarFieldEnum | list[UserScalarFieldEnum],
+        where: UserWhereInput | None = None,
+        having: UserScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserOrderByWithAggregationInput | list[UserOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> list[UserGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserScalarFieldEnum | list[UserScalarFieldEnum],
+        where: UserWhereInput | None = None,
+        having: UserScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserOrderByWithAggregationInput | list[UserOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserCountAggregateInputType | None = None,
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> list[UserGroupByOutputType[UserCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: UserCreateInput | UserUncheckedCreateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def create(
         self,
         *,
         data: UserCreateInput | UserUncheckedCreateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("User", args))
 
     async def create_many(
         self,
@@ -272,6 +448,15 @@ class UserClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        data: UserUpdateInput | UserUncheckedUpdateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def update(
         self,
         *,
@@ -279,14 +464,9 @@ class UserClient:
         data: UserUpdateInput | UserUncheckedUpdateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("User", args))
 
     async def update_many(
         self,
@@ -300,6 +480,16 @@ class UserClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        create: UserCreateInput | UserUncheckedCreateInput,
+        update: UserUpdateInput | UserUncheckedUpdateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -308,29 +498,27 @@ class UserClient:
         update: UserUpdateInput | UserUncheckedUpdateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("User", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     async def delete(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("User", args))
 
     async def delete_many(
         self,
@@ -344,40 +532,62 @@ class UserClient:
 
 
 class UserProfileClient:
-    """``db.userProfile``: model UserProfile. A ``select`` narrows the rows at runtime;
-    their static type stays ``UserProfile``."""
+    """``db.userProfile``: model UserProfile. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``UserProfile``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile | None", found)
+    ) -> UserProfile | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -389,19 +599,23 @@ class UserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile | None", found)
+    ) -> UserProfile | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -413,19 +627,23 @@ class UserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> list[_UserProfileS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -437,19 +655,11 @@ class UserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> list[UserProfile]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[UserProfile]", found)
+    ) -> list[UserProfile]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("UserProfile", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -458,29 +668,107 @@ class UserProfileClient:
         cursor: UserProfileWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserProfileCountAggregateInputType,
+    ) -> UserProfileCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> AggregateUserProfile[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserProfileCountAggregateInputType | None = None,
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> AggregateUserProfile[UserProfileCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum],
+        where: UserProfileWhereInput | None = None,
+        having: UserProfileScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserProfileOrderByWithAggregationInput
+            | list[UserProfileOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> list[UserProfileGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum],
+        where: UserProfileWhereInput | None = None,
+        having: UserProfileScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserProfileOrderByWithAggregationInput
+            | list[UserProfileOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserProfileCountAggregateInputType | None = None,
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> list[UserProfileGroupByOutputType[UserProfileCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: UserProfileCreateInput | UserProfileUncheckedCreateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def create(
         self,
         *,
         data: UserProfileCreateInput | UserProfileUncheckedCreateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("UserProfile", args))
 
     async def create_many(
         self,
@@ -494,6 +782,15 @@ class UserProfileClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        data: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def update(
         self,
         *,
@@ -501,14 +798,9 @@ class UserProfileClient:
         data: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("UserProfile", args))
 
     async def update_many(
         self,
@@ -522,6 +814,16 @@ class UserProfileClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        create: UserProfileCreateInput | UserProfileUncheckedCreateInput,
+        update: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -530,29 +832,27 @@ class UserProfileClient:
         update: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     async def delete(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("UserProfile", args))
 
     async def delete_many(
         self,
@@ -566,40 +866,62 @@ class UserProfileClient:
 
 
 class UserSessionClient:
-    """``db.userSession``: model UserSession. A ``select`` narrows the rows at runtime;
-    their static type stays ``UserSession``."""
+    """``db.userSession``: model UserSession. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``UserSession``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession | None", found)
+    ) -> UserSession | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -611,19 +933,23 @@ class UserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession | None", found)
+    ) -> UserSession | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -635,19 +961,23 @@ class UserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> list[_UserSessionS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -659,19 +989,11 @@ class UserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> list[UserSession]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[UserSession]", found)
+    ) -> list[UserSession]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("UserSession", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -680,29 +1002,107 @@ class UserSessionClient:
         cursor: UserSessionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserSessionCountAggregateInputType,
+    ) -> UserSessionCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> AggregateUserSession[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserSessionCountAggregateInputType | None = None,
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> AggregateUserSession[UserSessionCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum],
+        where: UserSessionWhereInput | None = None,
+        having: UserSessionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserSessionOrderByWithAggregationInput
+            | list[UserSessionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> list[UserSessionGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum],
+        where: UserSessionWhereInput | None = None,
+        having: UserSessionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserSessionOrderByWithAggregationInput
+            | list[UserSessionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserSessionCountAggregateInputType | None = None,
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> list[UserSessionGroupByOutputType[UserSessionCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: UserSessionCreateInput | UserSessionUncheckedCreateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def create(
         self,
         *,
         data: UserSessionCreateInput | UserSessionUncheckedCreateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("UserSession", args))
 
     async def create_many(
         self,
@@ -716,6 +1116,15 @@ class UserSessionClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        data: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def update(
         self,
         *,
@@ -723,14 +1132,9 @@ class UserSessionClient:
         data: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("UserSession", args))
 
     async def update_many(
         self,
@@ -744,6 +1148,16 @@ class UserSessionClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        create: UserSessionCreateInput | UserSessionUncheckedCreateInput,
+        update: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -752,29 +1166,27 @@ class UserSessionClient:
         update: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     async def delete(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("UserSession", args))
 
     async def delete_many(
         self,
@@ -788,40 +1200,62 @@ class UserSessionClient:
 
 
 class CategoryClient:
-    """``db.category``: model Category. A ``select`` narrows the rows at runtime;
-    their static type stays ``Category``."""
+    """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Category``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -833,19 +1267,23 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -857,19 +1295,23 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> list[_CategoryS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -881,19 +1323,11 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> list[Category]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Category]", found)
+    ) -> list[Category]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Category", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -902,29 +1336,111 @@ class CategoryClient:
         cursor: CategoryWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CategoryCountAggregateInputType,
+    ) -> CategoryCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[CategoryCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[CategoryCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: CategoryCreateInput | CategoryUncheckedCreateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def create(
         self,
         *,
         data: CategoryCreateInput | CategoryUncheckedCreateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Category", args))
 
     async def create_many(
         self,
@@ -938,6 +1454,15 @@ class CategoryClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def update(
         self,
         *,
@@ -945,14 +1470,9 @@ class CategoryClient:
         data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Category", args))
 
     async def update_many(
         self,
@@ -966,6 +1486,16 @@ class CategoryClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        create: CategoryCreateInput | CategoryUncheckedCreateInput,
+        update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -974,29 +1504,27 @@ class CategoryClient:
         update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def delete(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Category", args))
 
     async def delete_many(
         self,
@@ -1010,40 +1538,62 @@ class CategoryClient:
 
 
 class TagClient:
-    """``db.tag``: model Tag. A ``select`` narrows the rows at runtime;
-    their static type stays ``Tag``."""
+    """``db.tag``: model Tag. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Tag``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag | None", found)
+    ) -> Tag | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Tag", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Tag", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> _TagS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1055,19 +1605,23 @@ class TagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Tag | None", found)
+    ) -> Tag | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Tag", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1079,19 +1633,23 @@ class TagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Tag", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> list[_TagS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1103,19 +1661,11 @@ class TagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> list[Tag]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Tag]", found)
+    ) -> list[Tag]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Tag", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1124,29 +1674,111 @@ class TagClient:
         cursor: TagWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: TagCountAggregateInputType,
+    ) -> TagCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> AggregateTag[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: TagCountAggregateInputType | None = None,
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> AggregateTag[TagCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: TagScalarFieldEnum | list[TagScalarFieldEnum],
+        where: TagWhereInput | None = None,
+        having: TagScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            TagOrderByWithAggregationInput | list[TagOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> list[TagGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: TagScalarFieldEnum | list[TagScalarFieldEnum],
+        where: TagWhereInput | None = None,
+        having: TagScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            TagOrderByWithAggregationInput | list[TagOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: TagCountAggregateInputType | None = None,
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> list[TagGroupByOutputType[TagCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: TagCreateInput | TagUncheckedCreateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def create(
         self,
         *,
         data: TagCreateInput | TagUncheckedCreateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Tag", args))
 
     async def create_many(
         self,
@@ -1160,6 +1792,15 @@ class TagClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        data: TagUpdateInput | TagUncheckedUpdateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1167,14 +1808,9 @@ class TagClient:
         data: TagUpdateInput | TagUncheckedUpdateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Tag", args))
 
     async def update_many(
         self,
@@ -1188,6 +1824,16 @@ class TagClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        create: TagCreateInput | TagUncheckedCreateInput,
+        update: TagUpdateInput | TagUncheckedUpdateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1196,29 +1842,27 @@ class TagClient:
         update: TagUpdateInput | TagUncheckedUpdateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Tag", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     async def delete(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Tag", args))
 
     async def delete_many(
         self,
@@ -1232,40 +1876,62 @@ class TagClient:
 
 
 class PostClient:
-    """``db.post``: model Post. A ``select`` narrows the rows at runtime;
-    their static type stays ``Post``."""
+    """``db.post``: model Post. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Post``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post | None", found)
+    ) -> Post | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Post", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Post", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> _PostS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1277,19 +1943,23 @@ class PostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Post | None", found)
+    ) -> Post | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Post", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1301,19 +1971,23 @@ class PostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Post", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> list[_PostS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1325,19 +1999,11 @@ class PostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> list[Post]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Post]", found)
+    ) -> list[Post]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Post", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1346,29 +2012,111 @@ class PostClient:
         cursor: PostWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: PostCountAggregateInputType,
+    ) -> PostCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> AggregatePost[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: PostCountAggregateInputType | None = None,
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> AggregatePost[PostCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: PostScalarFieldEnum | list[PostScalarFieldEnum],
+        where: PostWhereInput | None = None,
+        having: PostScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            PostOrderByWithAggregationInput | list[PostOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> list[PostGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: PostScalarFieldEnum | list[PostScalarFieldEnum],
+        where: PostWhereInput | None = None,
+        having: PostScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            PostOrderByWithAggregationInput | list[PostOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: PostCountAggregateInputType | None = None,
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> list[PostGroupByOutputType[PostCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: PostCreateInput | PostUncheckedCreateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def create(
         self,
         *,
         data: PostCreateInput | PostUncheckedCreateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Post", args))
 
     async def create_many(
         self,
@@ -1382,6 +2130,15 @@ class PostClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        data: PostUpdateInput | PostUncheckedUpdateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1389,14 +2146,9 @@ class PostClient:
         data: PostUpdateInput | PostUncheckedUpdateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Post", args))
 
     async def update_many(
         self,
@@ -1410,6 +2162,16 @@ class PostClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        create: PostCreateInput | PostUncheckedCreateInput,
+        update: PostUpdateInput | PostUncheckedUpdateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1418,29 +2180,27 @@ class PostClient:
         update: PostUpdateInput | PostUncheckedUpdateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Post", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     async def delete(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Post", args))
 
     async def delete_many(
         self,
@@ -1454,40 +2214,62 @@ class PostClient:
 
 
 class CommentClient:
-    """``db.comment``: model Comment. A ``select`` narrows the rows at runtime;
-    their static type stays ``Comment``."""
+    """``db.comment``: model Comment. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Comment``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment | None", found)
+    ) -> Comment | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Comment", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Comment", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> _CommentS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1499,19 +2281,23 @@ class CommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Comment | None", found)
+    ) -> Comment | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Comment", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1523,19 +2309,23 @@ class CommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Comment", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> list[_CommentS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1547,19 +2337,11 @@ class CommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> list[Comment]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Comment]", found)
+    ) -> list[Comment]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Comment", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1568,29 +2350,111 @@ class CommentClient:
         cursor: CommentWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CommentCountAggregateInputType,
+    ) -> CommentCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> AggregateComment[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CommentCountAggregateInputType | None = None,
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> AggregateComment[CommentCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CommentScalarFieldEnum | list[CommentScalarFieldEnum],
+        where: CommentWhereInput | None = None,
+        having: CommentScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CommentOrderByWithAggregationInput | list[CommentOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> list[CommentGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CommentScalarFieldEnum | list[CommentScalarFieldEnum],
+        where: CommentWhereInput | None = None,
+        having: CommentScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CommentOrderByWithAggregationInput | list[CommentOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CommentCountAggregateInputType | None = None,
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> list[CommentGroupByOutputType[CommentCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: CommentCreateInput | CommentUncheckedCreateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def create(
         self,
         *,
         data: CommentCreateInput | CommentUncheckedCreateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Comment", args))
 
     async def create_many(
         self,
@@ -1604,6 +2468,15 @@ class CommentClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        data: CommentUpdateInput | CommentUncheckedUpdateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1611,14 +2484,9 @@ class CommentClient:
         data: CommentUpdateInput | CommentUncheckedUpdateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Comment", args))
 
     async def update_many(
         self,
@@ -1632,6 +2500,16 @@ class CommentClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        create: CommentCreateInput | CommentUncheckedCreateInput,
+        update: CommentUpdateInput | CommentUncheckedUpdateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1640,29 +2518,27 @@ class CommentClient:
         update: CommentUpdateInput | CommentUncheckedUpdateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Comment", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     async def delete(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Comment", args))
 
     async def delete_many(
         self,

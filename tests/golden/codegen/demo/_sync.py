@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, TypeVar, overload
 
 import datatier
 import datatier.client
@@ -15,14 +15,32 @@ from datatier.drivers._protocol import IsolationLevel
 from datatier.schema import Schema
 
 from ._schema import SCHEMA_PATH
+from ._selects import SELECTS
 from .types import (
+    AggregateCategory,
+    AggregateComment,
+    AggregatePost,
+    AggregateTag,
+    AggregateUser,
+    AggregateUserProfile,
+    AggregateUserSession,
     Category,
+    CategoryAvgAggregateInputType,
+    CategoryCountAggregateInputType,
+    CategoryCountAggregateOutputType,
     CategoryCreateInput,
     CategoryCreateManyInput,
+    CategoryGroupByOutputType,
     CategoryInclude,
+    CategoryMaxAggregateInputType,
+    CategoryMinAggregateInputType,
     CategoryOrderByInput,
+    CategoryOrderByWithAggregationInput,
+    CategoryPartial,
     CategoryScalarFieldEnum,
+    CategoryScalarWhereWithAggregatesInput,
     CategorySelect,
+    CategorySumAggregateInputType,
     CategoryUncheckedCreateInput,
     CategoryUncheckedUpdateInput,
     CategoryUpdateInput,
@@ -30,12 +48,22 @@ from .types import (
     CategoryWhereInput,
     CategoryWhereUniqueInput,
     Comment,
+    CommentAvgAggregateInputType,
+    CommentCountAggregateInputType,
+    CommentCountAggregateOutputType,
     CommentCreateInput,
     CommentCreateManyInput,
+    CommentGroupByOutputType,
     CommentInclude,
+    CommentMaxAggregateInputType,
+    CommentMinAggregateInputType,
     CommentOrderByInput,
+    CommentOrderByWithAggregationInput,
+    CommentPartial,
     CommentScalarFieldEnum,
+    CommentScalarWhereWithAggregatesInput,
     CommentSelect,
+    CommentSumAggregateInputType,
     CommentUncheckedCreateInput,
     CommentUncheckedUpdateInput,
     CommentUpdateInput,
@@ -43,12 +71,22 @@ from .types import (
     CommentWhereInput,
     CommentWhereUniqueInput,
     Post,
+    PostAvgAggregateInputType,
+    PostCountAggregateInputType,
+    PostCountAggregateOutputType,
     PostCreateInput,
     PostCreateManyInput,
+    PostGroupByOutputType,
     PostInclude,
+    PostMaxAggregateInputType,
+    PostMinAggregateInputType,
     PostOrderByInput,
+    PostOrderByWithAggregationInput,
+    PostPartial,
     PostScalarFieldEnum,
+    PostScalarWhereWithAggregatesInput,
     PostSelect,
+    PostSumAggregateInputType,
     PostUncheckedCreateInput,
     PostUncheckedUpdateInput,
     PostUpdateInput,
@@ -56,12 +94,22 @@ from .types import (
     PostWhereInput,
     PostWhereUniqueInput,
     Tag,
+    TagAvgAggregateInputType,
+    TagCountAggregateInputType,
+    TagCountAggregateOutputType,
     TagCreateInput,
     TagCreateManyInput,
+    TagGroupByOutputType,
     TagInclude,
+    TagMaxAggregateInputType,
+    TagMinAggregateInputType,
     TagOrderByInput,
+    TagOrderByWithAggregationInput,
+    TagPartial,
     TagScalarFieldEnum,
+    TagScalarWhereWithAggregatesInput,
     TagSelect,
+    TagSumAggregateInputType,
     TagUncheckedCreateInput,
     TagUncheckedUpdateInput,
     TagUpdateInput,
@@ -69,16 +117,31 @@ from .types import (
     TagWhereInput,
     TagWhereUniqueInput,
     User,
+    UserCountAggregateInputType,
+    UserCountAggregateOutputType,
     UserCreateInput,
     UserCreateManyInput,
+    UserGroupByOutputType,
     UserInclude,
+    UserMaxAggregateInputType,
+    UserMinAggregateInputType,
     UserOrderByInput,
+    UserOrderByWithAggregationInput,
+    UserPartial,
     UserProfile,
+    UserProfileCountAggregateInputType,
+    UserProfileCountAggregateOutputType,
     UserProfileCreateInput,
     UserProfileCreateManyInput,
+    UserProfileGroupByOutputType,
     UserProfileInclude,
+    UserProfileMaxAggregateInputType,
+    UserProfileMinAggregateInputType,
     UserProfileOrderByInput,
+    UserProfileOrderByWithAggregationInput,
+    UserProfilePartial,
     UserProfileScalarFieldEnum,
+    UserProfileScalarWhereWithAggregatesInput,
     UserProfileSelect,
     UserProfileUncheckedCreateInput,
     UserProfileUncheckedUpdateInput,
@@ -87,13 +150,22 @@ from .types import (
     UserProfileWhereInput,
     UserProfileWhereUniqueInput,
     UserScalarFieldEnum,
+    UserScalarWhereWithAggregatesInput,
     UserSelect,
     UserSession,
+    UserSessionCountAggregateInputType,
+    UserSessionCountAggregateOutputType,
     UserSessionCreateInput,
     UserSessionCreateManyInput,
+    UserSessionGroupByOutputType,
     UserSessionInclude,
+    UserSessionMaxAggregateInputType,
+    UserSessionMinAggregateInputType,
     UserSessionOrderByInput,
+    UserSessionOrderByWithAggregationInput,
+    UserSessionPartial,
     UserSessionScalarFieldEnum,
+    UserSessionScalarWhereWithAggregatesInput,
     UserSessionSelect,
     UserSessionUncheckedCreateInput,
     UserSessionUncheckedUpdateInput,
@@ -121,42 +193,72 @@ __all__ = [
     "SyncUserSessionClient",
 ]
 
+_UserS = TypeVar("_UserS", bound="UserPartial")
+_UserProfileS = TypeVar("_UserProfileS", bound="UserProfilePartial")
+_UserSessionS = TypeVar("_UserSessionS", bound="UserSessionPartial")
+_CategoryS = TypeVar("_CategoryS", bound="CategoryPartial")
+_TagS = TypeVar("_TagS", bound="TagPartial")
+_PostS = TypeVar("_PostS", bound="PostPartial")
+_CommentS = TypeVar("_CommentS", bound="CommentPartial")
+
 
 class SyncUserClient:
-    """``db.user``: model User. A ``select`` narrows the rows at runtime;
-    their static type stays ``User``."""
+    """``db.user``: model User. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``User``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User | None", found)
+    ) -> User | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("User", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("User", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> _UserS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -168,19 +270,23 @@ class SyncUserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("User | None", found)
+    ) -> User | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("User", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -192,19 +298,23 @@ class SyncUserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("User", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
+        select: type[_UserS],
+    ) -> list[_UserS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -216,19 +326,11 @@ class SyncUserClient:
         distinct: UserScalarFieldEnum | list[UserScalarFieldEnum] | None = None,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> list[User]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[User]", found)
+    ) -> list[User]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("User", args))
 
+    @overload
     def count(
         self,
         *,
@@ -237,29 +339,103 @@ class SyncUserClient:
         cursor: UserWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserCountAggregateInputType,
+    ) -> UserCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> AggregateUser[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserWhereInput | None = None,
+        order_by: UserOrderByInput | list[UserOrderByInput] | None = None,
+        cursor: UserWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserCountAggregateInputType | None = None,
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> AggregateUser[UserCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserScalarFieldEnum | list[UserScalarFieldEnum],
+        where: UserWhereInput | None = None,
+        having: UserScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserOrderByWithAggregationInput | list[UserOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> list[UserGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserScalarFieldEnum | list[UserScalarFieldEnum],
+        where: UserWhereInput | None = None,
+        having: UserScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserOrderByWithAggregationInput | list[UserOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserCountAggregateInputType | None = None,
+        _min: UserMinAggregateInputType | None = None,
+        _max: UserMaxAggregateInputType | None = None,
+    ) -> list[UserGroupByOutputType[UserCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: UserCreateInput | UserUncheckedCreateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def create(
         self,
         *,
         data: UserCreateInput | UserUncheckedCreateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("User", args))
 
     def create_many(
         self,
@@ -273,6 +449,15 @@ class SyncUserClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        data: UserUpdateInput | UserUncheckedUpdateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def update(
         self,
         *,
@@ -280,14 +465,9 @@ class SyncUserClient:
         data: UserUpdateInput | UserUncheckedUpdateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("User", args))
 
     def update_many(
         self,
@@ -301,6 +481,16 @@ class SyncUserClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        create: UserCreateInput | UserUncheckedCreateInput,
+        update: UserUpdateInput | UserUncheckedUpdateInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -309,29 +499,27 @@ class SyncUserClient:
         update: UserUpdateInput | UserUncheckedUpdateInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("User", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: UserWhereUniqueInput,
+        select: type[_UserS],
+    ) -> _UserS: ...
+    @overload
     def delete(
         self,
         *,
         where: UserWhereUniqueInput,
         select: UserSelect | None = None,
         include: UserInclude | None = None,
-    ) -> User:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("User", found)
+    ) -> User: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("User", args))
 
     def delete_many(
         self,
@@ -345,40 +533,62 @@ class SyncUserClient:
 
 
 class SyncUserProfileClient:
-    """``db.userProfile``: model UserProfile. A ``select`` narrows the rows at runtime;
-    their static type stays ``UserProfile``."""
+    """``db.userProfile``: model UserProfile. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``UserProfile``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile | None", found)
+    ) -> UserProfile | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -390,19 +600,23 @@ class SyncUserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile | None", found)
+    ) -> UserProfile | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -414,19 +628,23 @@ class SyncUserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
+        select: type[_UserProfileS],
+    ) -> list[_UserProfileS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -438,19 +656,11 @@ class SyncUserProfileClient:
         distinct: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum] | None = None,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> list[UserProfile]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[UserProfile]", found)
+    ) -> list[UserProfile]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("UserProfile", args))
 
+    @overload
     def count(
         self,
         *,
@@ -459,29 +669,107 @@ class SyncUserProfileClient:
         cursor: UserProfileWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserProfileCountAggregateInputType,
+    ) -> UserProfileCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> AggregateUserProfile[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserProfileWhereInput | None = None,
+        order_by: UserProfileOrderByInput | list[UserProfileOrderByInput] | None = None,
+        cursor: UserProfileWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserProfileCountAggregateInputType | None = None,
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> AggregateUserProfile[UserProfileCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum],
+        where: UserProfileWhereInput | None = None,
+        having: UserProfileScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserProfileOrderByWithAggregationInput
+            | list[UserProfileOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> list[UserProfileGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserProfileScalarFieldEnum | list[UserProfileScalarFieldEnum],
+        where: UserProfileWhereInput | None = None,
+        having: UserProfileScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserProfileOrderByWithAggregationInput
+            | list[UserProfileOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserProfileCountAggregateInputType | None = None,
+        _min: UserProfileMinAggregateInputType | None = None,
+        _max: UserProfileMaxAggregateInputType | None = None,
+    ) -> list[UserProfileGroupByOutputType[UserProfileCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: UserProfileCreateInput | UserProfileUncheckedCreateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def create(
         self,
         *,
         data: UserProfileCreateInput | UserProfileUncheckedCreateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("UserProfile", args))
 
     def create_many(
         self,
@@ -495,6 +783,15 @@ class SyncUserProfileClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        data: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def update(
         self,
         *,
@@ -502,14 +799,9 @@ class SyncUserProfileClient:
         data: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("UserProfile", args))
 
     def update_many(
         self,
@@ -523,6 +815,16 @@ class SyncUserProfileClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        create: UserProfileCreateInput | UserProfileUncheckedCreateInput,
+        update: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -531,29 +833,27 @@ class SyncUserProfileClient:
         update: UserProfileUpdateInput | UserProfileUncheckedUpdateInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("UserProfile", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: UserProfileWhereUniqueInput,
+        select: type[_UserProfileS],
+    ) -> _UserProfileS: ...
+    @overload
     def delete(
         self,
         *,
         where: UserProfileWhereUniqueInput,
         select: UserProfileSelect | None = None,
         include: UserProfileInclude | None = None,
-    ) -> UserProfile:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserProfile", found)
+    ) -> UserProfile: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("UserProfile", args))
 
     def delete_many(
         self,
@@ -567,40 +867,62 @@ class SyncUserProfileClient:
 
 
 class SyncUserSessionClient:
-    """``db.userSession``: model UserSession. A ``select`` narrows the rows at runtime;
-    their static type stays ``UserSession``."""
+    """``db.userSession``: model UserSession. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``UserSession``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession | None", found)
+    ) -> UserSession | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -612,19 +934,23 @@ class SyncUserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession | None", found)
+    ) -> UserSession | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -636,19 +962,23 @@ class SyncUserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
+        select: type[_UserSessionS],
+    ) -> list[_UserSessionS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -660,19 +990,11 @@ class SyncUserSessionClient:
         distinct: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum] | None = None,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> list[UserSession]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[UserSession]", found)
+    ) -> list[UserSession]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("UserSession", args))
 
+    @overload
     def count(
         self,
         *,
@@ -681,29 +1003,107 @@ class SyncUserSessionClient:
         cursor: UserSessionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: UserSessionCountAggregateInputType,
+    ) -> UserSessionCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> AggregateUserSession[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: UserSessionWhereInput | None = None,
+        order_by: UserSessionOrderByInput | list[UserSessionOrderByInput] | None = None,
+        cursor: UserSessionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserSessionCountAggregateInputType | None = None,
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> AggregateUserSession[UserSessionCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum],
+        where: UserSessionWhereInput | None = None,
+        having: UserSessionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserSessionOrderByWithAggregationInput
+            | list[UserSessionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> list[UserSessionGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: UserSessionScalarFieldEnum | list[UserSessionScalarFieldEnum],
+        where: UserSessionWhereInput | None = None,
+        having: UserSessionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            UserSessionOrderByWithAggregationInput
+            | list[UserSessionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: UserSessionCountAggregateInputType | None = None,
+        _min: UserSessionMinAggregateInputType | None = None,
+        _max: UserSessionMaxAggregateInputType | None = None,
+    ) -> list[UserSessionGroupByOutputType[UserSessionCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: UserSessionCreateInput | UserSessionUncheckedCreateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def create(
         self,
         *,
         data: UserSessionCreateInput | UserSessionUncheckedCreateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("UserSession", args))
 
     def create_many(
         self,
@@ -717,6 +1117,15 @@ class SyncUserSessionClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        data: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def update(
         self,
         *,
@@ -724,14 +1133,9 @@ class SyncUserSessionClient:
         data: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("UserSession", args))
 
     def update_many(
         self,
@@ -745,6 +1149,16 @@ class SyncUserSessionClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        create: UserSessionCreateInput | UserSessionUncheckedCreateInput,
+        update: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -753,29 +1167,27 @@ class SyncUserSessionClient:
         update: UserSessionUpdateInput | UserSessionUncheckedUpdateInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("UserSession", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: UserSessionWhereUniqueInput,
+        select: type[_UserSessionS],
+    ) -> _UserSessionS: ...
+    @overload
     def delete(
         self,
         *,
         where: UserSessionWhereUniqueInput,
         select: UserSessionSelect | None = None,
         include: UserSessionInclude | None = None,
-    ) -> UserSession:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("UserSession", found)
+    ) -> UserSession: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("UserSession", args))
 
     def delete_many(
         self,
@@ -789,40 +1201,62 @@ class SyncUserSessionClient:
 
 
 class SyncCategoryClient:
-    """``db.category``: model Category. A ``select`` narrows the rows at runtime;
-    their static type stays ``Category``."""
+    """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Category``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -834,19 +1268,23 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -858,19 +1296,23 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> list[_CategoryS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -882,19 +1324,11 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> list[Category]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Category]", found)
+    ) -> list[Category]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Category", args))
 
+    @overload
     def count(
         self,
         *,
@@ -903,29 +1337,111 @@ class SyncCategoryClient:
         cursor: CategoryWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CategoryCountAggregateInputType,
+    ) -> CategoryCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[CategoryCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[CategoryCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: CategoryCreateInput | CategoryUncheckedCreateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def create(
         self,
         *,
         data: CategoryCreateInput | CategoryUncheckedCreateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Category", args))
 
     def create_many(
         self,
@@ -939,6 +1455,15 @@ class SyncCategoryClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def update(
         self,
         *,
@@ -946,14 +1471,9 @@ class SyncCategoryClient:
         data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Category", args))
 
     def update_many(
         self,
@@ -967,6 +1487,16 @@ class SyncCategoryClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        create: CategoryCreateInput | CategoryUncheckedCreateInput,
+        update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -975,29 +1505,27 @@ class SyncCategoryClient:
         update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Category", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def delete(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Category", args))
 
     def delete_many(
         self,
@@ -1011,40 +1539,62 @@ class SyncCategoryClient:
 
 
 class SyncTagClient:
-    """``db.tag``: model Tag. A ``select`` narrows the rows at runtime;
-    their static type stays ``Tag``."""
+    """``db.tag``: model Tag. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Tag``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag | None", found)
+    ) -> Tag | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Tag", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Tag", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> _TagS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1056,19 +1606,23 @@ class SyncTagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Tag | None", found)
+    ) -> Tag | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Tag", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1080,19 +1634,23 @@ class SyncTagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Tag", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
+        select: type[_TagS],
+    ) -> list[_TagS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1104,19 +1662,11 @@ class SyncTagClient:
         distinct: TagScalarFieldEnum | list[TagScalarFieldEnum] | None = None,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> list[Tag]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Tag]", found)
+    ) -> list[Tag]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Tag", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1125,29 +1675,111 @@ class SyncTagClient:
         cursor: TagWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: TagCountAggregateInputType,
+    ) -> TagCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> AggregateTag[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: TagWhereInput | None = None,
+        order_by: TagOrderByInput | list[TagOrderByInput] | None = None,
+        cursor: TagWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: TagCountAggregateInputType | None = None,
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> AggregateTag[TagCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: TagScalarFieldEnum | list[TagScalarFieldEnum],
+        where: TagWhereInput | None = None,
+        having: TagScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            TagOrderByWithAggregationInput | list[TagOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> list[TagGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: TagScalarFieldEnum | list[TagScalarFieldEnum],
+        where: TagWhereInput | None = None,
+        having: TagScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            TagOrderByWithAggregationInput | list[TagOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: TagCountAggregateInputType | None = None,
+        _avg: TagAvgAggregateInputType | None = None,
+        _sum: TagSumAggregateInputType | None = None,
+        _min: TagMinAggregateInputType | None = None,
+        _max: TagMaxAggregateInputType | None = None,
+    ) -> list[TagGroupByOutputType[TagCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: TagCreateInput | TagUncheckedCreateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def create(
         self,
         *,
         data: TagCreateInput | TagUncheckedCreateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Tag", args))
 
     def create_many(
         self,
@@ -1161,6 +1793,15 @@ class SyncTagClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        data: TagUpdateInput | TagUncheckedUpdateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def update(
         self,
         *,
@@ -1168,14 +1809,9 @@ class SyncTagClient:
         data: TagUpdateInput | TagUncheckedUpdateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Tag", args))
 
     def update_many(
         self,
@@ -1189,6 +1825,16 @@ class SyncTagClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        create: TagCreateInput | TagUncheckedCreateInput,
+        update: TagUpdateInput | TagUncheckedUpdateInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1197,29 +1843,27 @@ class SyncTagClient:
         update: TagUpdateInput | TagUncheckedUpdateInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Tag", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: TagWhereUniqueInput,
+        select: type[_TagS],
+    ) -> _TagS: ...
+    @overload
     def delete(
         self,
         *,
         where: TagWhereUniqueInput,
         select: TagSelect | None = None,
         include: TagInclude | None = None,
-    ) -> Tag:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Tag", found)
+    ) -> Tag: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Tag", args))
 
     def delete_many(
         self,
@@ -1233,40 +1877,62 @@ class SyncTagClient:
 
 
 class SyncPostClient:
-    """``db.post``: model Post. A ``select`` narrows the rows at runtime;
-    their static type stays ``Post``."""
+    """``db.post``: model Post. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Post``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post | None", found)
+    ) -> Post | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Post", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Post", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> _PostS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1278,19 +1944,23 @@ class SyncPostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Post | None", found)
+    ) -> Post | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Post", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1302,19 +1972,23 @@ class SyncPostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Post", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
+        select: type[_PostS],
+    ) -> list[_PostS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1326,19 +2000,11 @@ class SyncPostClient:
         distinct: PostScalarFieldEnum | list[PostScalarFieldEnum] | None = None,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> list[Post]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Post]", found)
+    ) -> list[Post]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Post", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1347,29 +2013,111 @@ class SyncPostClient:
         cursor: PostWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: PostCountAggregateInputType,
+    ) -> PostCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> AggregatePost[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: PostWhereInput | None = None,
+        order_by: PostOrderByInput | list[PostOrderByInput] | None = None,
+        cursor: PostWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: PostCountAggregateInputType | None = None,
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> AggregatePost[PostCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: PostScalarFieldEnum | list[PostScalarFieldEnum],
+        where: PostWhereInput | None = None,
+        having: PostScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            PostOrderByWithAggregationInput | list[PostOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> list[PostGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: PostScalarFieldEnum | list[PostScalarFieldEnum],
+        where: PostWhereInput | None = None,
+        having: PostScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            PostOrderByWithAggregationInput | list[PostOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: PostCountAggregateInputType | None = None,
+        _avg: PostAvgAggregateInputType | None = None,
+        _sum: PostSumAggregateInputType | None = None,
+        _min: PostMinAggregateInputType | None = None,
+        _max: PostMaxAggregateInputType | None = None,
+    ) -> list[PostGroupByOutputType[PostCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: PostCreateInput | PostUncheckedCreateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def create(
         self,
         *,
         data: PostCreateInput | PostUncheckedCreateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Post", args))
 
     def create_many(
         self,
@@ -1383,6 +2131,15 @@ class SyncPostClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        data: PostUpdateInput | PostUncheckedUpdateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def update(
         self,
         *,
@@ -1390,14 +2147,9 @@ class SyncPostClient:
         data: PostUpdateInput | PostUncheckedUpdateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Post", args))
 
     def update_many(
         self,
@@ -1411,6 +2163,16 @@ class SyncPostClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        create: PostCreateInput | PostUncheckedCreateInput,
+        update: PostUpdateInput | PostUncheckedUpdateInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1419,29 +2181,27 @@ class SyncPostClient:
         update: PostUpdateInput | PostUncheckedUpdateInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Post", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: PostWhereUniqueInput,
+        select: type[_PostS],
+    ) -> _PostS: ...
+    @overload
     def delete(
         self,
         *,
         where: PostWhereUniqueInput,
         select: PostSelect | None = None,
         include: PostInclude | None = None,
-    ) -> Post:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Post", found)
+    ) -> Post: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Post", args))
 
     def delete_many(
         self,
@@ -1455,40 +2215,62 @@ class SyncPostClient:
 
 
 class SyncCommentClient:
-    """``db.comment``: model Comment. A ``select`` narrows the rows at runtime;
-    their static type stays ``Comment``."""
+    """``db.comment``: model Comment. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Comment``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment | None", found)
+    ) -> Comment | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Comment", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Comment", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> _CommentS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1500,19 +2282,23 @@ class SyncCommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Comment | None", found)
+    ) -> Comment | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Comment", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1524,19 +2310,23 @@ class SyncCommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Comment", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
+        select: type[_CommentS],
+    ) -> list[_CommentS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1548,19 +2338,11 @@ class SyncCommentClient:
         distinct: CommentScalarFieldEnum | list[CommentScalarFieldEnum] | None = None,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> list[Comment]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Comment]", found)
+    ) -> list[Comment]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Comment", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1569,29 +2351,111 @@ class SyncCommentClient:
         cursor: CommentWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CommentCountAggregateInputType,
+    ) -> CommentCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> AggregateComment[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CommentWhereInput | None = None,
+        order_by: CommentOrderByInput | list[CommentOrderByInput] | None = None,
+        cursor: CommentWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CommentCountAggregateInputType | None = None,
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> AggregateComment[CommentCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CommentScalarFieldEnum | list[CommentScalarFieldEnum],
+        where: CommentWhereInput | None = None,
+        having: CommentScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CommentOrderByWithAggregationInput | list[CommentOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> list[CommentGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CommentScalarFieldEnum | list[CommentScalarFieldEnum],
+        where: CommentWhereInput | None = None,
+        having: CommentScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CommentOrderByWithAggregationInput | list[CommentOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CommentCountAggregateInputType | None = None,
+        _avg: CommentAvgAggregateInputType | None = None,
+        _sum: CommentSumAggregateInputType | None = None,
+        _min: CommentMinAggregateInputType | None = None,
+        _max: CommentMaxAggregateInputType | None = None,
+    ) -> list[CommentGroupByOutputType[CommentCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: CommentCreateInput | CommentUncheckedCreateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def create(
         self,
         *,
         data: CommentCreateInput | CommentUncheckedCreateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Comment", args))
 
     def create_many(
         self,
@@ -1605,6 +2469,15 @@ class SyncCommentClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        data: CommentUpdateInput | CommentUncheckedUpdateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def update(
         self,
         *,
@@ -1612,14 +2485,9 @@ class SyncCommentClient:
         data: CommentUpdateInput | CommentUncheckedUpdateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Comment", args))
 
     def update_many(
         self,
@@ -1633,6 +2501,16 @@ class SyncCommentClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        create: CommentCreateInput | CommentUncheckedCreateInput,
+        update: CommentUpdateInput | CommentUncheckedUpdateInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1641,29 +2519,27 @@ class SyncCommentClient:
         update: CommentUpdateInput | CommentUncheckedUpdateInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Comment", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: CommentWhereUniqueInput,
+        select: type[_CommentS],
+    ) -> _CommentS: ...
+    @overload
     def delete(
         self,
         *,
         where: CommentWhereUniqueInput,
         select: CommentSelect | None = None,
         include: CommentInclude | None = None,
-    ) -> Comment:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Comment", found)
+    ) -> Comment: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Comment", args))
 
     def delete_many(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, TypeVar, overload
 
 import datatier
 from datatier.client import ModelClient
@@ -14,14 +14,32 @@ from datatier.drivers._protocol import IsolationLevel
 from datatier.schema import Schema
 
 from ._schema import SCHEMA_PATH
+from ._selects import SELECTS
 from .types import (
+    AggregateCategory,
+    AggregateCollection,
+    AggregateCustomer,
+    AggregateOrder,
+    AggregateOrderItem,
+    AggregateProduct,
+    AggregateProductCollection,
     Category,
+    CategoryAvgAggregateInputType,
+    CategoryCountAggregateInputType,
+    CategoryCountAggregateOutputType,
     CategoryCreateInput,
     CategoryCreateManyInput,
+    CategoryGroupByOutputType,
     CategoryInclude,
+    CategoryMaxAggregateInputType,
+    CategoryMinAggregateInputType,
     CategoryOrderByInput,
+    CategoryOrderByWithAggregationInput,
+    CategoryPartial,
     CategoryScalarFieldEnum,
+    CategoryScalarWhereWithAggregatesInput,
     CategorySelect,
+    CategorySumAggregateInputType,
     CategoryUncheckedCreateInput,
     CategoryUncheckedUpdateInput,
     CategoryUpdateInput,
@@ -29,12 +47,22 @@ from .types import (
     CategoryWhereInput,
     CategoryWhereUniqueInput,
     Collection,
+    CollectionAvgAggregateInputType,
+    CollectionCountAggregateInputType,
+    CollectionCountAggregateOutputType,
     CollectionCreateInput,
     CollectionCreateManyInput,
+    CollectionGroupByOutputType,
     CollectionInclude,
+    CollectionMaxAggregateInputType,
+    CollectionMinAggregateInputType,
     CollectionOrderByInput,
+    CollectionOrderByWithAggregationInput,
+    CollectionPartial,
     CollectionScalarFieldEnum,
+    CollectionScalarWhereWithAggregatesInput,
     CollectionSelect,
+    CollectionSumAggregateInputType,
     CollectionUncheckedCreateInput,
     CollectionUncheckedUpdateInput,
     CollectionUpdateInput,
@@ -42,12 +70,22 @@ from .types import (
     CollectionWhereInput,
     CollectionWhereUniqueInput,
     Customer,
+    CustomerAvgAggregateInputType,
+    CustomerCountAggregateInputType,
+    CustomerCountAggregateOutputType,
     CustomerCreateInput,
     CustomerCreateManyInput,
+    CustomerGroupByOutputType,
     CustomerInclude,
+    CustomerMaxAggregateInputType,
+    CustomerMinAggregateInputType,
     CustomerOrderByInput,
+    CustomerOrderByWithAggregationInput,
+    CustomerPartial,
     CustomerScalarFieldEnum,
+    CustomerScalarWhereWithAggregatesInput,
     CustomerSelect,
+    CustomerSumAggregateInputType,
     CustomerUncheckedCreateInput,
     CustomerUncheckedUpdateInput,
     CustomerUpdateInput,
@@ -55,25 +93,45 @@ from .types import (
     CustomerWhereInput,
     CustomerWhereUniqueInput,
     Order,
+    OrderAvgAggregateInputType,
+    OrderCountAggregateInputType,
+    OrderCountAggregateOutputType,
     OrderCreateInput,
     OrderCreateManyInput,
+    OrderGroupByOutputType,
     OrderInclude,
     OrderItem,
+    OrderItemAvgAggregateInputType,
+    OrderItemCountAggregateInputType,
+    OrderItemCountAggregateOutputType,
     OrderItemCreateInput,
     OrderItemCreateManyInput,
+    OrderItemGroupByOutputType,
     OrderItemInclude,
+    OrderItemMaxAggregateInputType,
+    OrderItemMinAggregateInputType,
     OrderItemOrderByInput,
+    OrderItemOrderByWithAggregationInput,
+    OrderItemPartial,
     OrderItemScalarFieldEnum,
+    OrderItemScalarWhereWithAggregatesInput,
     OrderItemSelect,
+    OrderItemSumAggregateInputType,
     OrderItemUncheckedCreateInput,
     OrderItemUncheckedUpdateInput,
     OrderItemUpdateInput,
     OrderItemUpdateManyMutationInput,
     OrderItemWhereInput,
     OrderItemWhereUniqueInput,
+    OrderMaxAggregateInputType,
+    OrderMinAggregateInputType,
     OrderOrderByInput,
+    OrderOrderByWithAggregationInput,
+    OrderPartial,
     OrderScalarFieldEnum,
+    OrderScalarWhereWithAggregatesInput,
     OrderSelect,
+    OrderSumAggregateInputType,
     OrderUncheckedCreateInput,
     OrderUncheckedUpdateInput,
     OrderUpdateInput,
@@ -81,25 +139,45 @@ from .types import (
     OrderWhereInput,
     OrderWhereUniqueInput,
     Product,
+    ProductAvgAggregateInputType,
     ProductCollection,
+    ProductCollectionAvgAggregateInputType,
+    ProductCollectionCountAggregateInputType,
+    ProductCollectionCountAggregateOutputType,
     ProductCollectionCreateInput,
     ProductCollectionCreateManyInput,
+    ProductCollectionGroupByOutputType,
     ProductCollectionInclude,
+    ProductCollectionMaxAggregateInputType,
+    ProductCollectionMinAggregateInputType,
     ProductCollectionOrderByInput,
+    ProductCollectionOrderByWithAggregationInput,
+    ProductCollectionPartial,
     ProductCollectionScalarFieldEnum,
+    ProductCollectionScalarWhereWithAggregatesInput,
     ProductCollectionSelect,
+    ProductCollectionSumAggregateInputType,
     ProductCollectionUncheckedCreateInput,
     ProductCollectionUncheckedUpdateInput,
     ProductCollectionUpdateInput,
     ProductCollectionUpdateManyMutationInput,
     ProductCollectionWhereInput,
     ProductCollectionWhereUniqueInput,
+    ProductCountAggregateInputType,
+    ProductCountAggregateOutputType,
     ProductCreateInput,
     ProductCreateManyInput,
+    ProductGroupByOutputType,
     ProductInclude,
+    ProductMaxAggregateInputType,
+    ProductMinAggregateInputType,
     ProductOrderByInput,
+    ProductOrderByWithAggregationInput,
+    ProductPartial,
     ProductScalarFieldEnum,
+    ProductScalarWhereWithAggregatesInput,
     ProductSelect,
+    ProductSumAggregateInputType,
     ProductUncheckedCreateInput,
     ProductUncheckedUpdateInput,
     ProductUpdateInput,
@@ -120,42 +198,72 @@ __all__ = [
     "Transaction",
 ]
 
+_CustomerS = TypeVar("_CustomerS", bound="CustomerPartial")
+_CategoryS = TypeVar("_CategoryS", bound="CategoryPartial")
+_ProductS = TypeVar("_ProductS", bound="ProductPartial")
+_CollectionS = TypeVar("_CollectionS", bound="CollectionPartial")
+_ProductCollectionS = TypeVar("_ProductCollectionS", bound="ProductCollectionPartial")
+_OrderS = TypeVar("_OrderS", bound="OrderPartial")
+_OrderItemS = TypeVar("_OrderItemS", bound="OrderItemPartial")
+
 
 class CustomerClient:
-    """``db.customer``: model Customer. A ``select`` narrows the rows at runtime;
-    their static type stays ``Customer``."""
+    """``db.customer``: model Customer. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Customer``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer | None", found)
+    ) -> Customer | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Customer", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Customer", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> _CustomerS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -167,19 +275,23 @@ class CustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Customer | None", found)
+    ) -> Customer | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Customer", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -191,19 +303,23 @@ class CustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Customer", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> list[_CustomerS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -215,19 +331,11 @@ class CustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> list[Customer]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Customer]", found)
+    ) -> list[Customer]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Customer", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -236,29 +344,111 @@ class CustomerClient:
         cursor: CustomerWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CustomerCountAggregateInputType,
+    ) -> CustomerCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> AggregateCustomer[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CustomerCountAggregateInputType | None = None,
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> AggregateCustomer[CustomerCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum],
+        where: CustomerWhereInput | None = None,
+        having: CustomerScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CustomerOrderByWithAggregationInput | list[CustomerOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> list[CustomerGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum],
+        where: CustomerWhereInput | None = None,
+        having: CustomerScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CustomerOrderByWithAggregationInput | list[CustomerOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CustomerCountAggregateInputType | None = None,
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> list[CustomerGroupByOutputType[CustomerCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: CustomerCreateInput | CustomerUncheckedCreateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def create(
         self,
         *,
         data: CustomerCreateInput | CustomerUncheckedCreateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Customer", args))
 
     async def create_many(
         self,
@@ -272,6 +462,15 @@ class CustomerClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        data: CustomerUpdateInput | CustomerUncheckedUpdateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def update(
         self,
         *,
@@ -279,14 +478,9 @@ class CustomerClient:
         data: CustomerUpdateInput | CustomerUncheckedUpdateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Customer", args))
 
     async def update_many(
         self,
@@ -300,6 +494,16 @@ class CustomerClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        create: CustomerCreateInput | CustomerUncheckedCreateInput,
+        update: CustomerUpdateInput | CustomerUncheckedUpdateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -308,29 +512,27 @@ class CustomerClient:
         update: CustomerUpdateInput | CustomerUncheckedUpdateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Customer", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     async def delete(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Customer", args))
 
     async def delete_many(
         self,
@@ -344,40 +546,62 @@ class CustomerClient:
 
 
 class CategoryClient:
-    """``db.category``: model Category. A ``select`` narrows the rows at runtime;
-    their static type stays ``Category``."""
+    """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Category``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -389,19 +613,23 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -413,19 +641,23 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> list[_CategoryS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -437,19 +669,11 @@ class CategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> list[Category]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Category]", found)
+    ) -> list[Category]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Category", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -458,29 +682,111 @@ class CategoryClient:
         cursor: CategoryWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CategoryCountAggregateInputType,
+    ) -> CategoryCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[CategoryCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[CategoryCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: CategoryCreateInput | CategoryUncheckedCreateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def create(
         self,
         *,
         data: CategoryCreateInput | CategoryUncheckedCreateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Category", args))
 
     async def create_many(
         self,
@@ -494,6 +800,15 @@ class CategoryClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def update(
         self,
         *,
@@ -501,14 +816,9 @@ class CategoryClient:
         data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Category", args))
 
     async def update_many(
         self,
@@ -522,6 +832,16 @@ class CategoryClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        create: CategoryCreateInput | CategoryUncheckedCreateInput,
+        update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -530,29 +850,27 @@ class CategoryClient:
         update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Category", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     async def delete(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Category", args))
 
     async def delete_many(
         self,
@@ -566,40 +884,62 @@ class CategoryClient:
 
 
 class ProductClient:
-    """``db.product``: model Product. A ``select`` narrows the rows at runtime;
-    their static type stays ``Product``."""
+    """``db.product``: model Product. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Product``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product | None", found)
+    ) -> Product | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Product", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Product", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> _ProductS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -611,19 +951,23 @@ class ProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Product | None", found)
+    ) -> Product | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Product", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -635,19 +979,23 @@ class ProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Product", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> list[_ProductS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -659,19 +1007,11 @@ class ProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> list[Product]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Product]", found)
+    ) -> list[Product]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Product", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -680,29 +1020,111 @@ class ProductClient:
         cursor: ProductWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: ProductCountAggregateInputType,
+    ) -> ProductCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> AggregateProduct[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCountAggregateInputType | None = None,
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> AggregateProduct[ProductCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: ProductScalarFieldEnum | list[ProductScalarFieldEnum],
+        where: ProductWhereInput | None = None,
+        having: ProductScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductOrderByWithAggregationInput | list[ProductOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> list[ProductGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: ProductScalarFieldEnum | list[ProductScalarFieldEnum],
+        where: ProductWhereInput | None = None,
+        having: ProductScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductOrderByWithAggregationInput | list[ProductOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCountAggregateInputType | None = None,
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> list[ProductGroupByOutputType[ProductCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: ProductCreateInput | ProductUncheckedCreateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def create(
         self,
         *,
         data: ProductCreateInput | ProductUncheckedCreateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Product", args))
 
     async def create_many(
         self,
@@ -716,6 +1138,15 @@ class ProductClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        data: ProductUpdateInput | ProductUncheckedUpdateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def update(
         self,
         *,
@@ -723,14 +1154,9 @@ class ProductClient:
         data: ProductUpdateInput | ProductUncheckedUpdateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Product", args))
 
     async def update_many(
         self,
@@ -744,6 +1170,16 @@ class ProductClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        create: ProductCreateInput | ProductUncheckedCreateInput,
+        update: ProductUpdateInput | ProductUncheckedUpdateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -752,29 +1188,27 @@ class ProductClient:
         update: ProductUpdateInput | ProductUncheckedUpdateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Product", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     async def delete(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Product", args))
 
     async def delete_many(
         self,
@@ -788,40 +1222,62 @@ class ProductClient:
 
 
 class CollectionClient:
-    """``db.collection``: model Collection. A ``select`` narrows the rows at runtime;
-    their static type stays ``Collection``."""
+    """``db.collection``: model Collection. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Collection``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection | None", found)
+    ) -> Collection | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Collection", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Collection", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> _CollectionS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -833,19 +1289,23 @@ class CollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Collection | None", found)
+    ) -> Collection | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Collection", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -857,19 +1317,23 @@ class CollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Collection", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> list[_CollectionS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -881,19 +1345,11 @@ class CollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> list[Collection]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Collection]", found)
+    ) -> list[Collection]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Collection", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -902,29 +1358,115 @@ class CollectionClient:
         cursor: CollectionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CollectionCountAggregateInputType,
+    ) -> CollectionCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> AggregateCollection[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CollectionCountAggregateInputType | None = None,
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> AggregateCollection[CollectionCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum],
+        where: CollectionWhereInput | None = None,
+        having: CollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CollectionOrderByWithAggregationInput
+            | list[CollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> list[CollectionGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum],
+        where: CollectionWhereInput | None = None,
+        having: CollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CollectionOrderByWithAggregationInput
+            | list[CollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CollectionCountAggregateInputType | None = None,
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> list[CollectionGroupByOutputType[CollectionCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: CollectionCreateInput | CollectionUncheckedCreateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def create(
         self,
         *,
         data: CollectionCreateInput | CollectionUncheckedCreateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Collection", args))
 
     async def create_many(
         self,
@@ -938,6 +1480,15 @@ class CollectionClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        data: CollectionUpdateInput | CollectionUncheckedUpdateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def update(
         self,
         *,
@@ -945,14 +1496,9 @@ class CollectionClient:
         data: CollectionUpdateInput | CollectionUncheckedUpdateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Collection", args))
 
     async def update_many(
         self,
@@ -966,6 +1512,16 @@ class CollectionClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        create: CollectionCreateInput | CollectionUncheckedCreateInput,
+        update: CollectionUpdateInput | CollectionUncheckedUpdateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -974,29 +1530,27 @@ class CollectionClient:
         update: CollectionUpdateInput | CollectionUncheckedUpdateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Collection", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     async def delete(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Collection", args))
 
     async def delete_many(
         self,
@@ -1010,40 +1564,66 @@ class CollectionClient:
 
 
 class ProductCollectionClient:
-    """``db.productCollection``: model ProductCollection. A ``select`` narrows the rows at runtime;
-    their static type stays ``ProductCollection``."""
+    """``db.productCollection``: model ProductCollection. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``ProductCollection``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection | None", found)
+    ) -> ProductCollection | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
+    ) -> ProductCollection: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(
+            **SELECTS.arguments("ProductCollection", args)
         )
-        return cast("ProductCollection", found)
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1057,19 +1637,25 @@ class ProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection | None", found)
+    ) -> ProductCollection | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1083,19 +1669,25 @@ class ProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> list[_ProductCollectionS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1109,19 +1701,11 @@ class ProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> list[ProductCollection]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[ProductCollection]", found)
+    ) -> list[ProductCollection]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1130,29 +1714,115 @@ class ProductCollectionClient:
         cursor: ProductCollectionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: ProductCollectionCountAggregateInputType,
+    ) -> ProductCollectionCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> AggregateProductCollection[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCollectionCountAggregateInputType | None = None,
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> AggregateProductCollection[ProductCollectionCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum],
+        where: ProductCollectionWhereInput | None = None,
+        having: ProductCollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductCollectionOrderByWithAggregationInput
+            | list[ProductCollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> list[ProductCollectionGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum],
+        where: ProductCollectionWhereInput | None = None,
+        having: ProductCollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductCollectionOrderByWithAggregationInput
+            | list[ProductCollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCollectionCountAggregateInputType | None = None,
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> list[ProductCollectionGroupByOutputType[ProductCollectionCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def create(
         self,
         *,
         data: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("ProductCollection", args))
 
     async def create_many(
         self,
@@ -1166,6 +1836,15 @@ class ProductCollectionClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        data: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1173,14 +1852,9 @@ class ProductCollectionClient:
         data: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("ProductCollection", args))
 
     async def update_many(
         self,
@@ -1194,6 +1868,16 @@ class ProductCollectionClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        create: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
+        update: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1202,29 +1886,27 @@ class ProductCollectionClient:
         update: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     async def delete(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("ProductCollection", args))
 
     async def delete_many(
         self,
@@ -1238,40 +1920,62 @@ class ProductCollectionClient:
 
 
 class OrderClient:
-    """``db.order``: model Order. A ``select`` narrows the rows at runtime;
-    their static type stays ``Order``."""
+    """``db.order``: model Order. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Order``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order | None", found)
+    ) -> Order | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("Order", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("Order", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> _OrderS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1283,19 +1987,23 @@ class OrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Order | None", found)
+    ) -> Order | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("Order", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1307,19 +2015,23 @@ class OrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("Order", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> list[_OrderS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1331,19 +2043,11 @@ class OrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> list[Order]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Order]", found)
+    ) -> list[Order]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("Order", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1352,29 +2056,111 @@ class OrderClient:
         cursor: OrderWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: OrderCountAggregateInputType,
+    ) -> OrderCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> AggregateOrder[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderCountAggregateInputType | None = None,
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> AggregateOrder[OrderCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: OrderScalarFieldEnum | list[OrderScalarFieldEnum],
+        where: OrderWhereInput | None = None,
+        having: OrderScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderOrderByWithAggregationInput | list[OrderOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> list[OrderGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: OrderScalarFieldEnum | list[OrderScalarFieldEnum],
+        where: OrderWhereInput | None = None,
+        having: OrderScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderOrderByWithAggregationInput | list[OrderOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderCountAggregateInputType | None = None,
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> list[OrderGroupByOutputType[OrderCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: OrderCreateInput | OrderUncheckedCreateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def create(
         self,
         *,
         data: OrderCreateInput | OrderUncheckedCreateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("Order", args))
 
     async def create_many(
         self,
@@ -1388,6 +2174,15 @@ class OrderClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        data: OrderUpdateInput | OrderUncheckedUpdateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1395,14 +2190,9 @@ class OrderClient:
         data: OrderUpdateInput | OrderUncheckedUpdateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("Order", args))
 
     async def update_many(
         self,
@@ -1416,6 +2206,16 @@ class OrderClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        create: OrderCreateInput | OrderUncheckedCreateInput,
+        update: OrderUpdateInput | OrderUncheckedUpdateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1424,29 +2224,27 @@ class OrderClient:
         update: OrderUpdateInput | OrderUncheckedUpdateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("Order", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     async def delete(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("Order", args))
 
     async def delete_many(
         self,
@@ -1460,40 +2258,62 @@ class OrderClient:
 
 
 class OrderItemClient:
-    """``db.orderItem``: model OrderItem. A ``select`` narrows the rows at runtime;
-    their static type stays ``OrderItem``."""
+    """``db.orderItem``: model OrderItem. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``OrderItem``)."""
 
     def __init__(self, model: ModelClient) -> None:
         self._model = model
 
+    @overload
+    async def find_unique(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS | None: ...
+    @overload
     async def find_unique(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem | None:
-        found = await self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem | None", found)
+    ) -> OrderItem | None: ...
+    async def find_unique(self, **args: Any) -> Any:
+        return await self._model.find_unique(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    async def find_unique_or_raise(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def find_unique_or_raise(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def find_unique_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_unique_or_raise(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    async def find_first(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS | None: ...
+    @overload
     async def find_first(
         self,
         *,
@@ -1505,19 +2325,23 @@ class OrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem | None:
-        found = await self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem | None", found)
+    ) -> OrderItem | None: ...
+    async def find_first(self, **args: Any) -> Any:
+        return await self._model.find_first(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    async def find_first_or_raise(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def find_first_or_raise(
         self,
         *,
@@ -1529,19 +2353,23 @@ class OrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def find_first_or_raise(self, **args: Any) -> Any:
+        return await self._model.find_first_or_raise(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    async def find_many(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> list[_OrderItemS]: ...
+    @overload
     async def find_many(
         self,
         *,
@@ -1553,19 +2381,11 @@ class OrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> list[OrderItem]:
-        found = await self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[OrderItem]", found)
+    ) -> list[OrderItem]: ...
+    async def find_many(self, **args: Any) -> Any:
+        return await self._model.find_many(**SELECTS.arguments("OrderItem", args))
 
+    @overload
     async def count(
         self,
         *,
@@ -1574,29 +2394,111 @@ class OrderItemClient:
         cursor: OrderItemWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = await self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: OrderItemCountAggregateInputType,
+    ) -> OrderItemCountAggregateOutputType: ...
+    @overload
+    async def count(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    async def count(self, **args: Any) -> Any:
+        return await self._model.count(**args)
 
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> AggregateOrderItem[int]: ...
+    @overload
+    async def aggregate(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderItemCountAggregateInputType | None = None,
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> AggregateOrderItem[OrderItemCountAggregateOutputType]: ...
+    async def aggregate(self, **args: Any) -> Any:
+        return await self._model.aggregate(**args)
+
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum],
+        where: OrderItemWhereInput | None = None,
+        having: OrderItemScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderItemOrderByWithAggregationInput | list[OrderItemOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> list[OrderItemGroupByOutputType[int]]: ...
+    @overload
+    async def group_by(
+        self,
+        *,
+        by: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum],
+        where: OrderItemWhereInput | None = None,
+        having: OrderItemScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderItemOrderByWithAggregationInput | list[OrderItemOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderItemCountAggregateInputType | None = None,
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> list[OrderItemGroupByOutputType[OrderItemCountAggregateOutputType]]: ...
+    async def group_by(self, **args: Any) -> Any:
+        return await self._model.group_by(**args)
+
+    @overload
+    async def create(
+        self,
+        *,
+        data: OrderItemCreateInput | OrderItemUncheckedCreateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def create(
         self,
         *,
         data: OrderItemCreateInput | OrderItemUncheckedCreateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def create(self, **args: Any) -> Any:
+        return await self._model.create(**SELECTS.arguments("OrderItem", args))
 
     async def create_many(
         self,
@@ -1610,6 +2512,15 @@ class OrderItemClient:
         )
         return result
 
+    @overload
+    async def update(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        data: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def update(
         self,
         *,
@@ -1617,14 +2528,9 @@ class OrderItemClient:
         data: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def update(self, **args: Any) -> Any:
+        return await self._model.update(**SELECTS.arguments("OrderItem", args))
 
     async def update_many(
         self,
@@ -1638,6 +2544,16 @@ class OrderItemClient:
         )
         return result
 
+    @overload
+    async def upsert(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        create: OrderItemCreateInput | OrderItemUncheckedCreateInput,
+        update: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def upsert(
         self,
         *,
@@ -1646,29 +2562,27 @@ class OrderItemClient:
         update: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def upsert(self, **args: Any) -> Any:
+        return await self._model.upsert(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    async def delete(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     async def delete(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = await self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    async def delete(self, **args: Any) -> Any:
+        return await self._model.delete(**SELECTS.arguments("OrderItem", args))
 
     async def delete_many(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, TypeVar, overload
 
 import datatier
 import datatier.client
@@ -15,14 +15,32 @@ from datatier.drivers._protocol import IsolationLevel
 from datatier.schema import Schema
 
 from ._schema import SCHEMA_PATH
+from ._selects import SELECTS
 from .types import (
+    AggregateCategory,
+    AggregateCollection,
+    AggregateCustomer,
+    AggregateOrder,
+    AggregateOrderItem,
+    AggregateProduct,
+    AggregateProductCollection,
     Category,
+    CategoryAvgAggregateInputType,
+    CategoryCountAggregateInputType,
+    CategoryCountAggregateOutputType,
     CategoryCreateInput,
     CategoryCreateManyInput,
+    CategoryGroupByOutputType,
     CategoryInclude,
+    CategoryMaxAggregateInputType,
+    CategoryMinAggregateInputType,
     CategoryOrderByInput,
+    CategoryOrderByWithAggregationInput,
+    CategoryPartial,
     CategoryScalarFieldEnum,
+    CategoryScalarWhereWithAggregatesInput,
     CategorySelect,
+    CategorySumAggregateInputType,
     CategoryUncheckedCreateInput,
     CategoryUncheckedUpdateInput,
     CategoryUpdateInput,
@@ -30,12 +48,22 @@ from .types import (
     CategoryWhereInput,
     CategoryWhereUniqueInput,
     Collection,
+    CollectionAvgAggregateInputType,
+    CollectionCountAggregateInputType,
+    CollectionCountAggregateOutputType,
     CollectionCreateInput,
     CollectionCreateManyInput,
+    CollectionGroupByOutputType,
     CollectionInclude,
+    CollectionMaxAggregateInputType,
+    CollectionMinAggregateInputType,
     CollectionOrderByInput,
+    CollectionOrderByWithAggregationInput,
+    CollectionPartial,
     CollectionScalarFieldEnum,
+    CollectionScalarWhereWithAggregatesInput,
     CollectionSelect,
+    CollectionSumAggregateInputType,
     CollectionUncheckedCreateInput,
     CollectionUncheckedUpdateInput,
     CollectionUpdateInput,
@@ -43,12 +71,22 @@ from .types import (
     CollectionWhereInput,
     CollectionWhereUniqueInput,
     Customer,
+    CustomerAvgAggregateInputType,
+    CustomerCountAggregateInputType,
+    CustomerCountAggregateOutputType,
     CustomerCreateInput,
     CustomerCreateManyInput,
+    CustomerGroupByOutputType,
     CustomerInclude,
+    CustomerMaxAggregateInputType,
+    CustomerMinAggregateInputType,
     CustomerOrderByInput,
+    CustomerOrderByWithAggregationInput,
+    CustomerPartial,
     CustomerScalarFieldEnum,
+    CustomerScalarWhereWithAggregatesInput,
     CustomerSelect,
+    CustomerSumAggregateInputType,
     CustomerUncheckedCreateInput,
     CustomerUncheckedUpdateInput,
     CustomerUpdateInput,
@@ -56,25 +94,45 @@ from .types import (
     CustomerWhereInput,
     CustomerWhereUniqueInput,
     Order,
+    OrderAvgAggregateInputType,
+    OrderCountAggregateInputType,
+    OrderCountAggregateOutputType,
     OrderCreateInput,
     OrderCreateManyInput,
+    OrderGroupByOutputType,
     OrderInclude,
     OrderItem,
+    OrderItemAvgAggregateInputType,
+    OrderItemCountAggregateInputType,
+    OrderItemCountAggregateOutputType,
     OrderItemCreateInput,
     OrderItemCreateManyInput,
+    OrderItemGroupByOutputType,
     OrderItemInclude,
+    OrderItemMaxAggregateInputType,
+    OrderItemMinAggregateInputType,
     OrderItemOrderByInput,
+    OrderItemOrderByWithAggregationInput,
+    OrderItemPartial,
     OrderItemScalarFieldEnum,
+    OrderItemScalarWhereWithAggregatesInput,
     OrderItemSelect,
+    OrderItemSumAggregateInputType,
     OrderItemUncheckedCreateInput,
     OrderItemUncheckedUpdateInput,
     OrderItemUpdateInput,
     OrderItemUpdateManyMutationInput,
     OrderItemWhereInput,
     OrderItemWhereUniqueInput,
+    OrderMaxAggregateInputType,
+    OrderMinAggregateInputType,
     OrderOrderByInput,
+    OrderOrderByWithAggregationInput,
+    OrderPartial,
     OrderScalarFieldEnum,
+    OrderScalarWhereWithAggregatesInput,
     OrderSelect,
+    OrderSumAggregateInputType,
     OrderUncheckedCreateInput,
     OrderUncheckedUpdateInput,
     OrderUpdateInput,
@@ -82,25 +140,45 @@ from .types import (
     OrderWhereInput,
     OrderWhereUniqueInput,
     Product,
+    ProductAvgAggregateInputType,
     ProductCollection,
+    ProductCollectionAvgAggregateInputType,
+    ProductCollectionCountAggregateInputType,
+    ProductCollectionCountAggregateOutputType,
     ProductCollectionCreateInput,
     ProductCollectionCreateManyInput,
+    ProductCollectionGroupByOutputType,
     ProductCollectionInclude,
+    ProductCollectionMaxAggregateInputType,
+    ProductCollectionMinAggregateInputType,
     ProductCollectionOrderByInput,
+    ProductCollectionOrderByWithAggregationInput,
+    ProductCollectionPartial,
     ProductCollectionScalarFieldEnum,
+    ProductCollectionScalarWhereWithAggregatesInput,
     ProductCollectionSelect,
+    ProductCollectionSumAggregateInputType,
     ProductCollectionUncheckedCreateInput,
     ProductCollectionUncheckedUpdateInput,
     ProductCollectionUpdateInput,
     ProductCollectionUpdateManyMutationInput,
     ProductCollectionWhereInput,
     ProductCollectionWhereUniqueInput,
+    ProductCountAggregateInputType,
+    ProductCountAggregateOutputType,
     ProductCreateInput,
     ProductCreateManyInput,
+    ProductGroupByOutputType,
     ProductInclude,
+    ProductMaxAggregateInputType,
+    ProductMinAggregateInputType,
     ProductOrderByInput,
+    ProductOrderByWithAggregationInput,
+    ProductPartial,
     ProductScalarFieldEnum,
+    ProductScalarWhereWithAggregatesInput,
     ProductSelect,
+    ProductSumAggregateInputType,
     ProductUncheckedCreateInput,
     ProductUncheckedUpdateInput,
     ProductUpdateInput,
@@ -121,42 +199,72 @@ __all__ = [
     "SyncTransaction",
 ]
 
+_CustomerS = TypeVar("_CustomerS", bound="CustomerPartial")
+_CategoryS = TypeVar("_CategoryS", bound="CategoryPartial")
+_ProductS = TypeVar("_ProductS", bound="ProductPartial")
+_CollectionS = TypeVar("_CollectionS", bound="CollectionPartial")
+_ProductCollectionS = TypeVar("_ProductCollectionS", bound="ProductCollectionPartial")
+_OrderS = TypeVar("_OrderS", bound="OrderPartial")
+_OrderItemS = TypeVar("_OrderItemS", bound="OrderItemPartial")
+
 
 class SyncCustomerClient:
-    """``db.customer``: model Customer. A ``select`` narrows the rows at runtime;
-    their static type stays ``Customer``."""
+    """``db.customer``: model Customer. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Customer``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer | None", found)
+    ) -> Customer | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Customer", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Customer", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> _CustomerS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -168,19 +276,23 @@ class SyncCustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Customer | None", found)
+    ) -> Customer | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Customer", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -192,19 +304,23 @@ class SyncCustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Customer", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
+        select: type[_CustomerS],
+    ) -> list[_CustomerS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -216,19 +332,11 @@ class SyncCustomerClient:
         distinct: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum] | None = None,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> list[Customer]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Customer]", found)
+    ) -> list[Customer]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Customer", args))
 
+    @overload
     def count(
         self,
         *,
@@ -237,29 +345,111 @@ class SyncCustomerClient:
         cursor: CustomerWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CustomerCountAggregateInputType,
+    ) -> CustomerCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> AggregateCustomer[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CustomerWhereInput | None = None,
+        order_by: CustomerOrderByInput | list[CustomerOrderByInput] | None = None,
+        cursor: CustomerWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CustomerCountAggregateInputType | None = None,
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> AggregateCustomer[CustomerCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum],
+        where: CustomerWhereInput | None = None,
+        having: CustomerScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CustomerOrderByWithAggregationInput | list[CustomerOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> list[CustomerGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CustomerScalarFieldEnum | list[CustomerScalarFieldEnum],
+        where: CustomerWhereInput | None = None,
+        having: CustomerScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CustomerOrderByWithAggregationInput | list[CustomerOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CustomerCountAggregateInputType | None = None,
+        _avg: CustomerAvgAggregateInputType | None = None,
+        _sum: CustomerSumAggregateInputType | None = None,
+        _min: CustomerMinAggregateInputType | None = None,
+        _max: CustomerMaxAggregateInputType | None = None,
+    ) -> list[CustomerGroupByOutputType[CustomerCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: CustomerCreateInput | CustomerUncheckedCreateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def create(
         self,
         *,
         data: CustomerCreateInput | CustomerUncheckedCreateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Customer", args))
 
     def create_many(
         self,
@@ -273,6 +463,15 @@ class SyncCustomerClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        data: CustomerUpdateInput | CustomerUncheckedUpdateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def update(
         self,
         *,
@@ -280,14 +479,9 @@ class SyncCustomerClient:
         data: CustomerUpdateInput | CustomerUncheckedUpdateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Customer", args))
 
     def update_many(
         self,
@@ -301,6 +495,16 @@ class SyncCustomerClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        create: CustomerCreateInput | CustomerUncheckedCreateInput,
+        update: CustomerUpdateInput | CustomerUncheckedUpdateInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -309,29 +513,27 @@ class SyncCustomerClient:
         update: CustomerUpdateInput | CustomerUncheckedUpdateInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Customer", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: CustomerWhereUniqueInput,
+        select: type[_CustomerS],
+    ) -> _CustomerS: ...
+    @overload
     def delete(
         self,
         *,
         where: CustomerWhereUniqueInput,
         select: CustomerSelect | None = None,
         include: CustomerInclude | None = None,
-    ) -> Customer:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Customer", found)
+    ) -> Customer: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Customer", args))
 
     def delete_many(
         self,
@@ -345,40 +547,62 @@ class SyncCustomerClient:
 
 
 class SyncCategoryClient:
-    """``db.category``: model Category. A ``select`` narrows the rows at runtime;
-    their static type stays ``Category``."""
+    """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Category``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -390,19 +614,23 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category | None", found)
+    ) -> Category | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -414,19 +642,23 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Category", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
+        select: type[_CategoryS],
+    ) -> list[_CategoryS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -438,19 +670,11 @@ class SyncCategoryClient:
         distinct: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum] | None = None,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> list[Category]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Category]", found)
+    ) -> list[Category]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Category", args))
 
+    @overload
     def count(
         self,
         *,
@@ -459,29 +683,111 @@ class SyncCategoryClient:
         cursor: CategoryWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CategoryCountAggregateInputType,
+    ) -> CategoryCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CategoryWhereInput | None = None,
+        order_by: CategoryOrderByInput | list[CategoryOrderByInput] | None = None,
+        cursor: CategoryWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> AggregateCategory[CategoryCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CategoryScalarFieldEnum | list[CategoryScalarFieldEnum],
+        where: CategoryWhereInput | None = None,
+        having: CategoryScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CategoryOrderByWithAggregationInput | list[CategoryOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CategoryCountAggregateInputType | None = None,
+        _avg: CategoryAvgAggregateInputType | None = None,
+        _sum: CategorySumAggregateInputType | None = None,
+        _min: CategoryMinAggregateInputType | None = None,
+        _max: CategoryMaxAggregateInputType | None = None,
+    ) -> list[CategoryGroupByOutputType[CategoryCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: CategoryCreateInput | CategoryUncheckedCreateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def create(
         self,
         *,
         data: CategoryCreateInput | CategoryUncheckedCreateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Category", args))
 
     def create_many(
         self,
@@ -495,6 +801,15 @@ class SyncCategoryClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def update(
         self,
         *,
@@ -502,14 +817,9 @@ class SyncCategoryClient:
         data: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Category", args))
 
     def update_many(
         self,
@@ -523,6 +833,16 @@ class SyncCategoryClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        create: CategoryCreateInput | CategoryUncheckedCreateInput,
+        update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -531,29 +851,27 @@ class SyncCategoryClient:
         update: CategoryUpdateInput | CategoryUncheckedUpdateInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Category", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: CategoryWhereUniqueInput,
+        select: type[_CategoryS],
+    ) -> _CategoryS: ...
+    @overload
     def delete(
         self,
         *,
         where: CategoryWhereUniqueInput,
         select: CategorySelect | None = None,
         include: CategoryInclude | None = None,
-    ) -> Category:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Category", found)
+    ) -> Category: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Category", args))
 
     def delete_many(
         self,
@@ -567,40 +885,62 @@ class SyncCategoryClient:
 
 
 class SyncProductClient:
-    """``db.product``: model Product. A ``select`` narrows the rows at runtime;
-    their static type stays ``Product``."""
+    """``db.product``: model Product. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Product``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product | None", found)
+    ) -> Product | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Product", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Product", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> _ProductS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -612,19 +952,23 @@ class SyncProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Product | None", found)
+    ) -> Product | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Product", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -636,19 +980,23 @@ class SyncProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Product", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
+        select: type[_ProductS],
+    ) -> list[_ProductS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -660,19 +1008,11 @@ class SyncProductClient:
         distinct: ProductScalarFieldEnum | list[ProductScalarFieldEnum] | None = None,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> list[Product]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Product]", found)
+    ) -> list[Product]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Product", args))
 
+    @overload
     def count(
         self,
         *,
@@ -681,29 +1021,111 @@ class SyncProductClient:
         cursor: ProductWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: ProductCountAggregateInputType,
+    ) -> ProductCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> AggregateProduct[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: ProductWhereInput | None = None,
+        order_by: ProductOrderByInput | list[ProductOrderByInput] | None = None,
+        cursor: ProductWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCountAggregateInputType | None = None,
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> AggregateProduct[ProductCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: ProductScalarFieldEnum | list[ProductScalarFieldEnum],
+        where: ProductWhereInput | None = None,
+        having: ProductScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductOrderByWithAggregationInput | list[ProductOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> list[ProductGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: ProductScalarFieldEnum | list[ProductScalarFieldEnum],
+        where: ProductWhereInput | None = None,
+        having: ProductScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductOrderByWithAggregationInput | list[ProductOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCountAggregateInputType | None = None,
+        _avg: ProductAvgAggregateInputType | None = None,
+        _sum: ProductSumAggregateInputType | None = None,
+        _min: ProductMinAggregateInputType | None = None,
+        _max: ProductMaxAggregateInputType | None = None,
+    ) -> list[ProductGroupByOutputType[ProductCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: ProductCreateInput | ProductUncheckedCreateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def create(
         self,
         *,
         data: ProductCreateInput | ProductUncheckedCreateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Product", args))
 
     def create_many(
         self,
@@ -717,6 +1139,15 @@ class SyncProductClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        data: ProductUpdateInput | ProductUncheckedUpdateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def update(
         self,
         *,
@@ -724,14 +1155,9 @@ class SyncProductClient:
         data: ProductUpdateInput | ProductUncheckedUpdateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Product", args))
 
     def update_many(
         self,
@@ -745,6 +1171,16 @@ class SyncProductClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        create: ProductCreateInput | ProductUncheckedCreateInput,
+        update: ProductUpdateInput | ProductUncheckedUpdateInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -753,29 +1189,27 @@ class SyncProductClient:
         update: ProductUpdateInput | ProductUncheckedUpdateInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Product", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: ProductWhereUniqueInput,
+        select: type[_ProductS],
+    ) -> _ProductS: ...
+    @overload
     def delete(
         self,
         *,
         where: ProductWhereUniqueInput,
         select: ProductSelect | None = None,
         include: ProductInclude | None = None,
-    ) -> Product:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Product", found)
+    ) -> Product: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Product", args))
 
     def delete_many(
         self,
@@ -789,40 +1223,62 @@ class SyncProductClient:
 
 
 class SyncCollectionClient:
-    """``db.collection``: model Collection. A ``select`` narrows the rows at runtime;
-    their static type stays ``Collection``."""
+    """``db.collection``: model Collection. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Collection``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection | None", found)
+    ) -> Collection | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Collection", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Collection", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> _CollectionS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -834,19 +1290,23 @@ class SyncCollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Collection | None", found)
+    ) -> Collection | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Collection", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -858,19 +1318,23 @@ class SyncCollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Collection", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
+        select: type[_CollectionS],
+    ) -> list[_CollectionS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -882,19 +1346,11 @@ class SyncCollectionClient:
         distinct: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum] | None = None,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> list[Collection]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Collection]", found)
+    ) -> list[Collection]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Collection", args))
 
+    @overload
     def count(
         self,
         *,
@@ -903,29 +1359,115 @@ class SyncCollectionClient:
         cursor: CollectionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: CollectionCountAggregateInputType,
+    ) -> CollectionCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> AggregateCollection[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: CollectionWhereInput | None = None,
+        order_by: CollectionOrderByInput | list[CollectionOrderByInput] | None = None,
+        cursor: CollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CollectionCountAggregateInputType | None = None,
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> AggregateCollection[CollectionCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum],
+        where: CollectionWhereInput | None = None,
+        having: CollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CollectionOrderByWithAggregationInput
+            | list[CollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> list[CollectionGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: CollectionScalarFieldEnum | list[CollectionScalarFieldEnum],
+        where: CollectionWhereInput | None = None,
+        having: CollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            CollectionOrderByWithAggregationInput
+            | list[CollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: CollectionCountAggregateInputType | None = None,
+        _avg: CollectionAvgAggregateInputType | None = None,
+        _sum: CollectionSumAggregateInputType | None = None,
+        _min: CollectionMinAggregateInputType | None = None,
+        _max: CollectionMaxAggregateInputType | None = None,
+    ) -> list[CollectionGroupByOutputType[CollectionCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: CollectionCreateInput | CollectionUncheckedCreateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def create(
         self,
         *,
         data: CollectionCreateInput | CollectionUncheckedCreateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Collection", args))
 
     def create_many(
         self,
@@ -939,6 +1481,15 @@ class SyncCollectionClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        data: CollectionUpdateInput | CollectionUncheckedUpdateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def update(
         self,
         *,
@@ -946,14 +1497,9 @@ class SyncCollectionClient:
         data: CollectionUpdateInput | CollectionUncheckedUpdateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Collection", args))
 
     def update_many(
         self,
@@ -967,6 +1513,16 @@ class SyncCollectionClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        create: CollectionCreateInput | CollectionUncheckedCreateInput,
+        update: CollectionUpdateInput | CollectionUncheckedUpdateInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -975,29 +1531,27 @@ class SyncCollectionClient:
         update: CollectionUpdateInput | CollectionUncheckedUpdateInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Collection", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: CollectionWhereUniqueInput,
+        select: type[_CollectionS],
+    ) -> _CollectionS: ...
+    @overload
     def delete(
         self,
         *,
         where: CollectionWhereUniqueInput,
         select: CollectionSelect | None = None,
         include: CollectionInclude | None = None,
-    ) -> Collection:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Collection", found)
+    ) -> Collection: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Collection", args))
 
     def delete_many(
         self,
@@ -1011,40 +1565,64 @@ class SyncCollectionClient:
 
 
 class SyncProductCollectionClient:
-    """``db.productCollection``: model ProductCollection. A ``select`` narrows the rows at runtime;
-    their static type stays ``ProductCollection``."""
+    """``db.productCollection``: model ProductCollection. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``ProductCollection``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection | None", found)
+    ) -> ProductCollection | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1058,19 +1636,25 @@ class SyncProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection | None", found)
+    ) -> ProductCollection | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1084,19 +1668,25 @@ class SyncProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: (
+            ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum] | None
+        ) = None,
+        select: type[_ProductCollectionS],
+    ) -> list[_ProductCollectionS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1110,19 +1700,11 @@ class SyncProductCollectionClient:
         ) = None,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> list[ProductCollection]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[ProductCollection]", found)
+    ) -> list[ProductCollection]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1131,29 +1713,115 @@ class SyncProductCollectionClient:
         cursor: ProductCollectionWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: ProductCollectionCountAggregateInputType,
+    ) -> ProductCollectionCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> AggregateProductCollection[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: ProductCollectionWhereInput | None = None,
+        order_by: ProductCollectionOrderByInput | list[ProductCollectionOrderByInput] | None = None,
+        cursor: ProductCollectionWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCollectionCountAggregateInputType | None = None,
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> AggregateProductCollection[ProductCollectionCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum],
+        where: ProductCollectionWhereInput | None = None,
+        having: ProductCollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductCollectionOrderByWithAggregationInput
+            | list[ProductCollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> list[ProductCollectionGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: ProductCollectionScalarFieldEnum | list[ProductCollectionScalarFieldEnum],
+        where: ProductCollectionWhereInput | None = None,
+        having: ProductCollectionScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            ProductCollectionOrderByWithAggregationInput
+            | list[ProductCollectionOrderByWithAggregationInput]
+            | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: ProductCollectionCountAggregateInputType | None = None,
+        _avg: ProductCollectionAvgAggregateInputType | None = None,
+        _sum: ProductCollectionSumAggregateInputType | None = None,
+        _min: ProductCollectionMinAggregateInputType | None = None,
+        _max: ProductCollectionMaxAggregateInputType | None = None,
+    ) -> list[ProductCollectionGroupByOutputType[ProductCollectionCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def create(
         self,
         *,
         data: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("ProductCollection", args))
 
     def create_many(
         self,
@@ -1167,6 +1835,15 @@ class SyncProductCollectionClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        data: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def update(
         self,
         *,
@@ -1174,14 +1851,9 @@ class SyncProductCollectionClient:
         data: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("ProductCollection", args))
 
     def update_many(
         self,
@@ -1195,6 +1867,16 @@ class SyncProductCollectionClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        create: ProductCollectionCreateInput | ProductCollectionUncheckedCreateInput,
+        update: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1203,29 +1885,27 @@ class SyncProductCollectionClient:
         update: ProductCollectionUpdateInput | ProductCollectionUncheckedUpdateInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("ProductCollection", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: ProductCollectionWhereUniqueInput,
+        select: type[_ProductCollectionS],
+    ) -> _ProductCollectionS: ...
+    @overload
     def delete(
         self,
         *,
         where: ProductCollectionWhereUniqueInput,
         select: ProductCollectionSelect | None = None,
         include: ProductCollectionInclude | None = None,
-    ) -> ProductCollection:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("ProductCollection", found)
+    ) -> ProductCollection: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("ProductCollection", args))
 
     def delete_many(
         self,
@@ -1239,40 +1919,62 @@ class SyncProductCollectionClient:
 
 
 class SyncOrderClient:
-    """``db.order``: model Order. A ``select`` narrows the rows at runtime;
-    their static type stays ``Order``."""
+    """``db.order``: model Order. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``Order``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order | None", found)
+    ) -> Order | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("Order", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("Order", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> _OrderS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1284,19 +1986,23 @@ class SyncOrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Order | None", found)
+    ) -> Order | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("Order", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1308,19 +2014,23 @@ class SyncOrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("Order", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
+        select: type[_OrderS],
+    ) -> list[_OrderS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1332,19 +2042,11 @@ class SyncOrderClient:
         distinct: OrderScalarFieldEnum | list[OrderScalarFieldEnum] | None = None,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> list[Order]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[Order]", found)
+    ) -> list[Order]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("Order", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1353,29 +2055,111 @@ class SyncOrderClient:
         cursor: OrderWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: OrderCountAggregateInputType,
+    ) -> OrderCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> AggregateOrder[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: OrderWhereInput | None = None,
+        order_by: OrderOrderByInput | list[OrderOrderByInput] | None = None,
+        cursor: OrderWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderCountAggregateInputType | None = None,
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> AggregateOrder[OrderCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: OrderScalarFieldEnum | list[OrderScalarFieldEnum],
+        where: OrderWhereInput | None = None,
+        having: OrderScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderOrderByWithAggregationInput | list[OrderOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> list[OrderGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: OrderScalarFieldEnum | list[OrderScalarFieldEnum],
+        where: OrderWhereInput | None = None,
+        having: OrderScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderOrderByWithAggregationInput | list[OrderOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderCountAggregateInputType | None = None,
+        _avg: OrderAvgAggregateInputType | None = None,
+        _sum: OrderSumAggregateInputType | None = None,
+        _min: OrderMinAggregateInputType | None = None,
+        _max: OrderMaxAggregateInputType | None = None,
+    ) -> list[OrderGroupByOutputType[OrderCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: OrderCreateInput | OrderUncheckedCreateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def create(
         self,
         *,
         data: OrderCreateInput | OrderUncheckedCreateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("Order", args))
 
     def create_many(
         self,
@@ -1389,6 +2173,15 @@ class SyncOrderClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        data: OrderUpdateInput | OrderUncheckedUpdateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def update(
         self,
         *,
@@ -1396,14 +2189,9 @@ class SyncOrderClient:
         data: OrderUpdateInput | OrderUncheckedUpdateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("Order", args))
 
     def update_many(
         self,
@@ -1417,6 +2205,16 @@ class SyncOrderClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        create: OrderCreateInput | OrderUncheckedCreateInput,
+        update: OrderUpdateInput | OrderUncheckedUpdateInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1425,29 +2223,27 @@ class SyncOrderClient:
         update: OrderUpdateInput | OrderUncheckedUpdateInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("Order", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: OrderWhereUniqueInput,
+        select: type[_OrderS],
+    ) -> _OrderS: ...
+    @overload
     def delete(
         self,
         *,
         where: OrderWhereUniqueInput,
         select: OrderSelect | None = None,
         include: OrderInclude | None = None,
-    ) -> Order:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("Order", found)
+    ) -> Order: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("Order", args))
 
     def delete_many(
         self,
@@ -1461,40 +2257,62 @@ class SyncOrderClient:
 
 
 class SyncOrderItemClient:
-    """``db.orderItem``: model OrderItem. A ``select`` narrows the rows at runtime;
-    their static type stays ``OrderItem``."""
+    """``db.orderItem``: model OrderItem. A ``select`` class (a closed ``TypedDict``)
+    types the rows as that class; a ``select`` dict narrows them at runtime only (their
+    static type stays ``OrderItem``)."""
 
     def __init__(self, model: SyncModelClient) -> None:
         self._model = model
 
+    @overload
+    def find_unique(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS | None: ...
+    @overload
     def find_unique(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem | None:
-        found = self._model.find_unique(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem | None", found)
+    ) -> OrderItem | None: ...
+    def find_unique(self, **args: Any) -> Any:
+        return self._model.find_unique(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    def find_unique_or_raise(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def find_unique_or_raise(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.find_unique_or_raise(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def find_unique_or_raise(self, **args: Any) -> Any:
+        return self._model.find_unique_or_raise(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    def find_first(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS | None: ...
+    @overload
     def find_first(
         self,
         *,
@@ -1506,19 +2324,23 @@ class SyncOrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem | None:
-        found = self._model.find_first(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem | None", found)
+    ) -> OrderItem | None: ...
+    def find_first(self, **args: Any) -> Any:
+        return self._model.find_first(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    def find_first_or_raise(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def find_first_or_raise(
         self,
         *,
@@ -1530,19 +2352,23 @@ class SyncOrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.find_first_or_raise(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def find_first_or_raise(self, **args: Any) -> Any:
+        return self._model.find_first_or_raise(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    def find_many(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
+        select: type[_OrderItemS],
+    ) -> list[_OrderItemS]: ...
+    @overload
     def find_many(
         self,
         *,
@@ -1554,19 +2380,11 @@ class SyncOrderItemClient:
         distinct: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum] | None = None,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> list[OrderItem]:
-        found = self._model.find_many(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-            distinct=distinct,
-            select=select,
-            include=include,
-        )
-        return cast("list[OrderItem]", found)
+    ) -> list[OrderItem]: ...
+    def find_many(self, **args: Any) -> Any:
+        return self._model.find_many(**SELECTS.arguments("OrderItem", args))
 
+    @overload
     def count(
         self,
         *,
@@ -1575,29 +2393,111 @@ class SyncOrderItemClient:
         cursor: OrderItemWhereUniqueInput | None = None,
         take: int | None = None,
         skip: int | None = None,
-    ) -> int:
-        result: int = self._model.count(
-            where=where,
-            order_by=order_by,
-            cursor=cursor,
-            take=take,
-            skip=skip,
-        )
-        return result
+        select: OrderItemCountAggregateInputType,
+    ) -> OrderItemCountAggregateOutputType: ...
+    @overload
+    def count(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        select: None = None,
+    ) -> int: ...
+    def count(self, **args: Any) -> Any:
+        return self._model.count(**args)
 
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> AggregateOrderItem[int]: ...
+    @overload
+    def aggregate(
+        self,
+        *,
+        where: OrderItemWhereInput | None = None,
+        order_by: OrderItemOrderByInput | list[OrderItemOrderByInput] | None = None,
+        cursor: OrderItemWhereUniqueInput | None = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderItemCountAggregateInputType | None = None,
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> AggregateOrderItem[OrderItemCountAggregateOutputType]: ...
+    def aggregate(self, **args: Any) -> Any:
+        return self._model.aggregate(**args)
+
+    @overload
+    def group_by(
+        self,
+        *,
+        by: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum],
+        where: OrderItemWhereInput | None = None,
+        having: OrderItemScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderItemOrderByWithAggregationInput | list[OrderItemOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: Literal[True],
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> list[OrderItemGroupByOutputType[int]]: ...
+    @overload
+    def group_by(
+        self,
+        *,
+        by: OrderItemScalarFieldEnum | list[OrderItemScalarFieldEnum],
+        where: OrderItemWhereInput | None = None,
+        having: OrderItemScalarWhereWithAggregatesInput | None = None,
+        order_by: (
+            OrderItemOrderByWithAggregationInput | list[OrderItemOrderByWithAggregationInput] | None
+        ) = None,
+        take: int | None = None,
+        skip: int | None = None,
+        _count: OrderItemCountAggregateInputType | None = None,
+        _avg: OrderItemAvgAggregateInputType | None = None,
+        _sum: OrderItemSumAggregateInputType | None = None,
+        _min: OrderItemMinAggregateInputType | None = None,
+        _max: OrderItemMaxAggregateInputType | None = None,
+    ) -> list[OrderItemGroupByOutputType[OrderItemCountAggregateOutputType]]: ...
+    def group_by(self, **args: Any) -> Any:
+        return self._model.group_by(**args)
+
+    @overload
+    def create(
+        self,
+        *,
+        data: OrderItemCreateInput | OrderItemUncheckedCreateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def create(
         self,
         *,
         data: OrderItemCreateInput | OrderItemUncheckedCreateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.create(
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def create(self, **args: Any) -> Any:
+        return self._model.create(**SELECTS.arguments("OrderItem", args))
 
     def create_many(
         self,
@@ -1611,6 +2511,15 @@ class SyncOrderItemClient:
         )
         return result
 
+    @overload
+    def update(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        data: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def update(
         self,
         *,
@@ -1618,14 +2527,9 @@ class SyncOrderItemClient:
         data: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.update(
-            where=where,
-            data=data,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def update(self, **args: Any) -> Any:
+        return self._model.update(**SELECTS.arguments("OrderItem", args))
 
     def update_many(
         self,
@@ -1639,6 +2543,16 @@ class SyncOrderItemClient:
         )
         return result
 
+    @overload
+    def upsert(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        create: OrderItemCreateInput | OrderItemUncheckedCreateInput,
+        update: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def upsert(
         self,
         *,
@@ -1647,29 +2561,27 @@ class SyncOrderItemClient:
         update: OrderItemUpdateInput | OrderItemUncheckedUpdateInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.upsert(
-            where=where,
-            create=create,
-            update=update,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def upsert(self, **args: Any) -> Any:
+        return self._model.upsert(**SELECTS.arguments("OrderItem", args))
 
+    @overload
+    def delete(
+        self,
+        *,
+        where: OrderItemWhereUniqueInput,
+        select: type[_OrderItemS],
+    ) -> _OrderItemS: ...
+    @overload
     def delete(
         self,
         *,
         where: OrderItemWhereUniqueInput,
         select: OrderItemSelect | None = None,
         include: OrderItemInclude | None = None,
-    ) -> OrderItem:
-        found = self._model.delete(
-            where=where,
-            select=select,
-            include=include,
-        )
-        return cast("OrderItem", found)
+    ) -> OrderItem: ...
+    def delete(self, **args: Any) -> Any:
+        return self._model.delete(**SELECTS.arguments("OrderItem", args))
 
     def delete_many(
         self,
