@@ -116,11 +116,20 @@ class ColumnReader:
     def strip_cast(self, text: str) -> str:
         return text
 
+    def peel(self, text: str) -> str:
+        """A value without the parentheses and casts around it: ``(-1)::integer`` -> ``-1``."""
+        while True:
+            if _enclosed(text, "(", ")"):
+                text = text[1:-1].strip()
+                continue
+            stripped = self.strip_cast(text)
+            if stripped == text:
+                return text
+            text = stripped
+
     def literal(self, text: str, type_: FieldType) -> str | None:
         """One default value as a schema literal of ``type_``; None when it is not a plain value."""
-        text = self.strip_cast(text.strip())
-        while text.startswith("(") and text.endswith(")"):
-            text = text[1:-1].strip()
+        text = self.peel(text.strip())
         quoted = _unquote_sql(text)
         if type_.kind == "enum":
             if quoted is None:
@@ -174,6 +183,32 @@ class ColumnReader:
 
     def bytes_literal(self, text: str) -> str | None:
         raise NotImplementedError
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the bracket that closes ``text[start]`` (quotes respected), or -1."""
+    opening = text[start]
+    closing = {"(": ")", "[": "]"}[opening]
+    depth = 0
+    quote = False
+    for i in range(start, len(text)):
+        char = text[i]
+        if char == "'":
+            quote = not quote
+        elif not quote and char == opening:
+            depth += 1
+        elif not quote and char == closing:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _enclosed(text: str, opening: str, closing: str) -> bool:
+    """Whether ``text`` is one bracketed group: ``(a + b)`` yes, ``(a) + (b)`` no."""
+    return (
+        text.startswith(opening) and text.endswith(closing) and _closing(text, 0) == len(text) - 1
+    )
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -283,17 +318,24 @@ class PostgresColumns(ColumnReader):
         return any(s.name == name and s.owned_by == owner for s in self.catalog.sequences)
 
     def strip_cast(self, text: str) -> str:
-        # 'x'::text, 'new'::"order-status", 1::bigint, '2020-01-01'::timestamp without time zone
+        # 'x'::text, 'new'::"order-status", (0.5)::double precision, '2020-01-01'::timestamp
         match = _CAST.fullmatch(text)
-        while match and (_unquote_sql(match[1]) is not None or _NUMBER.fullmatch(match[1])):
-            text = match[1]
-            match = _CAST.fullmatch(text)
+        if match is None:
+            return text
+        inner = match[1].strip()
+        while _enclosed(inner, "(", ")"):
+            inner = inner[1:-1].strip()
+        if _unquote_sql(inner) is not None or _NUMBER.fullmatch(inner):
+            return inner
         return text
 
     def list_items(self, text: str) -> list[str] | None:
-        match = re.fullmatch(r"ARRAY\[(.*)\](?:::.+)?", text, re.DOTALL)
-        if match:
-            return _split_top_level(match[1])
+        if text.startswith("ARRAY["):
+            end = _closing(text, 5)
+            rest = text[end + 1 :]
+            if end < 0 or (rest and not rest.startswith("::")):
+                return None
+            return _split_top_level(text[6:end])
         match = re.fullmatch(r"'\{(.*)\}'::.+", text, re.DOTALL)
         if match and match[1] == "":
             return []
