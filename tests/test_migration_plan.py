@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,8 +23,11 @@ import psycopg
 import pytest
 
 from datatier.dialects import get_dialect
+from datatier.errors import ProviderMismatch
 from datatier.migrate import (
+    InvalidRename,
     MigrationPlan,
+    RenameCandidate,
     plan_migration,
 )
 from datatier.migrate._catalog import Catalog, diff_catalogs
@@ -33,6 +37,8 @@ from datatier.migrate._ddl import render_ddl
 from datatier.migrate._diff_state import database_state
 from datatier.migrate._plan import EMPTY_MIGRATION
 from datatier.schema import Schema, validate_schema_text
+from tests.harness.databases import fresh_postgres_database
+from tests.harness.servers import Server
 
 CASES = Path(__file__).parent / "golden" / "migrations"
 _PROVIDER_LINE = re.compile(r'(provider\s*=\s*)"(postgresql|postgres|sqlite)"')
@@ -137,10 +143,23 @@ class _Db:
             self.conn.execute('CREATE SCHEMA "public"')
 
 
+@pytest.fixture(scope="module")
+def shared_pg_url(postgres_server: Server) -> Iterator[str]:
+    """One PostgreSQL database for the module's cases (each starts by emptying it): creating
+    and dropping a database per case would cost more than the cases themselves."""
+    with fresh_postgres_database(postgres_server.require()) as url:
+        yield url
+
+
 @contextmanager
 def _database(provider: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Db]:
-    url = request.getfixturevalue("pg_url") if provider == "postgresql" else str(tmp_path / "t.db")
+    if provider == "postgresql":
+        url = request.getfixturevalue("shared_pg_url")
+    else:
+        url = str(tmp_path / "t.db")
     with _Db(provider, url) as db:
+        if provider == "postgresql":
+            db.reset()
         yield db
 
 
@@ -268,3 +287,367 @@ def test_without_foreign_keys_off_the_rebuild_would_lose_children(tmp_path: Path
         db.run((case / "seed.sql").read_text())
         db.run("BEGIN;\n" + plan.up_sql + "\nCOMMIT;")
         assert db.count('SELECT COUNT(*) FROM "Post"') == 0
+
+
+# -- data-loss checks against real rows ----------------------------------------------------
+
+
+_LOSS = [
+    # case, providers, what the check's message names, SQL making it safe, SQL making it risky,
+    # whether applying then fails (else the data is silently lost), direction
+    (
+        "05_drop_column",
+        ("postgresql", "sqlite"),
+        "drop the column `legacy`",
+        'UPDATE "User" SET "legacy" = NULL',
+        'UPDATE "User" SET "legacy" = \'x\'',
+        False,
+        "up",
+    ),
+    (
+        "02_drop_table",
+        ("postgresql", "sqlite"),
+        "drop the `Audit` table",
+        'DELETE FROM "Audit"',
+        'INSERT INTO "Audit" ("id", "note") VALUES (7, \'n\')',
+        False,
+        "up",
+    ),
+    (
+        "07_change_type_without_cast",
+        ("postgresql",),
+        "`score` column",
+        'UPDATE "User" SET "score" = NULL',
+        'UPDATE "User" SET "score" = \'high\'',
+        False,
+        "up",
+    ),
+    (
+        "26_required_column_added_to_empty_table",
+        ("postgresql", "sqlite"),
+        "required column `title`",
+        None,
+        'INSERT INTO "Draft" ("id") VALUES (1)',
+        True,
+        "up",
+    ),
+    (
+        "08_make_required_and_optional",
+        ("postgresql",),
+        "column `name` on table `User` required",
+        None,
+        'UPDATE "User" SET "name" = NULL WHERE "id" = 2',
+        True,
+        "up",
+    ),
+    (
+        "12_unique_add_and_drop",
+        ("postgresql", "sqlite"),
+        "columns `[authorId,title]`",
+        None,
+        'INSERT INTO "Post" ("id", "title", "authorId") VALUES (4, \'Hello\', 1)',
+        True,
+        "up",
+    ),
+    (
+        "28_varchar_narrowed_postgres",
+        ("postgresql",),
+        "column `title` on the `Post`",
+        None,
+        'UPDATE "Post" SET "title" = repeat(\'x\', 60) WHERE "id" = 1',
+        True,
+        "up",
+    ),
+    (
+        "22_enum_values_removed",
+        ("postgresql",),
+        "values [EDITOR]",
+        None,
+        'UPDATE "User" SET "role" = \'EDITOR\' WHERE "id" = 1',
+        True,
+        "up",
+    ),
+    (
+        "15_foreign_key_added",
+        ("postgresql",),
+        "foreign key `Review_postId_fkey`",
+        None,
+        'INSERT INTO "Review" ("id", "postId", "text") VALUES (3, 99, \'x\')',
+        True,
+        "up",
+    ),
+    (
+        "06_change_type_castable",
+        ("postgresql",),
+        "column `age` on the `User`",
+        None,
+        'UPDATE "User" SET "age" = 10000000000 WHERE "id" = 1',
+        True,
+        "down",
+    ),
+    (
+        "22_enum_values_removed",
+        ("postgresql",),
+        "values [OWNER]",
+        None,
+        'UPDATE "User" SET "role" = \'OWNER\' WHERE "id" = 1',
+        True,
+        "down",
+    ),
+]
+
+
+def _loss_params() -> list[Any]:
+    out = []
+    for case, providers, *rest in _LOSS:
+        for provider in providers:
+            marks = [pytest.mark.postgres] if provider == "postgresql" else []
+            out.append(
+                pytest.param(case, provider, *rest, id=f"{case}-{rest[-1]}-{provider}", marks=marks)
+            )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "provider", "fragment", "safe", "risky", "fails", "direction"), _loss_params()
+)
+def test_data_loss_checks_count_exactly_the_risky_rows(
+    name: str,
+    provider: str,
+    fragment: str,
+    safe: str | None,
+    risky: str,
+    fails: bool,
+    direction: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    case = CASES / name
+    old, new = _load(case, provider)
+    plan = plan_migration(old, new, provider)
+    checks = plan.data_loss if direction == "up" else plan.down_data_loss
+    script = plan.up_sql if direction == "up" else plan.down_sql
+    matching = [c for c in checks if fragment in c.message]
+    assert len(matching) == 1, [c.message for c in checks]
+    check = matching[0]
+    assert check.message in script  # listed in the script's warnings
+    with _database(provider, request, tmp_path) as db:
+        db.run(_ddl(old, provider))
+        db.run((case / "seed.sql").read_text())
+        if direction == "down":
+            db.run(plan.up_sql)
+        if safe is not None:
+            db.run(safe + ";")
+        assert db.count(check.sql) == 0
+        db.run(risky + ";")
+        assert db.count(check.sql) > 0
+        if fails:
+            with pytest.raises((sqlite3.Error, psycopg.Error)):
+                db.run(script)
+        else:
+            db.run(script)
+
+
+def test_sqlite_orphans_from_a_new_foreign_key_are_counted_and_reported(tmp_path: Path) -> None:
+    case = CASES / "15_foreign_key_added"
+    old, new = _load(case, "sqlite")
+    plan = plan_migration(old, new, "sqlite")
+    (check,) = [c for c in plan.data_loss if "Review_postId_fkey" in c.message]
+    with _Db("sqlite", str(tmp_path / "t.db")) as db:
+        db.run(_ddl(old, "sqlite"))
+        db.run((case / "seed.sql").read_text())
+        assert db.count(check.sql) == 0
+        db.run('INSERT INTO "Review" ("id", "postId", "text") VALUES (3, 99, \'x\');')
+        assert db.count(check.sql) == 1
+        db.run(plan.up_sql)  # the rebuild runs with foreign keys off ...
+        assert db.conn.execute("PRAGMA foreign_key_check").fetchall() != []  # ... and leaves it
+
+
+def test_safe_changes_have_no_checks() -> None:
+    for name in (
+        "03_add_optional_column",
+        "04_add_required_column_with_default",
+        "14_index_renamed",
+    ):
+        for provider in ("postgresql", "sqlite"):
+            plan = _plan(CASES / name, provider)
+            assert plan.data_loss == (), (name, provider)
+            assert not plan.up_sql.startswith("/*")
+
+
+# -- renames -----------------------------------------------------------------------------
+
+
+def test_rename_candidates_are_reported_not_applied() -> None:
+    plan = _plan(CASES / "24_column_map_changed", "postgresql")
+    assert plan.rename_candidates == (RenameCandidate("column", "name", "full_name", "User"),)
+    assert 'DROP COLUMN "name"' in plan.up_sql and "RENAME" not in plan.up_sql
+    plan = _plan(CASES / "25_table_map_changed", "sqlite")
+    assert plan.rename_candidates == (RenameCandidate("table", "Note", "notes"),)
+    assert plan.rename_candidates[0].describe() == 'table "Note" -> "notes"'
+    assert _plan(CASES / "07_change_type_without_cast", "postgresql").rename_candidates == ()
+
+
+_POST_RENAMED = """
+model User {
+  id    Int     @id @default(autoincrement())
+  email String  @unique
+  fullName String? @map("full_name")
+  age   Int     @default(0)
+  posts Post[]
+}
+
+model Post {
+  id       Int    @id @default(autoincrement())
+  title    String
+  authorId Int
+  author   User   @relation(fields: [authorId], references: [id])
+  views    Int    @default(0)
+
+  @@index([authorId])
+  @@map("posts")
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "provider", [pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"]
+)
+def test_confirmed_renames_keep_the_data(
+    provider: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    case = CASES / "01_create_table"
+    old = _schema((case / "old.prisma").read_text(), provider)
+    new = _schema('datasource db {\n  provider = "postgresql"\n}\n' + _POST_RENAMED, provider)
+    candidates = plan_migration(old, new, provider).rename_candidates
+    assert set(candidates) == {
+        RenameCandidate("table", "Post", "posts"),
+        RenameCandidate("column", "name", "full_name", "User"),
+    }
+    plan = plan_migration(old, new, provider, renames=candidates)
+    assert plan.rename_candidates == ()
+    assert 'ALTER TABLE "Post" RENAME TO "posts"' in plan.up_sql
+    assert 'RENAME COLUMN "name" TO "full_name"' in plan.up_sql
+    # (SQLite rebuilds "posts" to rename its inline foreign key; the rebuild copies every row.)
+    assert 'DROP TABLE "Post"' not in plan.up_sql and "DROP COLUMN" not in plan.up_sql
+    assert plan.data_loss == ()
+    with _database(provider, request, tmp_path) as db:
+        db.run(_ddl(new, provider))
+        pushed = db.catalog()
+        db.reset()
+        db.run(_ddl(old, provider))
+        catalog_old = db.catalog()
+        db.run((case / "seed.sql").read_text())
+        db.run(plan.up_sql)
+        assert diff_catalogs(pushed, db.catalog()) == []
+        assert db.rows("User", ["id", "full_name"]) == [("1", "Ann"), ("2", "None")]
+        assert db.rows("posts", ["id", "title", "authorId"]) == [
+            ("1", "Hello", "1"),
+            ("2", "World", "1"),
+            ("3", "Bob says", "2"),
+        ]
+        db.run(plan.down_sql)
+        assert diff_catalogs(catalog_old, db.catalog()) == []
+        assert db.rows("User", ["id", "name"]) == [("1", "Ann"), ("2", "None")]
+        assert db.count('SELECT COUNT(*) FROM "Post"') == 3
+
+
+# -- bad input and edge cases ----------------------------------------------------------------
+
+
+def test_schemas_of_different_providers_are_refused() -> None:
+    case = CASES / "03_add_optional_column"
+    old = _schema((case / "old.prisma").read_text(), "postgresql")
+    new = _schema((case / "new.prisma").read_text(), "sqlite")
+    with pytest.raises(ProviderMismatch, match="same datasource provider") as info:
+        plan_migration(old, new, "sqlite")
+    assert "postgresql schema to a sqlite schema" in str(info.value)
+
+
+def test_provider_specific_schema_for_another_database_is_refused() -> None:
+    old, new = _load(CASES / "28_varchar_narrowed_postgres", "postgresql")
+    with pytest.raises(ProviderMismatch, match=r"@db\.\*.*cannot be planned for sqlite"):
+        plan_migration(old, new, "sqlite")
+
+
+def test_unknown_provider_is_refused() -> None:
+    old, new = _load(CASES / "03_add_optional_column", "postgresql")
+    with pytest.raises(ValueError, match="unsupported provider 'mysql'"):
+        plan_migration(old, new, "mysql")
+
+
+@pytest.mark.parametrize(
+    ("rename", "message"),
+    [
+        (RenameCandidate("table", "Nope", "notes"), 'cannot rename table "Nope"'),
+        (
+            RenameCandidate("table", "Note", "User"),
+            'the new schema must have "User" and the old one must not',
+        ),
+        (
+            RenameCandidate("column", "name", "nick", "User"),
+            '"User"."name": the old schema must have it and the new one must not',
+        ),
+        (RenameCandidate("column", "nope", "x", "User"), 'cannot rename column "User"."nope"'),
+        (RenameCandidate("column", "body", "x", "Note"), "both schemas must have the table"),
+        (RenameCandidate("column", "body", "text", "Missing"), "both schemas must have the table"),
+        (RenameCandidate("column", "body", "title"), "needs its table"),
+    ],
+)
+def test_invalid_renames_are_refused(rename: RenameCandidate, message: str) -> None:
+    old, new = _load(CASES / "25_table_map_changed", "postgresql")
+    with pytest.raises(InvalidRename, match=re.escape(message)):
+        plan_migration(old, new, "postgresql", renames=[rename])
+
+
+def test_rename_to_a_column_the_new_schema_lacks_is_refused() -> None:
+    old, new = _load(CASES / "24_column_map_changed", "sqlite")
+    with pytest.raises(InvalidRename, match='to "nick": the new schema must have "nick"'):
+        plan_migration(
+            old, new, "sqlite", renames=[RenameCandidate("column", "name", "nick", "User")]
+        )
+
+
+def test_no_change_is_an_empty_migration() -> None:
+    old, _ = _load(CASES / "30_many_changes_at_once", "postgresql")
+    plan = plan_migration(old, old, "postgresql")
+    assert plan.is_empty and plan.steps == () and plan.summary == []
+    assert plan.up_sql == plan.down_sql == EMPTY_MIGRATION
+
+
+def test_from_an_empty_database_is_the_schemas_ddl() -> None:
+    _, new = _load(CASES / "30_many_changes_at_once", "postgresql")
+    plan = plan_migration(None, new, "postgresql")
+    statements = [s for s in _steps_only(plan.up_sql).split(";\n") if not s.startswith("--")]
+    body = "\n".join(
+        line for line in _steps_only(plan.up_sql).splitlines() if not line.startswith("--")
+    )
+    assert [s.strip().rstrip(";") for s in body.split(";\n") if s.strip()] == render_ddl(
+        new, "postgresql"
+    )
+    assert statements and plan.down_data_loss and not plan.data_loss
+    assert plan.summary[0] == 'create enum "Role" (USER, ADMIN)'
+
+
+def test_summary_has_one_line_per_step() -> None:
+    plan = _plan(CASES / "30_many_changes_at_once", "postgresql")
+    assert len(plan.summary) == len(plan.steps) > 5
+    assert 'remove EDITOR from enum "Role"' in plan.summary
+    assert 'rename index "Post_authorId_idx" to "by_author"' in plan.summary
+
+
+# -- speed -----------------------------------------------------------------------------------
+
+
+def test_one_change_on_a_100_model_schema_plans_quickly() -> None:
+    """Guards against accidental quadratic work; the figure is reported by
+    ``python -m bench.datagen.migration_change`` (see its docstring)."""
+    from bench.datagen.migration_change import one_change_schemas
+
+    old_text, new_text = one_change_schemas(model_count=100)
+    old, new = validate_schema_text(old_text), validate_schema_text(new_text)
+    start = time.perf_counter()
+    plan = plan_migration(old, new, "postgresql")
+    elapsed = time.perf_counter() - start
+    assert [s.kind for s in plan.steps] == ["AlterTable"]
+    assert elapsed < 5.0, f"planning took {elapsed:.2f} s"

@@ -79,13 +79,15 @@ def diff_states(
     for rename in renames:
         if rename.kind == "table":
             key: TableKey = (rename.schema, rename.old)
-            ops.append(RenameTable(key, rename.new))
+            serials = tuple(c.name for c in old.tables[key].columns.values() if c.autoincrement)
+            ops.append(RenameTable(key, rename.new, serials))
             old = rename_table(old, key, rename.new)
     for rename in renames:
         if rename.kind == "column":
             assert rename.table is not None
             key = (rename.schema, rename.table)
-            ops.append(RenameColumn(key, rename.old, rename.new))
+            serial = old.tables[key].columns[rename.old].autoincrement
+            ops.append(RenameColumn(key, rename.old, rename.new, serial))
             old = rename_column(old, key, rename.old, rename.new)
     differ = _Differ(old, new, dialect)
     ops.extend(differ.run())

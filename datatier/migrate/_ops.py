@@ -139,6 +139,7 @@ class RenameTable(Operation):
     kind: ClassVar[str] = "RenameTable"
     old: TableKey
     new: str
+    serial_columns: tuple[str, ...] = ()  # their sequences are named after the table
 
     def describe(self) -> str:
         return f'rename table {qualified(self.old)} to "{self.new}"'
@@ -150,6 +151,7 @@ class RenameColumn(Operation):
     table: TableKey
     old: str
     new: str
+    serial: bool = False  # its sequence is named after the column
 
     def describe(self) -> str:
         return f'rename column {qualified(self.table)}."{self.old}" to "{self.new}"'

@@ -168,13 +168,27 @@ class MigrationRenderer:
     # -- renames -----------------------------------------------------------------
 
     def _rename_table(self, op: RenameTable) -> list[str]:
-        return [f"ALTER TABLE {self.table(op.old)} RENAME TO {self.quote(op.new)}"]
+        schema, old = op.old
+        # Sequences of autoincrement columns are named "<table>_<column>_seq": renamed along.
+        return [f"ALTER TABLE {self.table(op.old)} RENAME TO {self.quote(op.new)}"] + [
+            self._rename_sequence(schema, f"{old}_{c}_seq", f"{op.new}_{c}_seq")
+            for c in op.serial_columns
+        ]
 
     def _rename_column(self, op: RenameColumn) -> list[str]:
-        return [
+        schema, table = op.table
+        statements = [
             f"ALTER TABLE {self.table(op.table)} RENAME COLUMN {self.quote(op.old)} "
             f"TO {self.quote(op.new)}"
         ]
+        if op.serial:
+            statements.append(
+                self._rename_sequence(schema, f"{table}_{op.old}_seq", f"{table}_{op.new}_seq")
+            )
+        return statements
+
+    def _rename_sequence(self, schema: str | None, old: str, new: str) -> str:
+        return f"ALTER SEQUENCE {self.in_schema(schema, old)} RENAME TO {self.quote(new)}"
 
     def _rename_primary_key(self, op: RenamePrimaryKey) -> list[str]:
         return [self._rename_constraint(op.table.key, op.old, op.new)]
