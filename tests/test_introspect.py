@@ -115,7 +115,19 @@ def _check_round_trip(original: Schema, pulled_text: str, provider: str) -> Sche
     assert actual["tables"] == expected["tables"]
     assert actual["relations"] == expected["relations"]
     assert actual["enums"] == expected["enums"]
+    # A default the database can express as a value is pulled as one, not as dbgenerated().
+    assert _db_generated(pulled) == _db_generated(original)
     return pulled
+
+
+def _db_generated(schema: Schema) -> list[tuple[str, str]]:
+    return sorted(
+        (m.db_name, f.db_name)
+        for m in schema.models
+        if not m.is_view
+        for f in m.scalar_fields
+        if f.default is not None and f.default.name == "dbgenerated" and f.default.args
+    )
 
 
 # -- SQLite --------------------------------------------------------------------------
