@@ -5,7 +5,7 @@
 For each case this runs ``prisma-ddl new.prisma <provider> --from old.prisma``
 from ``<shared>/tools/prisma-oracle/`` and writes ``prisma.<provider>.sql`` beside
 the schemas, for ``postgresql`` always and for ``sqlite`` when both schemas are
-portable (no native types, scalar lists or Unsupported). The schemas are written
+portable (no native types, scalar lists, Unsupported or ``schemas``). The schemas are written
 for ``postgresql``; the SQLite run uses copies with the provider switched.
 ``tests/test_migration_plan.py`` reads these files, so it runs without Node.
 
@@ -37,7 +37,8 @@ def providers(case: Path) -> list[str]:
     sys.path.insert(0, str(REPO))
     from datatier.schema import load_schema
 
-    portable = all(load_schema(case / f"{side}.prisma").is_portable for side in ("old", "new"))
+    schemas = [load_schema(case / f"{side}.prisma") for side in ("old", "new")]
+    portable = all(s.is_portable and not (s.datasource and s.datasource.schemas) for s in schemas)
     return ["postgresql", "sqlite"] if portable else ["postgresql"]
 
 

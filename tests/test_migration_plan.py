@@ -78,6 +78,16 @@ def _ddl(schema: Schema, provider: str) -> str:
     return ";\n".join(render_ddl(schema, provider)) + ";"
 
 
+# Where datatier deliberately writes other SQL than Prisma: the migrated database then equals
+# the new schema's (as ``db push`` creates it) rather than the one Prisma's script leaves.
+DEVIATIONS = {
+    "32_autoincrement_added": (
+        "Prisma names a sequence it adds counter_id_seq (bigint) and keeps the sequence of a "
+        "column that loses autoincrement; datatier names it as a SERIAL column's, and drops it"
+    ),
+}
+
+
 def _steps_only(script: str) -> str:
     """A migration script without its warnings block and foreign key check (Prisma 7 writes neither)."""
     if script.startswith("/*"):
@@ -91,9 +101,10 @@ def _steps_only(script: str) -> str:
 class _Db:
     """One test database: apply scripts, read the catalog, read rows, start over."""
 
-    def __init__(self, provider: str, url: str) -> None:
+    def __init__(self, provider: str, url: str, schemas: tuple[str, ...] = ("public",)) -> None:
         self.provider = provider
         self.url = url
+        self.schemas = schemas  # the PostgreSQL schemas compared and reset
         self.conn: Any = None
 
     def __enter__(self) -> _Db:
@@ -120,14 +131,27 @@ class _Db:
         return int(row[0])
 
     def rows(self, table: str, columns: list[str]) -> list[tuple[str, ...]]:
+        """The rows of ``table`` (a name, or ``schema.name``) as sorted tuples of text."""
         listed = ", ".join(f'"{c}"' for c in columns)
-        fetched = self.conn.execute(f'SELECT {listed} FROM "{table}"').fetchall()
+        quoted = ".".join(f'"{part}"' for part in table.split("."))
+        fetched = self.conn.execute(f"SELECT {listed} FROM {quoted}").fetchall()
         return sorted(tuple(str(v) for v in row) for row in fetched)
 
     def catalog(self) -> Catalog:
         if self.provider == "sqlite":
             return read_sqlite_catalog(self.conn)
-        return read_postgres_catalog(self.conn, "public")
+        if self.schemas == ("public",):
+            return read_postgres_catalog(self.conn, "public")
+        # Several schemas: one catalog, tables and enums named "schema.name".
+        tables: list[Any] = []
+        enums: list[Any] = []
+        sequences: list[Any] = []
+        for schema in self.schemas:
+            part = read_postgres_catalog(self.conn, schema)
+            tables += [replace(t, name=f"{schema}.{t.name}") for t in part.tables]
+            enums += [replace(e, name=f"{schema}.{e.name}") for e in part.enums]
+            sequences += [replace(q, name=f"{schema}.{q.name}") for q in part.sequences]
+        return Catalog(tables=tuple(tables), enums=tuple(enums), sequences=tuple(sequences))
 
     def reset(self) -> None:
         if self.provider == "sqlite":
@@ -139,7 +163,8 @@ class _Db:
                 self.conn.execute(f'DROP TABLE "{name}"')
             self.conn.execute("PRAGMA foreign_keys=ON")
         else:
-            self.conn.execute('DROP SCHEMA IF EXISTS "public" CASCADE')
+            for schema in self.schemas:
+                self.conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             self.conn.execute('CREATE SCHEMA "public"')
 
 
@@ -152,12 +177,17 @@ def shared_pg_url(postgres_server: Server) -> Iterator[str]:
 
 
 @contextmanager
-def _database(provider: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Db]:
+def _database(
+    provider: str, request: pytest.FixtureRequest, tmp_path: Path, *schemas: Schema
+) -> Iterator[_Db]:
+    """A database for ``provider``; on PostgreSQL emptied first, with the named schemas
+    of ``schemas`` compared and reset too."""
     if provider == "postgresql":
         url = request.getfixturevalue("shared_pg_url")
     else:
         url = str(tmp_path / "t.db")
-    with _Db(provider, url) as db:
+    named = [n for s in schemas if s.datasource is not None for n in s.datasource.schemas]
+    with _Db(provider, url, tuple(dict.fromkeys(["public", *named]))) as db:
         if provider == "postgresql":
             db.reset()
         yield db
@@ -185,7 +215,7 @@ def _untouched(old: Schema, new: Schema, provider: str) -> dict[str, list[str]]:
             if name in target.columns and column.same_definition(target.columns[name])
         ]
         if kept:
-            out[key[1]] = kept
+            out[".".join(p for p in key if p is not None)] = kept
     return out
 
 
@@ -210,10 +240,14 @@ def test_there_are_enough_cases() -> None:
     assert sum(1 for p in params if p.values[1] == "postgresql") >= 20
 
 
-@pytest.mark.parametrize(("case", "provider"), _params())
+@pytest.mark.parametrize(
+    ("case", "provider"), [p for p in _params() if p.values[0].name not in DEVIATIONS]
+)
 def test_up_sql_reads_as_prismas(case: Path, provider: str) -> None:
     plan = _plan(case, provider)
-    assert _steps_only(plan.up_sql) == _prisma_sql(case, provider).strip()
+    # datatier qualifies a referenced table in "public" too, where Prisma leaves it to search_path.
+    mine = _steps_only(plan.up_sql).replace('REFERENCES "public".', "REFERENCES ")
+    assert mine == _prisma_sql(case, provider).strip()
 
 
 @pytest.mark.parametrize(("case", "provider"), _params())
@@ -225,11 +259,16 @@ def test_migration_matches_prisma_and_rolls_back(
     assert plan.is_empty == (_prisma_sql(case, provider).strip() == EMPTY_MIGRATION.strip())
     seed = (case / "seed.sql").read_text() if (case / "seed.sql").is_file() else ""
     kept = _untouched(old, new, provider)
-    with _database(provider, request, tmp_path) as db:
+    with _database(provider, request, tmp_path, old, new) as db:
+        if case.name in DEVIATIONS:
+            db.run(_ddl(new, provider))
+            catalog_prisma = db.catalog()  # what datatier means to reach instead (see DEVIATIONS)
+            db.reset()
         db.run(_ddl(old, provider))
         catalog_old = db.catalog()
-        db.run(_prisma_sql(case, provider))
-        catalog_prisma = db.catalog()
+        if case.name not in DEVIATIONS:
+            db.run(_prisma_sql(case, provider))
+            catalog_prisma = db.catalog()
         db.reset()
 
         db.run(_ddl(old, provider))
@@ -250,6 +289,36 @@ def test_migration_matches_prisma_and_rolls_back(
             catalog_old, after_down = (_without_column_order(c) for c in (catalog_old, after_down))
         assert diff_catalogs(catalog_old, after_down) == []
         assert {t: db.rows(t, cols) for t, cols in kept.items()} == rows
+
+
+def test_autoincrement_changes_name_sequences_as_serial_columns_do() -> None:
+    plan = _plan(CASES / "32_autoincrement_added", "postgresql")
+    assert _steps_only(plan.up_sql) == "\n".join(
+        [
+            "-- AlterTable",
+            'CREATE SEQUENCE "Counter_id_seq" AS INTEGER;',
+            'ALTER TABLE "Counter" ALTER COLUMN "id" SET DEFAULT '
+            "nextval('\"Counter_id_seq\"'::regclass),",
+            'ALTER COLUMN "other" DROP DEFAULT;',
+            'DROP SEQUENCE IF EXISTS "Counter_other_seq";',
+            'ALTER SEQUENCE "Counter_id_seq" OWNED BY "Counter"."id";',
+            'SELECT setval(\'"Counter_id_seq"\', COALESCE(MAX("id"), 0) + 1, false) '
+            'FROM "Counter";',
+        ]
+    )
+
+
+@pytest.mark.postgres
+def test_an_added_autoincrement_continues_after_existing_rows(shared_pg_url: str) -> None:
+    old, new = _load(CASES / "32_autoincrement_added", "postgresql")
+    plan = plan_migration(old, new, "postgresql")
+    with _Db("postgresql", shared_pg_url) as db:
+        db.reset()
+        db.run(_ddl(old, "postgresql"))
+        db.run((CASES / "32_autoincrement_added" / "seed.sql").read_text())
+        db.run(plan.up_sql)
+        db.run('INSERT INTO "Counter" ("label", "other") VALUES (\'three\', 0);')
+        assert db.rows("Counter", ["id", "label"])[-1] == ("3", "three")
 
 
 # -- SQLite: rebuilding a parent keeps its children ----------------------------------------

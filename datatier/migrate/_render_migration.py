@@ -293,7 +293,7 @@ class MigrationRenderer:
         clauses: list[str] = []
         if old.autoincrement and not new.autoincrement:
             clauses.append(f"{column} DROP DEFAULT")
-            after.append(f"DROP SEQUENCE {sequence}")
+            after.append(f"DROP SEQUENCE IF EXISTS {sequence}")
         if old.nullable != new.nullable:
             clauses.append(f"{column} {'DROP' if new.nullable else 'SET'} NOT NULL")
         # A new type re-sets the default (as Prisma does), so it is read as the new type.
@@ -312,8 +312,12 @@ class MigrationRenderer:
             before.append(f"CREATE SEQUENCE {sequence} AS {new.type}")
             regclass = _literal(sequence)
             clauses.append(f"{column} SET DEFAULT nextval({regclass}::regclass)")
+            owner = f"{self.table(table.key)}.{self.quote(new.name)}"
+            after.append(f"ALTER SEQUENCE {sequence} OWNED BY {owner}")
+            # Existing rows hold values already: the sequence continues after the largest.
             after.append(
-                f"ALTER SEQUENCE {sequence} OWNED BY {self.table(table.key)}.{self.quote(new.name)}"
+                f"SELECT setval({regclass}, COALESCE(MAX({self.quote(new.name)}), 0) + 1, false) "
+                f"FROM {self.table(table.key)}"
             )
         if old.type != new.type:
             clauses.append(f"{column} SET DATA TYPE {self.dialect.render_type(new.element.type)}")
