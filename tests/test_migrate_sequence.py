@@ -231,11 +231,17 @@ def expected_catalog(scratch_url: str, provider: str, models: str) -> Catalog:
 def check_rows(backend: Backend, step: int) -> None:
     """Rows in columns no step changes are all still there."""
     with backend.connect() as conn:
-        users = [tuple(r) for r in conn.execute('SELECT "id", "email" FROM "User" ORDER BY "id"')]
+        users = [
+            tuple(r)
+            for r in conn.execute('SELECT "id", "email" FROM "User" ORDER BY "id"').fetchall()
+        ]
         assert users == USERS, f"after step {step}"
         if step >= 2:
             posts = [
-                tuple(r) for r in conn.execute('SELECT "id", "authorId" FROM "Post" ORDER BY "id"')
+                tuple(r)
+                for r in conn.execute(
+                    'SELECT "id", "authorId" FROM "Post" ORDER BY "id"'
+                ).fetchall()
             ]
             assert posts == POSTS, f"after step {step}"
 
@@ -355,7 +361,9 @@ def test_a_rename_is_asked_for_and_data_loss_stops_dev(
     out = run(root, sql_backend, "migrate", "dev", "--name", "nick", "--rename", "User.name=nick")
     assert "created and applied" in out
     with sql_backend.connect() as conn:
-        assert [tuple(r) for r in conn.execute('SELECT "nick" FROM "User" ORDER BY "id"')] == [
+        assert [
+            tuple(r) for r in conn.execute('SELECT "nick" FROM "User" ORDER BY "id"').fetchall()
+        ] == [
             ("n1",),
             ("n2",),
             ("n3",),
