@@ -1,19 +1,37 @@
 """A tour of the Python client on the demo schema: run `python examples/client_tour.py [URL]`.
 
-Without a URL it uses a fresh SQLite file in a temporary folder.
+Without a URL it uses a fresh SQLite file in a temporary folder. The second half generates
+the schema's typed client (what `datatier generate` writes) and reads through select classes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import tempfile
 from pathlib import Path
 
+from typing_extensions import TypedDict
+
 from datatier import Client, UniqueViolation
+from datatier.codegen import generate_client
 from datatier.migrate._push import push
+from datatier.schema import load_schema
 
 SCHEMA = Path(__file__).resolve().parents[1] / "datatier" / "demo" / "schema.prisma"
+
+
+# Select classes: what a typed read returns (closed TypedDicts, defined at module level).
+class PostTitle(TypedDict, closed=True):
+    title: str
+    views: int
+
+
+class AuthorCard(TypedDict, closed=True):
+    email: str
+    name: str | None
+    posts: list[PostTitle]
 
 
 async def tour(url: str) -> None:
@@ -67,12 +85,25 @@ async def tour(url: str) -> None:
             print("tags in the transaction", await tx.tag.count())
 
 
+async def typed_tour(url: str, folder: Path) -> None:
+    """The typed client: in a project, `datatier generate` writes it and you import it."""
+    generate_client(load_schema(SCHEMA), SCHEMA, folder / "blog_client")
+    sys.path.insert(0, str(folder))
+    blog = importlib.import_module("blog_client")
+    async with blog.Client(url=url) as db:
+        cards: list[AuthorCard] = await db.user.find_many(select=AuthorCard)
+        print("typed cards", cards)
+        stats = await db.post.aggregate(_count=True, _max={"views": True})
+        print("typed stats", stats.get("_count"), stats.get("_max", {}).get("views"))
+        groups = await db.post.group_by(by="authorId", _sum={"views": True})
+        print("typed groups", [g.get("_sum") for g in groups])
+
+
 def main() -> None:
-    if len(sys.argv) > 1:
-        asyncio.run(tour(sys.argv[1]))
-        return
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(tour(f"file:{Path(folder) / 'tour.db'}"))
+        url = sys.argv[1] if len(sys.argv) > 1 else f"file:{Path(folder) / 'tour.db'}"
+        asyncio.run(tour(url))
+        asyncio.run(typed_tour(url, Path(folder)))
 
 
 if __name__ == "__main__":

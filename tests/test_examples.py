@@ -58,3 +58,4 @@ def test_client_tour_runs(sql_backend: Backend) -> None:
     assert result.returncode == 0, result.stderr
     assert "refused: unique_violation ('email',)" in result.stdout
     assert "tags in the transaction 2" in result.stdout
+    assert "typed stats 2 11" in result.stdout
