@@ -300,10 +300,10 @@ def test_autoincrement_changes_name_sequences_as_serial_columns_do() -> None:
             'ALTER TABLE "Counter" ALTER COLUMN "id" SET DEFAULT '
             "nextval('\"Counter_id_seq\"'::regclass),",
             'ALTER COLUMN "other" DROP DEFAULT;',
-            'DROP SEQUENCE IF EXISTS "Counter_other_seq";',
             'ALTER SEQUENCE "Counter_id_seq" OWNED BY "Counter"."id";',
             'SELECT setval(\'"Counter_id_seq"\', COALESCE(MAX("id"), 0) + 1, false) '
             'FROM "Counter";',
+            'DROP SEQUENCE IF EXISTS "Counter_other_seq";',
         ]
     )
 
