@@ -91,8 +91,20 @@ def diff_states(
             old = rename_column(old, key, rename.old, rename.new)
     differ = _Differ(old, new, dialect)
     ops.extend(differ.run())
-    rank = {kind: i for i, kind in enumerate(STEP_ORDER)}
-    return sorted(ops, key=lambda op: rank[type(op)])
+    # Prisma's order: by step kind, then by the table's place in the schema (the old schema's
+    # for what is dropped, the new one's for the rest), then as generated.
+    rank = {kind: i for i, kind in enumerate(dict.fromkeys(k.kind for k in STEP_ORDER))}
+    old_place = {key: i for i, key in enumerate(old.tables)}
+    new_place = {key: i for i, key in enumerate(new.tables)}
+
+    def order(op: Operation) -> tuple[int, int]:
+        table = getattr(op, "table", None)
+        if not isinstance(table, TableState):
+            return rank[op.kind], -1
+        places = old_place if op.kind.startswith("Drop") else new_place
+        return rank[op.kind], places.get(table.key, old_place.get(table.key, -1))
+
+    return sorted(ops, key=order)
 
 
 def rename_candidates(old: DatabaseState, new: DatabaseState) -> list[Rename]:
