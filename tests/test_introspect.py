@@ -569,3 +569,45 @@ def test_merge_adds_the_preview_features_the_pulled_schema_needs() -> None:
         'datasource db {\n  provider = "postgres"\n  url      = env("PG")\n}\n\n'
         "model A {\n  id Int @id\n}\n"
     )
+
+
+def test_names_that_are_not_identifiers(tmp_path: Path) -> None:
+    """Valid names keep themselves; the others get sanitized, free names and @map/@@map."""
+    conn = sqlite3.connect(tmp_path / "odd.db")
+    conn.executescript(
+        """
+        CREATE TABLE "String" (id INTEGER PRIMARY KEY, "1st" TEXT, "a-b" TEXT, "a_b" TEXT);
+        CREATE TABLE "a-b" (id TEXT NOT NULL, v VARCHAR(20), x WEIRD);
+        CREATE UNIQUE INDEX "ab_id" ON "a-b"(id);
+        CREATE TABLE "_x" (k INTEGER PRIMARY KEY, s INTEGER REFERENCES "String"(id));
+        """
+    )
+    conn.close()
+    url = f"file:{tmp_path}/odd.db"
+    assert pull_schema_text(url) == (
+        'datasource db {\n  provider = "sqlite"\n}\n\n'
+        "model String_ {\n"
+        "  id   Int     @id @default(autoincrement())\n"
+        '  n1st String? @map("1st")\n'
+        '  a_b2 String? @map("a-b")\n'
+        "  a_b  String?\n"
+        "  xes  x[]\n\n"
+        '  @@map("String")\n'
+        "}\n\n"
+        "model a_b {\n"
+        '  id String                @unique(map: "ab_id")\n'
+        "  v  String?\n"
+        '  x  Unsupported("WEIRD")?\n\n'
+        '  @@map("a-b")\n'
+        "}\n\n"
+        "model x {\n"
+        "  k       Int      @id @default(autoincrement())\n"
+        "  s       Int?\n"
+        "  string_ String_? @relation(fields: [s], references: [id], onDelete: NoAction, "
+        "onUpdate: NoAction)\n\n"
+        '  @@map("_x")\n'
+        "}\n"
+    )
+    schema = introspect(url)
+    assert schema.model("String_").field("a_b2").db_name == "a-b"
+    assert [m.db_name for m in schema.models] == ["String", "a-b", "_x"]

@@ -8,11 +8,11 @@ identifier gets a sanitized name and keeps its database name with
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from datatier.schema._catalog_rules import RESERVED_MODEL_NAMES
 
-__all__ = ["NameScope", "camel", "model_name", "plural", "sanitize"]
+__all__ = ["NameScope", "camel", "claim_all", "model_name", "plural", "sanitize"]
 
 
 def sanitize(name: str) -> str:
@@ -70,3 +70,17 @@ class NameScope:
             n += 1
         self._taken.add(f"{base}{n}")
         return f"{base}{n}"
+
+
+def claim_all(
+    scope: NameScope, names: Sequence[str], make: Callable[[str], str] = sanitize
+) -> dict[str, str]:
+    """Schema names for database ``names``: those already valid keep themselves first.
+
+    So a column ``a_b`` stays ``a_b`` and a column ``a-b`` beside it becomes ``a_b2``
+    (with ``@map``), never the other way round.
+    """
+    made = {name: make(name) for name in names}
+    claimed = {name: scope.claim(name) for name in names if made[name] == name}
+    claimed.update({name: scope.claim(made[name]) for name in names if name not in claimed})
+    return {name: claimed[name] for name in names}

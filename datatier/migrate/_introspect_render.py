@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from datatier.migrate._catalog import Catalog, ForeignKey, Index, Table
-from datatier.migrate._introspect_names import NameScope, camel, model_name, plural, sanitize
+from datatier.migrate._introspect_names import (
+    NameScope,
+    camel,
+    claim_all,
+    model_name,
+    plural,
+    sanitize,
+)
 from datatier.migrate._introspect_types import ColumnReader, column_reader
 from datatier.migrate._introspect_types import string_literal as _string
 from datatier.schema._format import format_schema_text
@@ -115,13 +122,15 @@ class _Puller:
                 items.append(sanitize(extension.name) + (f"({', '.join(args)})" if args else ""))
             self.datasource.append(f"  extensions = [{', '.join(items)}]")
         top = NameScope()
-        self.model_names = {t.name: top.claim(model_name(t.name)) for t in catalog.tables}
+        tables = [t.name for t in catalog.tables]
+        # Tables and enums share one namespace; a table keeps its name before an enum does.
+        top_names = claim_all(top, [*tables, *(e.name for e in catalog.enums)], model_name)
+        self.model_names = {t: top_names[t] for t in tables}
         self.enum_blocks: list[str] = []
         enum_names: dict[str, tuple[str, dict[str, str]]] = {}
         for enum in catalog.enums:
-            name = top.claim(sanitize(enum.name))
-            scope = NameScope()
-            values = {label: scope.claim(sanitize(label)) for label in enum.values}
+            name = top_names[enum.name]
+            values = claim_all(NameScope(), enum.values)
             enum_names[enum.name] = (name, values)
             lines = [
                 f"  {value}" + (f" @map({_string(label)})" if value != label else "")
@@ -162,8 +171,9 @@ class _Puller:
         scope = model.scope
         pk = table.primary_key
         single_uniques = self._single_column_uniques(table)
+        names = claim_all(scope, [c.name for c in table.columns])
         for column in table.columns:
-            name = scope.claim(sanitize(column.name))
+            name = names[column.name]
             model.columns[column.name] = name
             type_ = self.columns.field_type(column)
             attributes: list[str] = []
@@ -181,7 +191,9 @@ class _Puller:
                 attributes.append(f"@map({_string(column.name)})")
             if type_.native is not None:
                 attributes.append(f"@db.{type_.native}")
-            model.fields.append(_Field(name, type_.render(column.nullable), attributes))
+            model.fields.append(
+                _Field(name, type_.render(self.columns.nullable(table, column)), attributes)
+            )
         if pk is not None and len(pk.columns) > 1:
             fields = ", ".join(model.columns[c] for c in pk.columns)
             model.block_attributes.append(
@@ -227,7 +239,7 @@ class _Puller:
         )
 
     def _identifiable(self, table: Table) -> bool:
-        required = {c.name for c in table.columns if not c.nullable}
+        required = {c.name for c in table.columns if not self.columns.nullable(table, c)}
         unsupported = {
             c.name for c in table.columns if self.columns.field_type(c).kind == "unsupported"
         }
@@ -293,7 +305,7 @@ class _Puller:
         """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None."""
         if not table.name.startswith("_") or [c.name for c in table.columns] != ["A", "B"]:
             return None
-        if any(c.nullable for c in table.columns):
+        if any(self.columns.nullable(table, c) for c in table.columns):
             return None
         targets: dict[str, str] = {}
         for fk in table.foreign_keys:
@@ -364,7 +376,9 @@ class _Puller:
     ) -> None:
         is_self = model is target
         one_to_one = self._references_key(model.table, fk.columns)
-        optional = any(model.table.column(c).nullable for c in fk.columns)
+        optional = any(
+            self.columns.nullable(model.table, model.table.column(c)) for c in fk.columns
+        )
         named = is_self or count > 1
         relation = (
             f"{model.name}_{'_'.join(model.columns[c] for c in fk.columns)}To{target.name}"

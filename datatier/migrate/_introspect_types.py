@@ -87,6 +87,10 @@ class ColumnReader:
     def is_autoincrement(self, table: Table, column: Column) -> bool:
         raise NotImplementedError
 
+    def nullable(self, table: Table, column: Column) -> bool:
+        """Whether the column can hold NULL (the field is optional)."""
+        return column.nullable
+
     def default(self, table: Table, column: Column, type_: FieldType) -> str | None:
         """The argument of ``@default(...)`` for ``column``, or None when it has no default."""
         if self.is_autoincrement(table, column):
@@ -371,6 +375,18 @@ _SQLITE_TYPES: dict[str, ScalarType] = {
 }
 
 
+def _is_rowid_alias(table: Table, column: Column) -> bool:
+    """``id INTEGER PRIMARY KEY`` written without AUTOINCREMENT: SQLite numbers its rows."""
+    pk = table.primary_key
+    return (
+        pk is not None
+        and pk.columns == (column.name,)
+        and column.type == "INTEGER"
+        and not column.autoincrement
+        and "WITHOUT ROWID" not in table.options
+    )
+
+
 class SqliteColumns(ColumnReader):
     """SQLite: declared types, ``AUTOINCREMENT`` keys, defaults as written in the DDL."""
 
@@ -386,7 +402,13 @@ class SqliteColumns(ColumnReader):
 
     def is_autoincrement(self, table: Table, column: Column) -> bool:
         # Every single Int id is AUTOINCREMENT on SQLite; a written default says more.
-        return column.autoincrement and column.default is None
+        if column.default is not None:
+            return False
+        return column.autoincrement or _is_rowid_alias(table, column)
+
+    def nullable(self, table: Table, column: Column) -> bool:
+        # SQLite reports an INTEGER PRIMARY KEY as nullable, but it is the rowid: never NULL.
+        return column.nullable and not _is_rowid_alias(table, column)
 
     def bytes_literal(self, text: str) -> str | None:
         if not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", text):
