@@ -231,9 +231,26 @@ def test_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> N
     assert not (tmp_path / "nothing.db").exists()
 
 
+@pytest.mark.postgres
+def test_empty_postgres_database_says_so_and_enums_alone_are_pulled(
+    pull_pg_urls: tuple[str, str],
+) -> None:
+    first, _ = pull_pg_urls
+    with pytest.raises(EmptyDatabase, match=r"has no tables or enums to pull.*\?schema="):
+        pull_schema_text(first)
+    try:
+        with psycopg.connect(first, autocommit=True) as conn:
+            conn.execute("CREATE TYPE \"Mood\" AS ENUM ('sad', 'ok')")
+        assert pull_schema_text(first) == (
+            'datasource db {\n  provider = "postgresql"\n}\n\nenum Mood {\n  sad\n  ok\n}\n'
+        )
+    finally:
+        _postgres_catalog(first, clear=True)
+
+
 def test_empty_sqlite_database_says_so(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
-    with pytest.raises(EmptyDatabase, match="has no tables to pull"):
+    with pytest.raises(EmptyDatabase, match="has no tables or enums to pull"):
         introspect(f"file:{tmp_path}/empty.db")
 
 
@@ -539,7 +556,7 @@ def test_cli_empty_database_is_a_clear_error(
     sqlite3.connect(tmp_path / "empty.db").close()
     result = _pull(tmp_path, monkeypatch, "--url", f"file:{tmp_path}/empty.db")
     assert result.exit_code == 1
-    assert "has no tables to pull" in result.stderr
+    assert "has no tables or enums to pull" in result.stderr
     assert not (tmp_path / "schema.prisma").exists()
 
 

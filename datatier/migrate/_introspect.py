@@ -66,16 +66,16 @@ def pull_schema_text(url: str, *, provider: str | None = None) -> str:
     """Schema text (datasource, models, enums, relations) for the database at ``url``.
 
     ``provider`` defaults to the URL's. Raises ``ConnectionFailed`` when the database
-    cannot be reached and ``EmptyDatabase`` when it holds no tables.
+    cannot be reached and ``EmptyDatabase`` when it holds no tables and no enums.
     """
     provider = provider or provider_for_url(url)
     catalog, extensions = read_catalog(url)
-    if not catalog.tables:
+    if not catalog.tables and not catalog.enums:
         where = mask_url(url)
         if provider == "postgresql":
             where += f" (schema {postgres_schema(url)!r})"
         raise EmptyDatabase(
-            f"the database at {where} has no tables to pull; "
+            f"the database at {where} has no tables or enums to pull; "
             "check the URL (and its ?schema= on PostgreSQL), or create tables first "
             "(`datatier db push` or `datatier migrate dev`)"
         )
