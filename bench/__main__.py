@@ -9,11 +9,15 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from bench import _environment
 from bench._results import RunResult, WorkloadResult
+from bench.charts import draw_charts
+from bench.peers._site import up_to_date
+from bench.peers.install import main as install_peers
 from bench.report import render_report
 from bench.workloads import RunConfig, Workload, select
 
@@ -35,6 +39,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, help="folder for results.json and report.md")
     parser.add_argument("--list", action="store_true", help="print the workload names and stop")
+    parser.add_argument(
+        "--install",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="install the peers into bench/.peers first (default: in a full run, when they are "
+        "missing or out of date; never in a --quick run unless asked)",
+    )
     return parser.parse_args(argv)
 
 
@@ -49,13 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print("\n".join(workloads))
         return 0
+    install = args.install if args.install is not None else not args.quick and not up_to_date()
+    if install:
+        print("installing the peers (python -m bench.peers.install) ...", file=sys.stderr)
+        if (code := install_peers()) != 0:
+            print(f"error: installing the peers failed (exit {code})", file=sys.stderr)
+            return code
     config = RunConfig.for_mode(args.quick)
     now = dt.datetime.now(dt.UTC)
     results: list[WorkloadResult] = []
     with config.resources:
         for name, run in workloads.items():
             print(f"running {name} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
             results.append(_run_one(name, run, config))
+            print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     run_result = RunResult(
         created_at=now.isoformat(timespec="seconds"),
         mode="quick" if args.quick else "full",
@@ -67,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.json").write_text(
         json.dumps(run_result.to_json(), indent=2) + "\n", encoding="utf-8"
     )
-    report = render_report(run_result)
+    charts, chart_note = draw_charts(run_result, out / "charts")
+    report = render_report(run_result, charts, chart_note)
     (out / "report.md").write_text(report, encoding="utf-8")
     print(report)
     print(f"wrote {out / 'results.json'} and {out / 'report.md'}", file=sys.stderr)

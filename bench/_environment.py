@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Python packages whose versions matter to the numbers; peers join this list as they arrive.
 PACKAGES = (
-    "datatier", "sqlalchemy", "psycopg", "asyncpg", "orjson", "greenlet", "tortoise-orm", "prisma",
+    "datatier", "sqlalchemy", "psycopg", "psycopg-pool", "asyncpg", "orjson", "greenlet",
+    "tortoise-orm", "piccolo", "matplotlib", "prisma",
 )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ another database (``postgres``), so its own queries are never counted:
 - statements: the ``calls`` of ``pg_stat_statements``' top-level entries of the
   watched database, split into statements proper and transaction control / session
   commands (``BEGIN``, ``COMMIT``, ``SET``, ``DISCARD`` ...);
-- server CPU: user + system time from ``/proc/<pid>/stat`` of every backend
+- server CPU: CPU time from ``/proc/<pid>/schedstat`` (or ``stat``) of every backend
   connected to the watched database (``pg_stat_activity``); a backend that
   appeared between the samples counts from zero, one that left is lost.
 
@@ -28,7 +28,7 @@ UTILITY = frozenset({
     "RESET", "SHOW", "DISCARD", "DEALLOCATE", "CLOSE", "UNLISTEN", "LISTEN",
 })  # fmt: skip
 _LEADING = re.compile(r"(?:\s+|--[^\n]*\n|/\*.*?\*/)*([A-Za-z_]+)", re.DOTALL)
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def leading_keyword(statement: str) -> str:
@@ -39,10 +39,10 @@ def leading_keyword(statement: str) -> str:
 
 @dataclass(frozen=True)
 class ServerSample:
-    """Cumulative counters at one moment: calls per statement entry, CPU ticks per backend."""
+    """Cumulative counters at one moment: calls per statement entry, CPU time per backend."""
 
     calls: dict[tuple[int, int], tuple[str, int]] | None  # (userid, queryid) -> (text, calls)
-    ticks: dict[int, int] | None  # backend pid -> utime + stime
+    cpu_ns: dict[int, int] | None  # backend pid -> CPU ns so far
 
 
 @dataclass(frozen=True)
@@ -86,16 +86,16 @@ class ServerProbe:
                 self._database,
             )
             calls = {(r["u"], r["queryid"]): (r["query"], r["calls"]) for r in rows}
-        ticks = None
+        cpu_ns = None
         if self._cpu:
             pids = await self._conn.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE datname = $1", self._database
             )
-            ticks = {}
+            cpu_ns = {}
             for row in pids:
-                if (value := _ticks(row["pid"])) is not None:
-                    ticks[row["pid"]] = value
-        return ServerSample(calls, ticks)
+                if (value := process_cpu_ns(row["pid"])) is not None:
+                    cpu_ns[row["pid"]] = value
+        return ServerSample(calls, cpu_ns)
 
     @staticmethod
     def usage(before: ServerSample, after: ServerSample) -> ServerUsage:
@@ -115,16 +115,22 @@ class ServerProbe:
                     statements += done
                     texts[text] = texts.get(text, 0) + done
         cpu = None
-        if before.ticks is not None and after.ticks is not None:
-            spent = sum(t - before.ticks.get(pid, 0) for pid, t in after.ticks.items())
-            cpu = spent / _TICK
+        if before.cpu_ns is not None and after.cpu_ns is not None:
+            spent = sum(t - before.cpu_ns.get(pid, 0) for pid, t in after.cpu_ns.items())
+            cpu = spent / 1e9
         return ServerUsage(statements, utility, cpu, texts)
 
 
-def _ticks(pid: int) -> int | None:
+def process_cpu_ns(pid: int) -> int | None:
+    """CPU time of process ``pid`` so far, in ns: ``/proc/<pid>/schedstat`` (exact), else the
+    user + system ticks of ``/proc/<pid>/stat``; None if neither can be read."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     # After the command name: state is field 3, utime field 14, stime field 15 (1-based).
-    return int(fields[11]) + int(fields[12])
+    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // TICKS_PER_SECOND

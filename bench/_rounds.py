@@ -58,6 +58,23 @@ async def run_rounds(
         raise ValueError("no arguments to call with")
     for call in calls:
         await _block(call, [args[j % len(args)] for j in range(warmup)], concurrency)
+    # What exists now (modules, pools, caches) lives through the run: frozen out of the
+    # collector, so the collection before each block scans only what the calls made.
+    gc.collect()
+    gc.freeze()
+    try:
+        return await _rounds(calls, args, rounds, concurrency, probe)
+    finally:
+        gc.unfreeze()
+
+
+async def _rounds(
+    calls: Sequence[Call],
+    args: Sequence[int],
+    rounds: int,
+    concurrency: int,
+    probe: ServerProbe | None,
+) -> list[SubjectRun]:
     runs = [SubjectRun() for _ in calls]
     for number in range(rounds):
         for turn in range(len(calls)):

@@ -22,6 +22,20 @@ REQUIREMENTS = (
 )
 
 INSTALL_HINT = "run `.venv/bin/python -m bench.peers.install`"
+STAMP = PEERS_DIR / ".requirements"  # what the last successful install installed
+
+
+def up_to_date() -> bool:
+    """Whether ``bench/.peers`` holds exactly ``REQUIREMENTS`` (per the stamp of the last install)."""
+    try:
+        return STAMP.read_text(encoding="utf-8").split() == list(REQUIREMENTS)
+    except OSError:
+        return False
+
+
+def mark_installed() -> None:
+    """Record that ``REQUIREMENTS`` are installed."""
+    STAMP.write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
 
 
 def activate() -> None:

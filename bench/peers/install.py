@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from bench.http import install as http_install
-from bench.peers._site import PEERS_DIR, REQUIREMENTS
+from bench.peers._site import PEERS_DIR, REQUIREMENTS, mark_installed
 
 
 def main() -> int:
@@ -14,7 +14,10 @@ def main() -> int:
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade"]
     command += ["--target", str(PEERS_DIR), *REQUIREMENTS]
     print(" ".join(command), file=sys.stderr)
-    return subprocess.run(command, check=False).returncode or http_install.main()
+    code = subprocess.run(command, check=False).returncode
+    if code == 0:
+        mark_installed()
+    return code or http_install.main()
 
 
 if __name__ == "__main__":

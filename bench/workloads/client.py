@@ -16,7 +16,8 @@ import asyncio
 import itertools
 import random
 import resource
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
@@ -64,7 +65,8 @@ PEER_PACKAGES = (
     "asyncpg", "psycopg", "psycopg-pool", "sqlalchemy", "greenlet", "tortoise-orm", "piccolo",
     "orjson",
 )  # fmt: skip
-QUICK_CALLS = 20
+QUICK_SHARE = 50  # --quick makes 1/50 of the calls (at least MIN_QUICK_CALLS)
+MIN_QUICK_CALLS = 8
 QUICK_ROUNDS = 3
 ROUNDS = 3
 # Fields a write sets from the clock or a sequence: they differ between subjects by design.
@@ -81,6 +83,10 @@ class ClientWorkload:
     calls: int  # per subject and round in a full run
     target: float | None = None
     concurrency: int = 1
+
+    def calls_for(self, quick: bool) -> int:
+        """Calls per subject and round: all in a full run, a fiftieth under ``--quick``."""
+        return max(MIN_QUICK_CALLS, self.calls // QUICK_SHARE) if quick else self.calls
 
 
 WORKLOADS_LIST = (
@@ -166,6 +172,22 @@ async def _open_subjects(url: str) -> list[tuple[str, BlogPeer | str]]:
         except Exception as exc:
             opened.append((key, f"{type(exc).__name__}: {exc}"))
     return opened
+
+
+@contextmanager
+def _subjects(runner: asyncio.Runner, url: str) -> Iterator[list[tuple[str, BlogPeer | str]]]:
+    """Every subject opened once for the run on ``runner``'s event loop, closed at its end."""
+    subjects = runner.run(_open_subjects(url))
+    try:
+        yield subjects
+    finally:
+        runner.run(_close(subjects))
+
+
+async def _close(subjects: list[tuple[str, BlogPeer | str]]) -> None:
+    for _, opened in subjects:
+        if not isinstance(opened, str):
+            await opened.close()
 
 
 def first_difference(ours: Any, theirs: Any, path: str = "") -> str | None:
@@ -358,7 +380,11 @@ def _timed_call(peer: BlogPeer, op: str, index: int) -> Call:
 
 
 async def _measure(
-    workload: ClientWorkload, server: PostgresServer, database: BlogDatabase, config: RunConfig
+    workload: ClientWorkload,
+    server: PostgresServer,
+    database: BlogDatabase,
+    subjects: list[tuple[str, BlogPeer | str]],
+    config: RunConfig,
 ) -> tuple[list[Measurement], list[Check], str | None]:
     url = database.url
     if workload.op in (CREATE_POST, UPDATE_POST, UPSERT, INCREMENT):
@@ -373,9 +399,8 @@ async def _measure(
             MIN_VIEWS,
         )
     ]
-    calls = QUICK_CALLS if config.quick else workload.calls
+    calls = workload.calls_for(config.quick)
     args, check_args = _args(workload, database, cursors, calls)
-    subjects = await _open_subjects(url)
     probe = await ServerProbe.open(
         server.url, database_name(database.size),
         statements=server.counts_statements, cpu=server.local_backends,
@@ -398,7 +423,7 @@ async def _measure(
         runs = await run_rounds(
             calls_, args,
             rounds=QUICK_ROUNDS if config.quick else ROUNDS,
-            warmup=5 if config.quick else max(20, calls // 10),
+            warmup=2 if config.quick else max(20, calls // 10),
             concurrency=workload.concurrency, probe=probe,
         )  # fmt: skip
         measurements = []
@@ -422,9 +447,6 @@ async def _measure(
     finally:
         await probe.close()
         await session.checker.close()
-        for _, opened in subjects:
-            if not isinstance(opened, str):
-                await opened.close()
         if workload.op in (CREATE_POST, UPDATE_POST, UPSERT, INCREMENT):
             await reset_writes(url)
 
@@ -448,7 +470,7 @@ def headline_ratios(measurements: list[Measurement], target: float | None) -> li
 def _run(workload: ClientWorkload, config: RunConfig) -> WorkloadResult:
     size = BlogSize.for_mode(config.quick)
     params: dict[str, Any] = {
-        "calls": QUICK_CALLS if config.quick else workload.calls,
+        "calls": workload.calls_for(config.quick),
         "rounds": QUICK_ROUNDS if config.quick else ROUNDS,
         "concurrency": workload.concurrency,
         "rows": {"users": size.users, "posts": size.posts, "comments": size.comments},
@@ -458,9 +480,12 @@ def _run(workload: ClientWorkload, config: RunConfig) -> WorkloadResult:
     except ServerUnavailable as exc:
         skipped = [Measurement("datatier", "Client", skipped=str(exc))]
         return WorkloadResult(workload.name, workload.description, params, skipped)
-    measurements, checks, error = asyncio.run(_measure(workload, server, database, config))
+    runner = config.resources.get("event loop", asyncio.Runner)
+    subjects = config.resources.get("client subjects", partial(_subjects, runner, database.url))
+    measurements, checks, error = runner.run(_measure(workload, server, database, subjects, config))
     params["peer_versions"] = _versions()
     params["pool_size"] = POOL_SIZE
+    params["server"] = server.describe()
     params["process_peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )
