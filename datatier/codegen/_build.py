@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from datatier.codegen._ir import (
     ClientPackage,
-    FieldSpec,
     Method,
     ModelAccessor,
     Param,
@@ -15,7 +15,7 @@ from datatier.codegen._ir import (
     TypeVarSpec,
 )
 from datatier.codegen._result_types import ResultTypeBuilder
-from datatier.codegen._types import _one_or_list, client_fields, client_models
+from datatier.codegen._types import _one_or_list, client_models
 from datatier.schema import Schema
 from datatier.schema._ir import Model
 
@@ -42,18 +42,9 @@ def _optional(name: str, type_: str) -> Param:
 def _narrowed(method: Method, var: str, row: str) -> Method:
     """``method`` with a first overload taking ``select`` as a class: the rows are that class."""
     params = tuple(p for p in method.params if p.name not in ("select", "include"))
-    returns = method.returns.replace(row, var)
+    returns = re.sub(rf"\b{row}\b", var, method.returns)
     narrowed = Signature((*params, Param("select", f"type[{var}]")), returns)
     return Method(method.name, method.params, method.returns, (narrowed,))
-
-
-def _fields(types: ResultTypeBuilder, model: Model) -> tuple[FieldSpec, ...]:
-    relations = {r.name for r in types._relations(model)}
-    return tuple(
-        FieldSpec(f.name, f.type if f.name in relations else "", f.is_list, not f.is_required)
-        for f in client_fields(model)
-        if f.kind != "object" or f.name in relations
-    )
 
 
 def _aggregates(types: ResultTypeBuilder, model: Model, window: tuple[Param, ...]) -> list[Method]:
@@ -155,7 +146,11 @@ def _accessor(types: ResultTypeBuilder, model: Model) -> ModelAccessor:
         *_aggregates(types, model, window[:4]),
         *(_narrowed(m, var.name, row) if m.returns == row else m for m in writes),
     )
-    accessor = model.name[:1].lower() + model.name[1:]
     return ModelAccessor(
-        model.name, accessor, methods, model.documentation, _fields(types, model), var
+        model.name,
+        types.accessor(model),
+        methods,
+        model.documentation,
+        types.field_specs(model),
+        var,
     )

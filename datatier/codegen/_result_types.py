@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from datatier.codegen._ir import Key
+from datatier.codegen._ir import FieldSpec, Key
 from datatier.codegen._types import (
     _BOOL,
     _INPUT_TYPES,
@@ -21,6 +21,7 @@ from datatier.codegen._types import (
     _ROW_TYPES,
     TypeBuilder,
     _one_or_list,
+    client_fields,
 )
 from datatier.schema._ir import Field, Model, ScalarType
 
@@ -79,6 +80,15 @@ class ResultTypeBuilder(TypeBuilder):
             closed=True,
             read_only=True,
             doc=f"The bound of a select class of {model.name}: any of its fields, with their types.",
+        )
+
+    def field_specs(self, model: Model) -> tuple[FieldSpec, ...]:
+        """The fields select classes of ``model`` may name, as the runtime checks them."""
+        relations = {r.name for r in self._relations(model)}
+        return tuple(
+            FieldSpec(f.name, f.type if f.name in relations else "", f.is_list, not f.is_required)
+            for f in client_fields(model)
+            if f.kind != "object" or f.name in relations
         )
 
     # -- fields of each aggregate ------------------------------------------------------
@@ -176,6 +186,7 @@ class ResultTypeBuilder(TypeBuilder):
 
     @staticmethod
     def accessor(model: Model) -> str:
+        """``db.<accessor>``: the model name in lower camel case."""
         return model.name[:1].lower() + model.name[1:]
 
     # -- groupBy documents -------------------------------------------------------------
