@@ -5,7 +5,7 @@
 For each case this runs ``prisma-ddl new.prisma <provider> --from old.prisma``
 from ``<shared>/tools/prisma-oracle/`` and writes ``prisma.<provider>.sql`` beside
 the schemas, for ``postgresql`` always and for ``sqlite`` when both schemas are
-portable (no native types, scalar lists, Unsupported or ``schemas``). The schemas are written
+portable (no native types, scalar lists or Unsupported) and valid for SQLite. The schemas are written
 for ``postgresql``; the SQLite run uses copies with the provider switched.
 ``tests/test_migration_plan.py`` reads these files, so it runs without Node.
 
@@ -33,13 +33,20 @@ def oracle() -> Path:
 
 
 def providers(case: Path) -> list[str]:
-    """postgresql, and sqlite when both schemas are portable."""
+    """postgresql, and sqlite when both schemas are portable and valid for SQLite."""
     sys.path.insert(0, str(REPO))
-    from datatier.schema import load_schema
+    from datatier.errors import SchemaError
+    from datatier.schema import validate_schema_text
 
-    schemas = [load_schema(case / f"{side}.prisma") for side in ("old", "new")]
-    portable = all(s.is_portable and not (s.datasource and s.datasource.schemas) for s in schemas)
-    return ["postgresql", "sqlite"] if portable else ["postgresql"]
+    for side in ("old", "new"):
+        text = PROVIDER_LINE.sub(r'\1"sqlite"', (case / f"{side}.prisma").read_text(), count=1)
+        try:
+            schema = validate_schema_text(text)
+        except SchemaError:
+            return ["postgresql"]
+        if not schema.is_portable:
+            return ["postgresql"]
+    return ["postgresql", "sqlite"]
 
 
 def prisma_sql(case: Path, provider: str) -> str:

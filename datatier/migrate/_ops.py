@@ -269,7 +269,7 @@ class AlterTable(Operation):
 
 @dataclass(frozen=True)
 class RenamePrimaryKey(Operation):
-    kind: ClassVar[str] = "RenamePrimaryKey"
+    kind: ClassVar[str] = "AlterTable"
     table: TableState
     old: str
     new: str
@@ -388,6 +388,6 @@ STEP_ORDER: tuple[type[Operation], ...] = (
     CreateIndex,
     AddForeignKey,
     RedefineIndex,
-    RenameIndex,
     RenameForeignKey,
+    RenameIndex,
 )
