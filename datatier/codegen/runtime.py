@@ -77,14 +77,7 @@ class SelectClasses:
                 f"`{name}` is not a TypedDict",
                 path,
             )
-        try:
-            hints = typing_extensions.get_type_hints(cls, include_extras=True)
-        except NameError as error:
-            raise ValidationError(
-                f"the annotations of select class `{name}` cannot be read ({error}); "
-                "define the classes it names at module level",
-                path,
-            ) from None
+        hints = _hints(cls, path)
         if not hints:
             raise ValidationError(
                 f"select class `{name}` names no field; declare at least one {model} field",
@@ -170,7 +163,7 @@ class SelectClasses:
                 f"({', '.join(lists) or 'it has none'}), each an int",
                 path,
             )
-        counted = typing_extensions.get_type_hints(annotation)
+        counted = _hints(annotation, path)
         for name in counted:
             if name not in lists:
                 raise ValidationError(
@@ -179,6 +172,18 @@ class SelectClasses:
                     (*path, name),
                 )
         return {"select": dict.fromkeys(counted, True)}
+
+
+def _hints(cls: type, path: tuple[str, ...]) -> dict[str, Any]:
+    """The annotations of ``cls``, resolved (``ReadOnly``, ``Annotated`` and the like kept)."""
+    try:
+        return typing_extensions.get_type_hints(cls, include_extras=True)
+    except NameError as error:
+        raise ValidationError(
+            f"the annotations of select class `{cls.__qualname__}` cannot be read ({error}); "
+            "define the classes it names at module level",
+            path,
+        ) from None
 
 
 def _unwrap(hint: Any) -> tuple[Any, dict[str, Any]]:
