@@ -97,20 +97,24 @@ def _lua_string(text: str) -> str:
 
 
 def wrk_script(requests: Sequence[Request]) -> str:
-    """A wrk Lua script that cycles through ``requests`` and prints a JSON summary line."""
-    lines = ["local r = {}"]
+    """A wrk Lua script that cycles through ``requests`` and prints a JSON summary line.
+
+    The requests are formatted in ``init``: only then does ``wrk.format`` know the Host
+    header (HTTP/1.1 servers such as Node's refuse a request without one).
+    """
+    lines = ["local r = {}", "init = function(args)"]
     for request in requests:
+        method, path = _lua_string(request.method), _lua_string(request.path)
         body = request.body_bytes()
         if body is None:
-            lines.append(
-                f"r[#r + 1] = wrk.format({_lua_string(request.method)}, {_lua_string(request.path)})"
-            )
+            lines.append(f"  r[#r + 1] = wrk.format({method}, {path})")
         else:
             lines.append(
-                f"r[#r + 1] = wrk.format({_lua_string(request.method)}, {_lua_string(request.path)}, "
+                f"  r[#r + 1] = wrk.format({method}, {path}, "
                 f"{{['Content-Type'] = 'application/json'}}, {_lua_string(body.decode())})"
             )
     lines += [
+        "end",
         "local i = 0",
         "request = function()",
         "  i = i + 1",

@@ -357,6 +357,10 @@ async def measure(ctx: Context, peers: list[Peer], requests: list[Request]) -> l
     return all_runs
 
 
+def _mib(size: int | None) -> str:
+    return "unknown" if size is None else f"{size / 2**20:.0f} MiB"
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -380,13 +384,13 @@ def summarize(runs: PeerRuns, connections: int) -> tuple[Measurement, list[Check
         p99_ms=statistics.median(load.p99_ms for load in loads),
     )
     throughput = Spread.of([load.per_second for load in loads])
-    per_request = [(max(r.load.ok, 1), r) for r in runs.runs]
+    # Per successful request; a run without one (all failed) says nothing per request.
+    per_request = [(r.load.ok, r) for r in runs.runs if r.load.ok]
     db = [(n, r.database) for n, r in per_request]
     measurement = Measurement(
         runs.peer.subject,
         runs.peer.operation,
         stats,
-        peak_memory_bytes=runs.peak_rss,
         calls_per_s=throughput.median,
         throughput=throughput,
         client_cpu_us=_median([r.server_cpu_s / n * 1e6 for n, r in per_request]),
@@ -395,7 +399,7 @@ def summarize(runs: PeerRuns, connections: int) -> tuple[Measurement, list[Check
         utility_per_op=_median([u.utility / n for n, u in db if u.utility is not None]),
         rounds=len(loads),
         concurrency=connections,
-        note="HTTP: client CPU is the server process's, peak memory its peak RSS",
+        note=f"server process peak RSS {_mib(runs.peak_rss)}",
     )
     failed = sum(load.failed for load in loads)
     checks = []
@@ -503,6 +507,8 @@ def run_workload(workload: HttpWorkload, config: RunConfig) -> WorkloadResult:
         "rounds": timing.rounds,
         "connections": workload.connections,
         "database pool per server": pool_size(),
+        "client CPU": "the HTTP server process",
+        "server CPU": "PostgreSQL's backends",
     }
     try:
         server, database = blog_for(config)
