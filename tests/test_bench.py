@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import _environment, charts
+from bench._probe import leading_keyword
+from bench._results import RunResult
+from bench._server import PGDATA_ENV, PrivateCluster, ServerUnavailable, postgres_server
+from bench.datagen.blog_db import WRITE_POSTS, BlogDatabase, blog_database
 from bench.datagen.blog_gen import BlogSize, generate_blog
 from bench.datagen.schema_gen import DATA_FILE, render_schema, schema_stats
+from bench.datagen.shop_gen import ShopSize, generate_shop
+from bench.peers import pgbench
+from bench.report import render_report
 from bench.workloads.client import first_difference
 from datatier.schema import load_schema
 from tests.harness.servers import Server
@@ -94,13 +105,34 @@ def test_first_difference_names_the_path() -> None:
     assert first_difference({"a": 1}, {"a": 1.0}) == ".a: 1 != 1.0"  # types count too
 
 
-CLIENT_WORKLOADS = {"client.find_unique", "client.find_many_1000", "client.nested"}
+CLIENT_WORKLOADS = {
+    "client.find_unique",
+    "client.find_many_50",
+    "client.find_many_1000",
+    "client.filter_page",
+    "client.nested",
+    "client.create_post",
+    "client.update",
+    "client.upsert",
+    "client.increment_contended",
+}
 FLOOR = ("asyncpg", "prepared, one connection")
+SUBJECTS = {
+    ("datatier", "Client"),
+    FLOOR,
+    ("asyncpg", "pool"),
+    ("psycopg", "async pool"),
+    ("sqlalchemy", "Core, async"),
+    ("sqlalchemy", "ORM, AsyncSession"),
+    ("tortoise", "ORM"),
+    ("piccolo", "ORM"),
+}
 
 
 @pytest.mark.postgres
-def test_quick_client_run(tmp_path: Path, postgres_server: Server) -> None:
-    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": postgres_server.require()}
+def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> None:
+    """Every client workload runs on a server that counts statements; the numbers are well formed."""
+    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
     out = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "client", "--out", str(out)],
@@ -112,25 +144,152 @@ def test_quick_client_run(tmp_path: Path, postgres_server: Server) -> None:
     )
     assert done.returncode == 0, done.stderr
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["format_version"] == 3
     workloads = {w["name"]: w for w in data["workloads"]}
     assert set(workloads) == CLIENT_WORKLOADS
     for name, workload in workloads.items():
         assert workload["error"] is None, name
+        assert workload["params"]["server"]["counts_statements"] is True
         measured = {(m["subject"], m["operation"]): m for m in workload["measurements"]}
-        for key in (("datatier", "Client"), FLOOR, ("asyncpg", "pool")):
-            _assert_positive(measured[key])
-        # ORM peers live outside the venv: measured, or skipped with the reason.
+        # Every in-process subject is measured or skipped with the reason, never silently absent.
+        assert measured.keys() >= SUBJECTS, name
         assert all((m["stats"] is None) == bool(m["skipped"]) for m in measured.values())
+        for key in (("datatier", "Client"), FLOOR, ("asyncpg", "pool")):
+            _assert_rounds(measured[key], workload["params"])
+        # The physical limit: pgbench running the floor's SQL, or skipped saying why.
+        (limit,) = [m for m in workload["measurements"] if m["subject"] == "pgbench"]
+        assert limit["stats"] is not None or "pgbench" in limit["skipped"]
         checks = {c["name"]: c for c in workload["checks"]}
         assert checks["same results as asyncpg prepared, one connection"]["passed"], name
-        floor_ratio = next(r for r in workload["ratios"] if r["peer"] == " ".join(FLOOR))
-        assert floor_ratio["value"] > 0 and floor_ratio["target"] in (1.3, 1.5)
+        kinds = {r["kind"]: r for r in workload["ratios"] if r["kind"]}
+        assert kinds["floor"]["peer"] == " ".join(FLOOR)
+        assert kinds["floor"]["value"] > 0 and kinds["floor"]["target"] in (1.3, 1.5)
+        assert "best peer" in kinds
+    # One statement per read however deep, as pg_stat_statements counted it.
+    for name in ("client.find_unique", "client.find_many_50", "client.nested"):
+        datatier = next(m for m in workloads[name]["measurements"] if m["subject"] == "datatier")
+        assert datatier["statements_per_op"] == 1.0, name
     report = (out / "report.md").read_text(encoding="utf-8")
     assert all(name in report for name in CLIENT_WORKLOADS)
+    assert "## Headline" in report
+    # Charts are drawn, or the report says why not.
+    assert (out / "charts" / "summary.png").is_file() or "Charts: skipped" in report
 
 
-def _assert_positive(measurement: dict[str, Any]) -> None:
+def _assert_rounds(measurement: dict[str, Any], params: dict[str, Any]) -> None:
     stats = measurement["stats"]
-    assert stats["reps"] == 50
-    assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p95_ms"]
-    assert measurement["calls_per_s"] > 0
+    assert stats["reps"] == params["calls"] * params["rounds"]
+    assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p99_ms"] <= stats["max_ms"]
+    spread = measurement["throughput"]
+    assert 0 < spread["min"] <= spread["median"] <= spread["max"]
+    assert measurement["rounds"] == params["rounds"] >= 3
+    assert measurement["client_cpu_us"] > 0
+    assert measurement["statements_per_op"] >= 1
+    assert measurement["server_cpu_us"] is not None
+
+
+def test_quick_limits_run(tmp_path: Path) -> None:
+    """redis-benchmark GET runs against a private redis-server, or says why it cannot."""
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "limits", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (workload,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    assert workload["name"] == "limits.redis_get"
+    assert [m["operation"] for m in workload["measurements"]] == ["GET, 1 client", "GET, 8 clients"]
+    for m in workload["measurements"]:
+        if m["stats"] is None:
+            assert "redis" in m["skipped"]
+            continue
+        assert m["throughput"]["median"] > 0
+        assert m["stats"]["median_ms"] <= m["stats"]["p99_ms"]
+
+
+def test_shop_data_is_deterministic_and_sized() -> None:
+    size = ShopSize.for_mode(quick=True)
+    data = generate_shop(size)
+    assert data == generate_shop(size)
+    assert len(data.table("Product").rows) == 500
+    assert len(data.table("Order").rows) == 1_000
+    items = data.table("OrderItem").rows
+    assert 1_000 <= len(items) <= 5_000
+    # Every order's total is the sum of its lines.
+    totals: dict[int, Decimal] = {}
+    for _id, order, _product, quantity, price in items:
+        totals[order] = totals.get(order, Decimal(0)) + quantity * price
+    assert all(row[3] == totals[row[0]] for row in data.table("Order").rows)
+
+
+def test_full_size_is_the_issues() -> None:
+    blog, shop = BlogSize.for_mode(quick=False), ShopSize.for_mode(quick=False)
+    assert (blog.users, blog.posts, blog.comments) == (10_000, 100_000, 500_000)
+    assert (shop.products, shop.orders) == (10_000, 50_000)
+
+
+def test_leading_keyword_classifies_statements() -> None:
+    assert leading_keyword("  /* c */ -- x\n begin") == "BEGIN"
+    assert leading_keyword('SELECT "id" FROM "Post"') == "SELECT"
+    assert leading_keyword("") == ""
+
+
+def test_pgbench_scripts_run_the_floors_sql() -> None:
+    database = BlogDatabase(
+        "postgresql://x/y", BlogSize.for_mode(quick=True), 0.0, False, (7, 8, 9)
+    )
+    assert ":id" in pgbench.script("find_unique", database)
+    assert 'WHERE "id" = 7' in pgbench.script("increment_views", database)
+    assert "\\gset" in pgbench.script("create_post", database)
+    with pytest.raises(ValueError, match="no pgbench script for 'nope'"):
+        pgbench.script("nope", database)
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    url = "postgresql://postgres@127.0.0.1:1/nowhere"
+    expected = r"DATATIER_BENCH_POSTGRES_URL.*127\.0\.0\.1:1"
+    with (
+        pytest.raises(ServerUnavailable, match=expected),
+        postgres_server({"DATATIER_BENCH_POSTGRES_URL": url}),
+    ):
+        pass
+
+
+def test_report_without_matplotlib_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def missing() -> None:
+        raise ImportError("matplotlib is not installed (run it)")
+
+    monkeypatch.setattr(charts, "_pyplot", missing)
+    run = RunResult("2026-01-01T00:00:00", "quick", _environment.describe(), [])
+    drawn, note = charts.draw_charts(run, tmp_path / "charts")
+    assert drawn == {} and note is not None and "matplotlib is not installed" in note
+    assert "Charts: skipped: matplotlib" in render_report(run, drawn, note)
+
+
+@pytest.mark.postgres
+def test_private_cluster_keeps_the_data_between_runs() -> None:
+    """The bench's own cluster: made once, started and stopped per run; the dataset is reused."""
+    # Not under pytest's tmp_path: as root the server runs as `postgres`, which must reach it.
+    root = Path(tempfile.mkdtemp(prefix="datatier-bench-test-", dir="/var/tmp"))
+    try:
+        try:
+            PrivateCluster.find(root / "pgdata")
+        except ServerUnavailable as exc:
+            pytest.skip(str(exc))
+        env = {PGDATA_ENV: str(root / "pgdata")}
+        size = BlogSize(20, 100, 300, tags=5, categories=3)
+        for attempt in range(2):
+            with postgres_server(env) as server:
+                assert server.origin.startswith("private cluster"), server.notes
+                assert server.counts_statements
+                with blog_database(size, server) as database:
+                    assert database.reused == (attempt == 1)
+                    assert len(database.write_post_ids) == WRITE_POSTS
+            assert not (root / "pgdata" / "postmaster.pid").exists()  # stopped after each run
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
