@@ -143,7 +143,10 @@ def _sqlite_catalog(url: str) -> Catalog:
 
 @pytest.mark.parametrize("entry", _params("sqlite"))
 def test_sqlite_round_trip(entry: dict[str, Any], tmp_path: Path) -> None:
-    schema = _load(entry, "sqlite", tmp_path)
+    _sqlite_round_trip(_load(entry, "sqlite", tmp_path), tmp_path)
+
+
+def _sqlite_round_trip(schema: Schema, tmp_path: Path) -> str:
     first, second = f"file:{tmp_path}/first.db", f"file:{tmp_path}/second.db"
     push(schema, first, "sqlite")
     text = pull_schema_text(first)
@@ -152,6 +155,7 @@ def test_sqlite_round_trip(entry: dict[str, Any], tmp_path: Path) -> None:
     assert diff_catalogs(_sqlite_catalog(first), _sqlite_catalog(second)) == []
     # Pulling is stable: the second database reads back as the same text.
     assert pull_schema_text(second) == text
+    return text
 
 
 # -- PostgreSQL ----------------------------------------------------------------------
@@ -203,8 +207,11 @@ def _postgres_catalog(url: str, *, clear: bool = False) -> Catalog:
 def test_postgres_round_trip(
     entry: dict[str, Any], tmp_path: Path, pull_pg_urls: tuple[str, str]
 ) -> None:
-    schema = _load(entry, "postgresql", tmp_path)
-    first, second = pull_pg_urls
+    _postgres_round_trip(_load(entry, "postgresql", tmp_path), pull_pg_urls)
+
+
+def _postgres_round_trip(schema: Schema, urls: tuple[str, str]) -> str:
+    first, second = urls
     try:
         push(schema, first, "postgresql")
         text = pull_schema_text(first)
@@ -215,6 +222,43 @@ def test_postgres_round_trip(
         expected = _postgres_catalog(first, clear=True)
         actual = _postgres_catalog(second, clear=True)
     assert diff_catalogs(expected, actual) == []
+    return text
+
+
+# Implicit m:n between models whose tables are mapped: Prisma's A side is the model whose
+# name sorts first, so the pulled models take back the names the join table spells.
+MAPPED_MANY_TO_MANY = """
+datasource db {
+  provider = "%s"
+}
+
+model CatalogAsset {
+  id    Int           @id
+  notes FinanceNote[]
+
+  @@map("catalog_assets")
+}
+
+model FinanceNote {
+  id     Int            @id
+  assets CatalogAsset[]
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "provider", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_mapped_many_to_many_round_trip(
+    provider: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    schema = validate_schema_text(MAPPED_MANY_TO_MANY % provider)
+    if provider == "sqlite":
+        text = _sqlite_round_trip(schema, tmp_path)
+    else:
+        text = _postgres_round_trip(schema, request.getfixturevalue("pull_pg_urls"))
+    assert "model CatalogAsset {" in text and '@@map("catalog_assets")' in text
+    assert "financeNotes FinanceNote[]" in text and "catalogAssets CatalogAsset[]" in text
 
 
 # -- bad input -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ trace in a database, so it cannot be pulled (as in Prisma).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class _Field:
     attributes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: models are dictionary keys while names change
 class _Model:
     name: str
     table: Table
@@ -127,11 +128,13 @@ class _Puller:
         top_names = claim_all(top, [*tables, *(e.name for e in catalog.enums)], model_name)
         self.model_names = {t: top_names[t] for t in tables}
         self.enum_blocks: list[str] = []
+        self.enum_names: set[str] = set()
         enum_names: dict[str, tuple[str, dict[str, str]]] = {}
         for enum in catalog.enums:
             name = top_names[enum.name]
             values = claim_all(NameScope(), enum.values)
             enum_names[enum.name] = (name, values)
+            self.enum_names.add(name)
             lines = [
                 f"  {value}" + (f" @map({_string(label)})" if value != label else "")
                 for label, value in values.items()
@@ -207,11 +210,7 @@ class _Puller:
             attribute = self._index_attribute(model, index)
             if attribute is not None:
                 model.block_attributes.append(attribute)
-        if model.name != table.name:
-            model.block_attributes.append(f"@@map({_string(table.name)})")
-        if not self._identifiable(table):
-            model.ignored = True
-            model.block_attributes.append("@@ignore")
+        model.ignored = not self._identifiable(table)
         return model
 
     def _single_column_uniques(self, table: Table) -> dict[str, Index]:
@@ -307,7 +306,7 @@ class _Puller:
             return None
         if any(self.columns.nullable(table, c) for c in table.columns):
             return None
-        targets: dict[str, str] = {}
+        targets: dict[str, _Model] = {}
         for fk in table.foreign_keys:
             if len(fk.columns) != 1 or fk.on_delete != "CASCADE" or fk.on_update != "CASCADE":
                 return None
@@ -319,8 +318,12 @@ class _Puller:
                 return None
             if fk.name not in (None, f"{table.name}_{fk.columns[0]}_fkey"):
                 return None
-            targets[fk.columns[0]] = referenced.name
-        if set(targets) != {"A", "B"} or targets["A"] > targets["B"]:
+            targets[fk.columns[0]] = referenced
+        if set(targets) != {"A", "B"}:
+            return None
+        a, b = targets["A"], targets["B"]
+        renames = self._join_names(table.name[1:], a, b) if a.name > b.name else {}
+        if renames is None:
             return None
         names = {i.name: i for i in table.indexes}
         b_index = names.get(f"{table.name}_B_index")
@@ -340,7 +343,29 @@ class _Puller:
             or len(names) != 1
         ):
             return None
-        return _JoinTable(table, table.name[1:], targets["A"], targets["B"])
+        for model, name in renames.items():
+            model.name = name
+        return _JoinTable(table, table.name[1:], a.name, b.name)
+
+    def _join_names(self, relation: str, a: _Model, b: _Model) -> dict[_Model, str] | None:
+        """New names for the models of a join table whose ``A`` model name sorts last.
+
+        Prisma's ``A`` is the model whose name sorts first, so the pulled names must
+        sort that way too. A join table named after its models (``_CatalogAssetToNote``)
+        gives them back their names; None when it does not, or when those names are taken.
+        """
+        taken = {m.name for m in self.models.values()} | self.enum_names
+        for match in re.finditer("To", relation):
+            left, right = relation[: match.start()], relation[match.end() :]
+            if not (left and right and sanitize(left) == left and sanitize(right) == right):
+                continue
+            if left >= right or a is b:
+                continue
+            wanted = {a: left, b: right}
+            if any(name != m.name and name in taken for m, name in wanted.items()):
+                continue
+            return {m: name for m, name in wanted.items() if name != m.name}
+        return None
 
     def _relations(self) -> None:
         by_model = {m.name: m for m in self.models.values()}
@@ -447,8 +472,13 @@ class _Puller:
         lines.append(f"model {model.name} {{")
         for f in model.fields:
             lines.append(f"  {f.name} {f.type} {' '.join(f.attributes)}".rstrip())
-        if model.block_attributes:
+        attributes = list(model.block_attributes)
+        if model.name != model.table.name:
+            attributes.append(f"@@map({_string(model.table.name)})")
+        if model.ignored:
+            attributes.append("@@ignore")
+        if attributes:
             lines.append("")
-            lines.extend(f"  {a}" for a in model.block_attributes)
+            lines.extend(f"  {a}" for a in attributes)
         lines.append("}")
         return "\n".join(lines)
