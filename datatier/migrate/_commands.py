@@ -8,6 +8,7 @@ that names the flag giving it. The CLI prints the reports.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import re
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -438,7 +440,9 @@ def _drift(store: HistoryStore, applied: Sequence[MigrationFolder], project: Pro
     with _project_shadow(project) as shadow_url:
         replay(shadow_url, applied)
         expected = read_catalog(shadow_url)
-    return diff_catalogs(expected, store.read_catalog(postgres_schema_of(project.url)))
+    differences = diff_catalogs(expected, store.read_catalog(postgres_schema_of(project.url)))
+    wait_for_shadow_drops()  # a shadow left behind is named by the next dev run's warnings
+    return differences
 
 
 def read_catalog(url: str) -> Catalog:
@@ -522,6 +526,18 @@ def shadow_database(
     try:
         yield _with_database(server_url, name)
     finally:
+        # Dropping a database takes a second or more; it runs while the command goes on.
+        thread = threading.Thread(target=_drop_database, args=(server_url, name, _drop_errors))
+        thread.start()
+        _drops.append(thread)
+
+
+_drops: list[threading.Thread] = []
+_drop_errors: list[str] = []
+
+
+def _drop_database(server_url: str, name: str, errors: list[str]) -> None:
+    try:
         admin = _admin(server_url)
         try:
             admin.execute(
@@ -529,6 +545,17 @@ def shadow_database(
             )
         finally:
             admin.close()
+    except (DatatierError, psycopg.Error) as error:
+        errors.append(f"the shadow database {name} could not be dropped ({error}); drop it by hand")
+
+
+def wait_for_shadow_drops() -> list[str]:
+    """Wait until the shadow databases given up so far are dropped; what went wrong, if anything."""
+    while _drops:
+        _drops.pop().join()
+    errors = list(_drop_errors)
+    _drop_errors.clear()
+    return errors
 
 
 def _project_shadow(project: Project) -> AbstractContextManager[str]:
@@ -925,6 +952,33 @@ def dev(
     a terminal; otherwise ``--rename``) or when the change would lose rows that exist
     (unless ``accept_data_loss`` or ``create_only``). A fresh database gets the seed.
     """
+    try:
+        report = _dev(
+            project,
+            name,
+            create_only=create_only,
+            accept_data_loss=accept_data_loss,
+            renames=renames,
+            confirm=confirm,
+            seed=seed,
+        )
+    finally:
+        left_behind = wait_for_shadow_drops()
+    if left_behind:
+        report = dataclasses.replace(report, warnings=(*report.warnings, *left_behind))
+    return report
+
+
+def _dev(
+    project: Project,
+    name: str,
+    *,
+    create_only: bool = False,
+    accept_data_loss: bool = False,
+    renames: Sequence[str] = (),
+    confirm: Callable[[str], bool] | None = None,
+    seed: bool = True,
+) -> DevReport:
     from datatier.migrate._plan import plan_migration
 
     folders = project.folders()
@@ -932,6 +986,7 @@ def dev(
         store.ensure_table()
         rows = store.rows()
         db_schema = postgres_schema_of(project.url)
+        # `and` short-circuits: with a history the catalog is not read twice.
         fresh = not rows and _is_empty_catalog(store.read_catalog(db_schema))
         state = analyse(folders, rows)
         _refuse_broken_history(state, "migrate dev")
