@@ -188,6 +188,39 @@ def _assert_rounds(measurement: dict[str, Any], params: dict[str, Any]) -> None:
     assert measurement["server_cpu_us"] is not None
 
 
+def test_quick_embedded_run(tmp_path: Path) -> None:
+    """The SQLite workloads: datatier and raw sqlite3 answer alike and are both measured."""
+    root = Path(tempfile.mkdtemp(prefix="datatier-bench-test-", dir="/var/tmp"))
+    out = tmp_path / "results"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--quick", "--only", "embedded", "--out", str(out)],
+            cwd=ROOT,
+            env={**os.environ, PGDATA_ENV: str(root / "pgdata")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert (root / "blog-2000.db").is_file()  # beside the (unused) cluster directory
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    workloads = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    assert [w["name"] for w in workloads] == [
+        "embedded.find_unique",
+        "embedded.find_many_50",
+        "embedded.nested",
+    ]
+    for workload in workloads:
+        assert workload["error"] is None
+        assert [c["passed"] for c in workload["checks"]] == [True]
+        measured = {(m["subject"], m["operation"]) for m in workload["measurements"]}
+        assert measured == {("datatier", "Client"), ("sqlite3", "one connection")}
+        assert all(m["throughput"]["median"] > 0 for m in workload["measurements"])
+        (floor,) = workload["ratios"]
+        assert floor["kind"] == "floor" and floor["value"] > 0
+
+
 def test_quick_limits_run(tmp_path: Path) -> None:
     """redis-benchmark GET runs against a private redis-server, or says why it cannot."""
     out = tmp_path / "results"

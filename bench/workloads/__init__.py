@@ -34,6 +34,7 @@ Workload = Callable[[RunConfig], WorkloadResult]
 FAMILIES = {
     "schema": "bench.workloads.schema",
     "client": "bench.workloads.client",
+    "embedded": "bench.workloads.embedded",
     "limits": "bench.workloads.limits",
     "http": "bench.workloads.http",
 }

@@ -451,18 +451,20 @@ async def _measure(
             await reset_writes(url)
 
 
-def headline_ratios(measurements: list[Measurement], target: float | None) -> list[Ratio]:
+def headline_ratios(
+    measurements: list[Measurement], target: float | None, floor: str = FLOOR
+) -> list[Ratio]:
     """datatier over the floor (with the target), over the best peer, over each peer, and the limit's."""
     measured = [m for m in measurements if m.stats is not None]
     keys = {f"{m.subject} {m.operation}": m for m in measured}
-    peers = [k for k, m in keys.items() if k not in (DATATIER, FLOOR) and m.subject != "pgbench"]
+    peers = [k for k, m in keys.items() if k not in (DATATIER, floor) and m.subject != "pgbench"]
     best = min(peers, key=lambda k: time_per_op(keys[k]), default=None)
     limit = next((k for k, m in keys.items() if m.subject == "pgbench"), None)
     found = [
-        ratio(measurements, DATATIER, FLOOR, target, "floor"),
+        ratio(measurements, DATATIER, floor, target, "floor"),
         ratio(measurements, DATATIER, best, kind="best peer") if best else None,
         *(ratio(measurements, DATATIER, k) for k in peers if k != best),
-        ratio(measurements, FLOOR, limit, kind="limit") if limit else None,
+        ratio(measurements, floor, limit, kind="limit") if limit else None,
     ]
     return [r for r in found if r is not None]
 
