@@ -42,6 +42,7 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     first_failure: str = ""
+    sent: int = 0  # requests sent; more than ok + failed when wrk stopped with some in flight
 
     @property
     def per_second(self) -> float:
@@ -79,15 +80,25 @@ def _percentile(ordered: Sequence[float], fraction: float) -> float:
 
 # --- wrk ---------------------------------------------------------------------------------------
 
+# Each wrk thread has its own Lua state: ``setup`` keeps the threads so ``done`` can add up
+# the requests they sent (wrk itself counts only the completed ones).
 _WRK_DONE = """
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local sent = 0
+  for _, thread in ipairs(threads) do
+    sent = sent + thread:get("i")
+  end
   io.write(string.format(
     'BENCH_RESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"min":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d}\\n',
+    '"status":%d,"timeout":%d,"min":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d,"sent":%d}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency.min, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max))
+    latency.max, sent))
 end
 """
 
@@ -115,7 +126,7 @@ def wrk_script(requests: Sequence[Request]) -> str:
             )
     lines += [
         "end",
-        "local i = 0",
+        "i = 0",  # a global: done() reads it through thread:get
         "request = function()",
         "  i = i + 1",
         "  return r[(i % #r) + 1]",
@@ -176,6 +187,7 @@ class Wrk:
             p99_ms=raw["p99"] / 1e3,
             max_ms=raw["max"] / 1e3,
             first_failure=f"{raw['status']} responses with status >= 400" if failed else "",
+            sent=raw["sent"],
         )
 
     def close(self) -> None:
@@ -288,6 +300,7 @@ async def generate_load(job: dict[str, Any]) -> LoadResult:
         p99_ms=_percentile(latencies, 0.99),
         max_ms=latencies[-1] if latencies else 0.0,
         first_failure=failures[0] if failures else "",
+        sent=len(latencies) + len(failures),
     )
 
 
