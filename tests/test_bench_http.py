@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from bench.http.answers import normalized
 from bench.http.contract import Inputs, PageCursor, Request
 from bench.http.fleet import PEERS_ENV, chosen_peers
 from bench.http.install import prisma_schema
-from bench.http.loadgen import PythonLoadGenerator, wrk_script
+from bench.http.loadgen import PythonLoadGenerator, Wrk, wrk_script
 from bench.http.servers import ServerFailed, ServerProcess, free_port
 from bench.workloads.client import first_difference
 from tests.harness.servers import Server
@@ -235,6 +236,24 @@ def test_server_process_and_python_load_generator(tmp_path: Path) -> None:
         loadgen.close()
         server.stop()
     assert not server.alive()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (Debian: wrk)")
+def test_wrk_counts_answers_failures_and_requests_sent(tmp_path: Path) -> None:
+    (tmp_path / "ok.json").write_text("{}")
+    port = free_port()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    server = ServerProcess("files", argv, port, cwd=tmp_path, log=tmp_path / "s.log")
+    try:
+        wrk = Wrk(shutil.which("wrk") or "wrk")
+        mixed = [Request("GET", "/ok.json"), Request("GET", "/nope")]
+        result = wrk.run(server.base_url, mixed, 2, 1.0)
+    finally:
+        server.stop()
+    assert result.ok > 0 and result.failed > 0  # every other request is a 404
+    assert result.sent >= result.ok + result.failed
+    assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+    assert "status >= 400" in result.first_failure
 
 
 def test_wrk_script_cycles_through_every_request() -> None:
