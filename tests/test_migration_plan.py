@@ -98,6 +98,9 @@ def _steps_only(script: str) -> str:
 # -- databases -----------------------------------------------------------------------
 
 
+_PG_CONNECTIONS: dict[str, psycopg.Connection[Any]] = {}
+
+
 class _Db:
     """One test database: apply scripts, read the catalog, read rows, start over."""
 
@@ -113,11 +116,18 @@ class _Db:
             # As an application has it: foreign keys on (the rebuild must switch them off).
             self.conn.execute("PRAGMA foreign_keys=ON")
         else:
-            self.conn = psycopg.connect(self.url, autocommit=True)
+            # One connection per database for the whole module: a new backend reads the
+            # catalog far slower the first time.
+            if self.url not in _PG_CONNECTIONS:
+                _PG_CONNECTIONS[self.url] = psycopg.connect(self.url, autocommit=True)
+            self.conn = _PG_CONNECTIONS[self.url]
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("ROLLBACK")  # a script that failed after its own BEGIN
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+        if self.provider == "sqlite":
+            self.conn.close()
 
     def run(self, script: str) -> None:
         """The script as a migration applier runs it (outside a transaction wrapper)."""
@@ -174,6 +184,9 @@ def shared_pg_url(postgres_server: Server) -> Iterator[str]:
     and dropping a database per case would cost more than the cases themselves."""
     with fresh_postgres_database(postgres_server.require()) as url:
         yield url
+        connection = _PG_CONNECTIONS.pop(url, None)
+        if connection is not None:
+            connection.close()
 
 
 @contextmanager
