@@ -160,18 +160,16 @@ WORKLOADS_LIST = (
 # --- inputs ------------------------------------------------------------------------------------
 
 
-async def make_inputs(database: BlogDatabase, rng: random.Random, pages: int) -> Inputs:
+async def make_inputs(
+    db: asyncpg.Connection, database: BlogDatabase, rng: random.Random, pages: int
+) -> Inputs:
     """What the generators need, read from the database; every cursor post has a full page after it."""
-    conn = await asyncpg.connect(database.url)
-    try:
-        rows = await conn.fetch(
-            'SELECT "id", "categoryId" FROM "Post" WHERE "status" = $1::"PostStatus" '
-            'AND "categoryId" IS NOT NULL AND "id" <= $2 ORDER BY "categoryId", "createdAt" DESC',
-            contract.PAGE_STATUS,
-            database.size.posts,
-        )
-    finally:
-        await conn.close()
+    rows = await db.fetch(
+        'SELECT "id", "categoryId" FROM "Post" WHERE "status" = $1::"PostStatus" '
+        'AND "categoryId" IS NOT NULL AND "id" <= $2 ORDER BY "categoryId", "createdAt" DESC',
+        contract.PAGE_STATUS,
+        database.size.posts,
+    )
     by_category: dict[int, list[int]] = {}
     for row in rows:
         by_category.setdefault(row["categoryId"], []).append(row["id"])
@@ -184,24 +182,18 @@ async def make_inputs(database: BlogDatabase, rng: random.Random, pages: int) ->
     return Inputs(size.posts, size.tags, tuple(cursors), WRITER_ID, database.write_post_ids)
 
 
-async def graphql_cursors(
-    fleet_: Fleet, peer: Peer, database: BlogDatabase, inputs: Inputs
-) -> dict[int, str]:
-    """PostGraphile's cursor for every cursor post of ``inputs`` (its ordering digest asked once)."""
-    server = fleet_.servers[peer.key]
+async def graphql_cursors(ctx: Context, peer: Peer) -> dict[int, str]:
+    """PostGraphile's cursor for every cursor post of the inputs (its ordering digest asked once)."""
+    server, inputs = ctx.fleet.servers[peer.key], ctx.inputs
     query = {"status": contract.PAGE_STATUS, "category": inputs.pages[0].category_id}
     status, answer = send(server.base_url, graphql_request(PAGE_CURSORS, query))
     if status != 200 or not answer.get("data"):
         raise RuntimeError(f"{peer.name} gave no cursor: {status} {answer}")
     digest = ordering_digest(answer["data"]["allPosts"]["edges"][0]["cursor"])
-    conn = await asyncpg.connect(database.url)
-    try:
-        rows = await conn.fetch(
-            'SELECT "id", "createdAt" FROM "Post" WHERE "id" = any($1::int[])',
-            [p.cursor for p in inputs.pages],
-        )
-    finally:
-        await conn.close()
+    rows = await ctx.db.fetch(
+        'SELECT "id", "createdAt" FROM "Post" WHERE "id" = any($1::int[])',
+        [p.cursor for p in inputs.pages],
+    )
     return {row["id"]: cursor_for(digest, row["createdAt"], row["id"]) for row in rows}
 
 
@@ -293,6 +285,20 @@ async def check_write(ctx: Context, peer: Peer, number: int) -> str | None:
     if (status, answer) != (200, expected) or await ctx.views() != before + 1:
         return f"increment answered {status}: {answer}, expected {expected}"
     return None
+
+
+async def _check(ctx: Context, peers: list[Peer], requests: list[Request]) -> dict[str, str]:
+    """The peers that answer wrongly, and why: reads against the reference, writes in the database."""
+    if ctx.workload.kind == "read":
+        probes = requests[:3]
+        if ctx.workload.short == "by_id":
+            probes.append(contract.by_id(2**31 - 1))  # a missing id: 404 from every peer
+        return check_reads(ctx, peers, probes)
+    wrong = {}
+    for number, peer in enumerate(peers):
+        if (why := await check_write(ctx, peer, number)) is not None:
+            wrong[peer.key] = why
+    return wrong
 
 
 # --- load --------------------------------------------------------------------------------------
@@ -440,9 +446,6 @@ async def _run(
     if writes:
         database = replace(database, write_post_ids=await reset_writes(database.url))
     rng = random.Random(f"{workload.name} {database.size}")
-    inputs = await make_inputs(
-        database, random.Random("http pages"), max(10, timing.distinct // 10)
-    )
     skipped: dict[str, str] = {}
     for peer in running.peers:
         if peer.key in running.skipped:
@@ -457,22 +460,15 @@ async def _run(
         statements=server.counts_statements,
         cpu=server.local_backends,
     )
-    ctx = Context(workload, running, inputs, timing, db, probe)
     try:
+        pages = max(10, timing.distinct // 10)
+        inputs = await make_inputs(db, database, random.Random("http pages"), pages)
+        ctx = Context(workload, running, inputs, timing, db, probe)
         for peer in peers:
             if peer.graphql and workload.short == "page":
-                ctx.cursors = await graphql_cursors(running, peer, database, inputs)
+                ctx.cursors = await graphql_cursors(ctx, peer)
         requests = workload.requests(inputs, rng, timing.distinct)
-        if workload.kind == "read":
-            probes = requests[:3]
-            if workload.short == "by_id":
-                probes.append(contract.by_id(2**31 - 1))  # a missing id: 404 from every peer
-            wrong = check_reads(ctx, peers, probes) if peers else {}
-        else:
-            wrong = {}
-            for number, peer in enumerate(peers):
-                if (why := await check_write(ctx, peer, number)) is not None:
-                    wrong[peer.key] = why
+        wrong = await _check(ctx, peers, requests) if peers else {}
         checks = [
             Check(f"{p.name}: right answers", p.key not in wrong, wrong.get(p.key, ""))
             for p in peers
