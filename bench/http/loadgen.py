@@ -159,7 +159,7 @@ class Wrk:
                     f"-c{connections}",
                     f"-d{max(1, round(seconds))}s",
                     "--timeout",
-                    "10s",
+                    "30s",
                     "-s",
                     script.name,
                     base_url,

@@ -6,7 +6,11 @@ peers run on the Node 22 binary that ``python -m bench.http.install`` puts into
 is not started, and every workload records it as skipped with the reason.
 
 datatier has no HTTP server yet: ``DATATIER`` is its slot, always skipped, for the
-API server's issue to fill in (a ``Peer`` that starts ``datatier serve``).
+API server's issue to fill in: drop ``unavailable``, start it with ``python_module``
+and ``python_args`` (``python -m datatier serve --schema ... --port P --url URL``), and,
+since its REST paths (``/rest/post/{id}``, ...) differ from ``bench.http.contract``'s,
+give it a translation as ``bench.http.graphql`` does for PostGraphile
+(``bench.http.answers.on_the_wire`` picks it).
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ class Peer:
     graphql: bool = False
     unsupported: Mapping[str, str] = field(default_factory=dict)
     ready_path: str = "/healthz"
-    python_module: str | None = None  # run as ``python -m MODULE --port P --url URL``
+    python_module: str | None = None  # run as ``python -m MODULE *python_args --port P --url URL``
+    python_args: tuple[str, ...] = ()
     python_needs: tuple[str, ...] = ()
     node_script: str | None = None  # run as ``node SCRIPT PORT URL POOL_SIZE [extra]``
     node_needs: tuple[str, ...] = ()
@@ -95,7 +100,8 @@ class Peer:
         log = log_dir / f"{self.key}.log"
         size = pool_size()
         if self.python_module is not None:
-            argv = [sys.executable, "-m", self.python_module, "--port", str(port), "--url", url]
+            argv = [sys.executable, "-m", self.python_module, *self.python_args]
+            argv += ["--port", str(port), "--url", url]
             env = {POOL_SIZE_ENV: str(size)}
             return ServerProcess(self.name, argv, port, env=env, cwd=REPO_ROOT, log=log)
         assert self.node_script is not None

@@ -339,7 +339,7 @@ async def _load(ctx: Context, runs: PeerRuns, wire: list[Request], seconds: floa
         ctx.fleet.loadgen.run, server.base_url, wire, ctx.workload.connections, seconds
     )
     if load.sent > load.ok + load.failed:
-        await asyncio.sleep(min(2.0, load.max_ms / 1e3))
+        await asyncio.sleep(min(10.0, load.max_ms / 1e3))
     runs.sent += load.sent
     if counting:
         runs.views_added += await ctx.views() - views
