@@ -733,3 +733,38 @@ def test_one_change_on_a_100_model_schema_plans_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert [s.kind for s in plan.steps] == ["AlterTable"]
     assert elapsed < 5.0, f"planning took {elapsed:.2f} s"
+
+
+# -- every conformance schema ------------------------------------------------------------------
+
+
+def _conformance_params() -> list[Any]:
+    from tests.harness.golden import MANIFEST
+
+    return [
+        pytest.param(entry, provider, id=f"{entry['group']}/{entry['name']}-{provider}")
+        for entry in MANIFEST["schemas"]
+        if entry["expect_valid"]
+        for provider in entry.get("ddl") or []
+    ]
+
+
+@pytest.mark.parametrize(("entry", "provider"), _conformance_params())
+def test_conformance_schemas_plan_from_empty_and_to_themselves(
+    entry: dict[str, Any], provider: str, tmp_path: Path
+) -> None:
+    """From nothing the plan is the schema's DDL; between a schema and itself there is nothing."""
+    from tests.test_ddl_conformance import _load as load_conformance
+
+    schema = load_conformance(entry, provider, tmp_path)
+    same = plan_migration(schema, schema, provider)
+    assert same.is_empty, same.summary
+    plan = plan_migration(None, schema, provider)
+    statements = [
+        s
+        for step in plan.steps
+        for s in step.sql.split(";\n")
+        if s.strip() and not s.startswith("CREATE SCHEMA")
+    ]
+    expected = [s for s in render_ddl(schema, provider) if not s.startswith("CREATE SCHEMA")]
+    assert sorted(s.rstrip(";") for s in statements) == sorted(expected)

@@ -32,9 +32,11 @@ from datatier.migrate._ops import (
     AddForeignKey,
     AddPrimaryKey,
     AlterColumn,
+    AlterExtension,
     AlterTable,
     ColumnChange,
     CreateEnum,
+    CreateExtension,
     CreateIndex,
     CreateSchema,
     CreateTable,
@@ -146,6 +148,7 @@ class _Differ:
 
     def run(self) -> list[Operation]:
         self._schemas()
+        self._extensions()
         self._enums()
         dropped = [t for k, t in self.old.tables.items() if k not in self.new.tables]
         for table in dropped:
@@ -176,6 +179,16 @@ class _Differ:
         wanted = {k[0] for k in self.new.tables} | {k[0] for k in self.new.enums}
         for name in sorted(s for s in wanted - known if s is not None):
             self.ops.append(CreateSchema(name))
+
+    def _extensions(self) -> None:
+        # As Prisma does, an extension no longer listed stays installed (objects may use it).
+        old, new = self.old.extensions, self.new.extensions
+        for name, extension in sorted(new.items()):
+            before = old.get(name)
+            if before is None:
+                self.ops.append(CreateExtension(extension))
+            elif (before.schema, before.version) != (extension.schema, extension.version):
+                self.ops.append(AlterExtension(before, extension))
 
     def _enums(self) -> None:
         if not self.dialect.supports_enums:

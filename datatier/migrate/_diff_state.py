@@ -23,7 +23,7 @@ from sqlalchemy.sql.operators import desc_op
 from datatier.dialects import Dialect
 from datatier.dialects._types import BIGSERIAL, SERIAL, SMALLSERIAL
 from datatier.migrate._ddl import in_schema_order, to_metadata
-from datatier.schema._ir import Schema
+from datatier.schema._ir import Extension, Schema
 
 __all__ = [
     "ColumnState",
@@ -131,6 +131,7 @@ class EnumState:
 class DatabaseState:
     tables: dict[TableKey, TableState]
     enums: dict[tuple[str | None, str], EnumState]
+    extensions: dict[str, Extension] = field(default_factory=dict)  # by database name
 
 
 def database_state(schema: Schema | None, dialect: Dialect) -> DatabaseState:
@@ -142,7 +143,8 @@ def database_state(schema: Schema | None, dialect: Dialect) -> DatabaseState:
     for enum in metadata.info.get("enums", []):
         enums[(enum.schema, enum.name)] = EnumState(enum.name, enum.schema, tuple(enum.enums), enum)
     tables = {(t.schema, t.name): _table_state(t, dialect) for t in metadata.tables.values()}
-    return DatabaseState(tables=tables, enums=enums)
+    extensions = {e.db_name: e for e in metadata.info.get("extensions", ())}
+    return DatabaseState(tables=tables, enums=enums, extensions=extensions)
 
 
 def _table_state(table: sa.Table, dialect: Dialect) -> TableState:

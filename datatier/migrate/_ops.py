@@ -20,6 +20,7 @@ from datatier.migrate._diff_state import (
     TableKey,
     TableState,
 )
+from datatier.schema._ir import Extension
 
 __all__ = [
     "STEP_ORDER",
@@ -28,9 +29,11 @@ __all__ = [
     "AddForeignKey",
     "AddPrimaryKey",
     "AlterColumn",
+    "AlterExtension",
     "AlterTable",
     "ColumnChange",
     "CreateEnum",
+    "CreateExtension",
     "CreateIndex",
     "CreateSchema",
     "CreateTable",
@@ -76,6 +79,27 @@ class CreateSchema(Operation):
 
     def describe(self) -> str:
         return f'create schema "{self.name}"'
+
+
+@dataclass(frozen=True)
+class CreateExtension(Operation):
+    kind: ClassVar[str] = "CreateExtension"
+    extension: Extension
+
+    def describe(self) -> str:
+        return f'create extension "{self.extension.db_name}"'
+
+
+@dataclass(frozen=True)
+class AlterExtension(Operation):
+    """A listed extension whose version or schema changed."""
+
+    kind: ClassVar[str] = "AlterExtension"
+    before: Extension
+    after: Extension
+
+    def describe(self) -> str:
+        return f'alter extension "{self.after.db_name}"'
 
 
 @dataclass(frozen=True)
@@ -372,6 +396,8 @@ class RenameForeignKey(Operation):
 
 STEP_ORDER: tuple[type[Operation], ...] = (
     CreateSchema,
+    CreateExtension,
+    AlterExtension,
     CreateEnum,
     AddEnumValues,
     RecreateEnum,

@@ -24,9 +24,11 @@ from datatier.migrate._ops import (
     AddForeignKey,
     AddPrimaryKey,
     AlterColumn,
+    AlterExtension,
     AlterTable,
     ColumnChange,
     CreateEnum,
+    CreateExtension,
     CreateSchema,
     DropColumn,
     DropEnum,
@@ -69,6 +71,8 @@ class MigrationRenderer:
         self.quote: Callable[[str], str] = dialect.sa_dialect.identifier_preparer.quote
         self._visitors: dict[type[Operation], Callable[[Any], list[str]]] = {
             CreateSchema: self._create_schema,
+            CreateExtension: self._create_extension,
+            AlterExtension: self._alter_extension,
             CreateEnum: self._create_enum,
             AddEnumValues: self._add_enum_values,
             RecreateEnum: self._recreate_enum,
@@ -107,6 +111,19 @@ class MigrationRenderer:
 
     def _create_schema(self, op: CreateSchema) -> list[str]:
         return [f"CREATE SCHEMA IF NOT EXISTS {self.quote(op.name)}"]
+
+    def _create_extension(self, op: CreateExtension) -> list[str]:
+        elements = self.dialect.create_extension_elements([op.extension])
+        return [self.dialect.compile(e) for e in elements]
+
+    def _alter_extension(self, op: AlterExtension) -> list[str]:
+        name = self.quote(op.after.db_name)
+        out = []
+        if op.after.schema != op.before.schema and op.after.schema is not None:
+            out.append(f"ALTER EXTENSION {name} SET SCHEMA {self.quote(op.after.schema)}")
+        if op.after.version != op.before.version and op.after.version is not None:
+            out.append(f"ALTER EXTENSION {name} UPDATE TO {self.quote(op.after.version)}")
+        return out
 
     def _create_enum(self, op: CreateEnum) -> list[str]:
         return [
