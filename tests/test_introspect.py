@@ -9,6 +9,7 @@ A database made by hand with raw SQL is pulled and checked against an expected t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
+from bench.datagen.schema_gen import render_schema
 from datatier.cli import app
 from datatier.dialects import get_dialect
 from datatier.errors import ConnectionFailed
@@ -259,6 +261,19 @@ def test_mapped_many_to_many_round_trip(
         text = _postgres_round_trip(schema, request.getfixturevalue("pull_pg_urls"))
     assert "model CatalogAsset {" in text and '@@map("catalog_assets")' in text
     assert "financeNotes FinanceNote[]" in text and "catalogAssets CatalogAsset[]" in text
+
+
+# A generated schema of many models (mapped names, enums, native types, lists, composite
+# keys, every relation kind; PostgreSQL only): 40 models by default (the fewest it makes),
+# DATATIER_TEST_PULL_MODELS=300 for the full size.
+_GENERATED_MODELS = int(os.environ.get("DATATIER_TEST_PULL_MODELS", "40"))
+
+
+@pytest.mark.postgres
+def test_generated_schema_round_trip(pull_pg_urls: tuple[str, str]) -> None:
+    schema = validate_schema_text(render_schema(model_count=_GENERATED_MODELS))
+    assert len(schema.models) >= _GENERATED_MODELS and schema.join_tables
+    _postgres_round_trip(schema, pull_pg_urls)
 
 
 # -- bad input -----------------------------------------------------------------------

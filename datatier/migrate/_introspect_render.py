@@ -79,8 +79,8 @@ class _Model:
 class _JoinTable:
     table: Table
     relation: str
-    model_a: str
-    model_b: str
+    model_a: _Model
+    model_b: _Model
 
 
 def render_pulled_schema(
@@ -151,8 +151,16 @@ class _Puller:
     def render(self) -> str:
         for table in self.catalog.tables:
             self.models[table.name] = self._scalar_model(table)
+        # Renames first (a join table may give its models their names back), then the
+        # join tables whose A side sorts first under the final names.
+        for _ in range(3):  # a rename may put another join table's sides out of order
+            before = [m.name for m in self.models.values()]
+            for table in self.catalog.tables:
+                self._join_table(table, rename=True)
+            if [m.name for m in self.models.values()] == before:
+                break
         for table in self.catalog.tables:
-            join = self._join_table(table)
+            join = self._join_table(table, rename=False)
             if join is not None:
                 del self.models[table.name]
                 self.joins.append(join)
@@ -300,8 +308,12 @@ class _Puller:
 
     # -- relations -----------------------------------------------------------------
 
-    def _join_table(self, table: Table) -> _JoinTable | None:
-        """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None."""
+    def _join_table(self, table: Table, *, rename: bool) -> _JoinTable | None:
+        """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None.
+
+        With ``rename``, the models of a join table whose ``A`` model sorts last are
+        renamed after the join table's name where it spells them.
+        """
         if not table.name.startswith("_") or [c.name for c in table.columns] != ["A", "B"]:
             return None
         if any(self.columns.nullable(table, c) for c in table.columns):
@@ -322,7 +334,9 @@ class _Puller:
         if set(targets) != {"A", "B"}:
             return None
         a, b = targets["A"], targets["B"]
-        renames = self._join_names(table.name[1:], a, b) if a.name > b.name else {}
+        renames: dict[_Model, str] | None = {}
+        if a.name > b.name:
+            renames = self._join_names(table.name[1:], a, b) if rename else None
         if renames is None:
             return None
         names = {i.name: i for i in table.indexes}
@@ -345,7 +359,7 @@ class _Puller:
             return None
         for model, name in renames.items():
             model.name = name
-        return _JoinTable(table, table.name[1:], a.name, b.name)
+        return _JoinTable(table, table.name[1:], a, b)
 
     def _join_names(self, relation: str, a: _Model, b: _Model) -> dict[_Model, str] | None:
         """New names for the models of a join table whose ``A`` model name sorts last.
@@ -368,7 +382,6 @@ class _Puller:
         return None
 
     def _relations(self) -> None:
-        by_model = {m.name: m for m in self.models.values()}
         pairs: Counter[frozenset[str]] = Counter()
         fks: list[tuple[_Model, ForeignKey, _Model]] = []
         for model in self.models.values():
@@ -379,14 +392,14 @@ class _Puller:
                 fks.append((model, fk, target))
                 pairs[frozenset((model.name, target.name))] += 1
         for join in self.joins:
-            pairs[frozenset((join.model_a, join.model_b))] += 1
+            pairs[frozenset((join.model_a.name, join.model_b.name))] += 1
         for model, fk, target in fks:
             self._foreign_key_relation(
                 model, fk, target, pairs[frozenset((model.name, target.name))]
             )
         for join in self.joins:
-            ambiguous = pairs[frozenset((join.model_a, join.model_b))] > 1
-            self._many_to_many(join, by_model[join.model_a], by_model[join.model_b], ambiguous)
+            ambiguous = pairs[frozenset((join.model_a.name, join.model_b.name))] > 1
+            self._many_to_many(join, ambiguous)
 
     def _references_key(self, table: Table, columns: tuple[str, ...]) -> bool:
         if table.primary_key is not None and set(table.primary_key.columns) == set(columns):
@@ -450,7 +463,8 @@ class _Puller:
             )
         )
 
-    def _many_to_many(self, join: _JoinTable, a: _Model, b: _Model, ambiguous: bool) -> None:
+    def _many_to_many(self, join: _JoinTable, ambiguous: bool) -> None:
+        a, b = join.model_a, join.model_b
         named = ambiguous or a is b or join.relation != default_relation_name(a.name, b.name)
         attributes = [f"@relation({_string(join.relation)})"] if named else []
         a_field = plural(camel(b.name))
