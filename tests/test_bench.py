@@ -135,7 +135,18 @@ def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> No
     env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
     out = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "client", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "client",
+            "--only",
+            "shop",
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -146,7 +157,10 @@ def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> No
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["format_version"] == 3
     workloads = {w["name"]: w for w in data["workloads"]}
-    assert set(workloads) == CLIENT_WORKLOADS
+    assert set(workloads) == CLIENT_WORKLOADS | {"shop.order"}
+    shop = workloads.pop("shop.order")
+    assert shop["error"] is None and all(c["passed"] for c in shop["checks"])
+    assert [m["statements_per_op"] for m in shop["measurements"]][:2] == [1.0, 1.0]
     for name, workload in workloads.items():
         assert workload["error"] is None, name
         assert workload["params"]["server"]["counts_statements"] is True

@@ -33,6 +33,8 @@ Workload = Callable[[RunConfig], WorkloadResult]
 # so a family whose peers cannot be imported does not stop the others.
 FAMILIES = {
     "schema": "bench.workloads.schema",
+    # Before the client workloads, whose subjects keep their pools open until the run ends.
+    "shop": "bench.workloads.shop",
     "client": "bench.workloads.client",
     "embedded": "bench.workloads.embedded",
     "limits": "bench.workloads.limits",
