@@ -139,12 +139,11 @@ def wrk_script(requests: Sequence[Request]) -> str:
 class Wrk:
     """``wrk -t1 -cN -dS`` with a generated Lua script; one wrk process per run."""
 
-    name = "wrk"
-
     def __init__(self, path: str) -> None:
         self._path = path
         version = subprocess.run([path, "-v"], capture_output=True, text=True, check=False)
-        self.version = (version.stdout + version.stderr).split("\n")[0].strip()
+        # "wrk debian/4.1.0-3+b2 [epoll] Copyright ...": the name and version, one thread
+        self.name = " ".join((version.stdout + version.stderr).split()[:2]) + ", 1 thread"
 
     def run(
         self, base_url: str, requests: Sequence[Request], connections: int, seconds: float
