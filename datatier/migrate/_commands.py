@@ -120,6 +120,11 @@ def open_project(
     if shadow is None and datasource is not None and datasource.shadow_database_url is not None:
         source = datasource.shadow_database_url
         shadow = env.get(source.env) if source.env is not None else source.value
+    if shadow is not None and shadow == database_url:
+        raise ConfigError(
+            "the shadow database URL is the development database's; it must name another, "
+            "disposable database (it is emptied on every use)"
+        )
     seed = config.extra.get("seed")
     return Project(
         schema_path=path,
@@ -437,9 +442,12 @@ def status(project: Project, *, check_drift: bool = True) -> StatusReport:
 
 def _drift(store: HistoryStore, applied: Sequence[MigrationFolder], project: Project) -> list[str]:
     """Differences between the live database and one built from ``applied`` (expected = history)."""
-    with _project_shadow(project) as shadow_url:
-        replay(shadow_url, applied)
-        expected = read_catalog(shadow_url)
+    if applied:
+        with _project_shadow(project) as shadow_url:
+            replay(shadow_url, applied)
+            expected = read_catalog(shadow_url)
+    else:
+        expected = Catalog(tables=())
     differences = diff_catalogs(expected, store.read_catalog(postgres_schema_of(project.url)))
     wait_for_shadow_drops()  # a shadow left behind is named by the next dev run's warnings
     return differences
@@ -997,18 +1005,14 @@ def _dev(
                 "`datatier migrate reset`"
             )
         applied = _deploy(store, folders, project).applied if state.pending else ()
-        with _project_shadow(project) as shadow_url:
-            replay(shadow_url, folders)
-            drift = diff_catalogs(read_catalog(shadow_url), store.read_catalog(db_schema))
-            if drift:
-                raise MigrationError(
-                    "drift: the database differs from what its migrations create:\n"
-                    + "\n".join(f"  - {line}" for line in drift[:20])
-                    + "\nmigrate dev plans from the history, so it stops here. Run "
-                    "`datatier migrate reset` to rebuild the database from the migrations (this "
-                    "drops its data), or write the difference into a migration by hand"
-                )
-            before = _introspect_or_none(shadow_url) if folders else None
+        before: Schema | None = None
+        if folders:
+            with _project_shadow(project) as shadow_url:
+                replay(shadow_url, folders)
+                _refuse_drift(read_catalog(shadow_url), store.read_catalog(db_schema))
+                before = _introspect_or_none(shadow_url)
+        else:
+            _refuse_drift(Catalog(tables=()), store.read_catalog(db_schema))
         confirmed = _confirmed_renames(project, before, renames)
         plan = plan_migration(before, project.schema, project.provider, renames=confirmed)
         open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
@@ -1066,6 +1070,18 @@ def _dev(
         seeded=seeded,
         warnings=tuple(warnings),
     )
+
+
+def _refuse_drift(expected: Catalog, actual: Catalog) -> None:
+    drift = diff_catalogs(expected, actual)
+    if drift:
+        raise MigrationError(
+            "drift: the database differs from what its migrations create:\n"
+            + "\n".join(f"  - {line}" for line in drift[:20])
+            + "\nmigrate dev plans from the history, so it stops here. Run "
+            "`datatier migrate reset` to rebuild the database from the migrations (this "
+            "drops its data), or write the difference into a migration by hand"
+        )
 
 
 def _is_empty_catalog(catalog: Catalog) -> bool:
