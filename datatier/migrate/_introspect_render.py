@@ -303,7 +303,7 @@ class _Puller:
             parts.append(f"type: {_METHODS[index.method]}")
         if index.predicate is not None:
             self.preview_features.append("partialIndexes")
-            parts.append(f"where: raw({_string(index.predicate)})")
+            parts.append(f"where: raw({_string(self.columns.predicate(index.predicate))})")
         return f"@@{kind}({', '.join(parts)})"
 
     # -- relations -----------------------------------------------------------------

@@ -91,6 +91,10 @@ class ColumnReader:
         """Whether the column can hold NULL (the field is optional)."""
         return column.nullable
 
+    def predicate(self, text: str) -> str:
+        """A partial index's predicate as a schema would write it."""
+        return text
+
     def default(self, table: Table, column: Column, type_: FieldType) -> str | None:
         """The argument of ``@default(...)`` for ``column``, or None when it has no default."""
         if self.is_autoincrement(table, column):
@@ -332,6 +336,10 @@ class PostgresColumns(ColumnReader):
         if _unquote_sql(inner) is not None or _NUMBER.fullmatch(inner):
             return inner
         return text
+
+    def predicate(self, text: str) -> str:
+        # pg_get_expr wraps the whole predicate in parentheses; schemas do not.
+        return text[1:-1] if _enclosed(text, "(", ")") else text
 
     def list_items(self, text: str) -> list[str] | None:
         if text.startswith("ARRAY["):
