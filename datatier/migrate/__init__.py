@@ -1,5 +1,24 @@
 """Migrations: compare a schema with a live database, then render and apply the changes."""
 
+from datatier.migrate._commands import (
+    DeployReport,
+    DevReport,
+    DiffSource,
+    Project,
+    ResetReport,
+    RollbackReport,
+    StatusReport,
+    deploy,
+    dev,
+    diff,
+    open_project,
+    reset,
+    resolve,
+    rollback,
+    run_seed,
+    status,
+)
+from datatier.migrate._history import MigrationError
 from datatier.migrate._introspect import EmptyDatabase, introspect, pull_schema_text
 from datatier.migrate._plan import (
     DataLossCheck,
@@ -9,15 +28,36 @@ from datatier.migrate._plan import (
     RenameCandidate,
     plan_migration,
 )
+from datatier.migrate._push import DataLossError, PushReport, push
 
 __all__ = [
     "DataLossCheck",
+    "DataLossError",
+    "DeployReport",
+    "DevReport",
+    "DiffSource",
     "EmptyDatabase",
     "InvalidRename",
+    "MigrationError",
     "MigrationPlan",
     "MigrationStep",
+    "Project",
+    "PushReport",
     "RenameCandidate",
+    "ResetReport",
+    "RollbackReport",
+    "StatusReport",
+    "deploy",
+    "dev",
+    "diff",
     "introspect",
+    "open_project",
     "plan_migration",
     "pull_schema_text",
+    "push",
+    "reset",
+    "resolve",
+    "rollback",
+    "run_seed",
+    "status",
 ]

@@ -60,18 +60,28 @@ from datatier.schema import Schema, load_schema
 
 __all__ = [
     "DeployReport",
+    "DevReport",
+    "DiffSource",
     "HistoryState",
     "Project",
     "ResetReport",
     "RollbackReport",
     "StatusReport",
+    "analyse",
     "deploy",
+    "dev",
+    "diff",
     "open_project",
+    "parse_rename",
+    "read_catalog",
+    "replay",
     "reset",
     "resolve",
     "rollback",
     "run_seed",
+    "shadow_database",
     "status",
+    "wait_for_shadow_drops",
 ]
 
 SHADOW_URL_ENV = "SHADOW_DATABASE_URL"
