@@ -768,3 +768,101 @@ def test_conformance_schemas_plan_from_empty_and_to_themselves(
     ]
     expected = [s for s in render_ddl(schema, provider) if not s.startswith("CREATE SCHEMA")]
     assert sorted(s.rstrip(";") for s in statements) == sorted(expected)
+
+
+# -- random single changes to the example schemas ------------------------------------------------
+
+_MODEL_BLOCK = re.compile(r"^model (\w+) \{\n(.*?)^\}", re.MULTILINE | re.DOTALL)
+_FIELD_LINE = re.compile(r"^  (\w+)(\s+)(String|Int|BigInt|Float|Boolean|DateTime)(\??)(.*)$")
+
+
+def _mutations(text: str, seed: int, count: int) -> list[tuple[str, str]]:
+    """``count`` single changes to ``text`` (description, new text), each a valid schema:
+    a column added, dropped, retyped or made optional/required, or an index added."""
+    import random
+
+    rng = random.Random(seed)
+    models = [(m.group(1), m.start(2), m.end(2)) for m in _MODEL_BLOCK.finditer(text)]
+    out: list[tuple[str, str]] = []
+    tries = 0
+    while len(out) < count and tries < 200:
+        tries += 1
+        name, start, end = rng.choice(models)
+        body = text[start:end]
+        lines = body.split("\n")
+        plain = [
+            i
+            for i, line in enumerate(lines)
+            if (m := _FIELD_LINE.match(line))
+            and "@id" not in line
+            and "@updatedAt" not in line
+            and body.count(m.group(1)) == 1  # in no key, index or relation
+        ]
+        kind = ("drop", "optional", "retype", "index", "add")[len(out) % 5]
+        if kind == "add":
+            lines.insert(len([x for x in lines if x.strip()]) and 1, "  zzNote String?")
+            label = f"add a column to {name}"
+        elif not plain:
+            continue
+        else:
+            i = rng.choice(plain)
+            m = _FIELD_LINE.match(lines[i])
+            assert m is not None
+            field, space, type_, optional, rest = m.groups()
+            if kind == "drop":
+                del lines[i]
+            elif kind == "optional":
+                rest = re.sub(r"@default\([^)]*\)", "", rest)
+                lines[i] = f"  {field}{space}{type_}{'' if optional else '?'}{rest}"
+            elif kind == "retype":
+                other = {"Int": "BigInt", "BigInt": "Int", "Float": "Int", "String": "Int"}.get(
+                    type_, "String"
+                )
+                rest = re.sub(r"@default\([^)]*\)", "", rest)
+                lines[i] = f"  {field}{space}{other}{optional}{rest}"
+            else:
+                lines.insert(len(lines) - 1, f"  @@index([{field}])")
+            label = f"{kind} {name}.{field}"
+        changed = text[:start] + "\n".join(lines) + text[end:]
+        try:
+            validate_schema_text(changed)
+        except Exception:
+            continue
+        out.append((label, changed))
+    return out
+
+
+def _mutation_params() -> list[Any]:
+    shared = Path(__file__).parent / "conformance" / "schemas" / "shared"
+    out = []
+    for file, seed in (("blog.prisma", 11), ("shop.prisma", 12)):
+        text = _PROVIDER_LINE.sub(r'\1"postgresql"', (shared / file).read_text(), count=1)
+        for provider in ("postgresql", "sqlite"):
+            marks = [pytest.mark.postgres] if provider == "postgresql" else []
+            for i, (label, changed) in enumerate(_mutations(text, seed, 8)):
+                out.append(
+                    pytest.param(
+                        text, changed, provider, id=f"{file}-{i}-{label}-{provider}", marks=marks
+                    )
+                )
+    return out
+
+
+@pytest.mark.parametrize(("old_text", "new_text", "provider"), _mutation_params())
+def test_single_changes_to_example_schemas_reach_the_new_schema_and_back(
+    old_text: str, new_text: str, provider: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    old, new = _schema(old_text, provider), _schema(new_text, provider)
+    plan = plan_migration(old, new, provider)
+    assert not plan.is_empty
+    assert plan.down_sql == plan_migration(new, old, provider).up_sql
+    with _database(provider, request, tmp_path) as db:
+        db.run(_ddl(new, provider))
+        pushed_new = _without_column_order(db.catalog())
+        db.reset()
+        db.run(_ddl(old, provider))
+        pushed_old = _without_column_order(db.catalog())
+        db.run(plan.up_sql)
+        assert diff_catalogs(pushed_new, _without_column_order(db.catalog())) == []
+        db.run(plan.down_sql)
+        assert diff_catalogs(pushed_old, _without_column_order(db.catalog())) == []
