@@ -100,10 +100,9 @@ async def measure(
     server: PostgresServer,
     database: BlogDatabase,
     calls: int,
-    quick: bool,
     probe: ServerProbe | None,
 ) -> Measurement:
-    """pgbench's row for ``op``: ``rounds`` runs of ``calls`` transactions, or skipped with the reason."""
+    """pgbench's row for ``op``: 3 runs of ``calls`` transactions, or skipped with the reason."""
     clients = CONCURRENT if op == INCREMENT else 1
     operation = f"prepared, {clients} client{'s' if clients > 1 else ''}"
     binary = shutil.which("pgbench")

@@ -441,7 +441,7 @@ async def _measure(
         for key, reason in session.skipped.items():
             subject, _, operation = key.partition(" ")
             measurements.append(Measurement(subject, operation, skipped=reason))
-        limit = await pgbench.measure(workload.op, server, database, calls, config.quick, probe)
+        limit = await pgbench.measure(workload.op, server, database, calls, probe)
         measurements.append(limit)
         return measurements, session.checks, None
     finally:
