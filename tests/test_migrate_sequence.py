@@ -439,3 +439,28 @@ def test_shadow_url_must_not_be_the_database(
     (tmp_path / "schema.prisma").write_text(schema_text("postgresql", STEPS[0].models))
     out = run(tmp_path, backend, "migrate", "dev", "--name", "init", code=1)
     assert "must name another" in out
+
+
+def test_a_terminal_is_asked_about_each_possible_rename(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datatier.migrate import dev, open_project
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHADOW_DATABASE_URL", raising=False)
+    schema = tmp_path / "schema.prisma"
+    schema.write_text(schema_text("sqlite", STEPS[1].models))
+    dev(open_project(tmp_path, {}, url=sqlite_url), "init")
+    schema.write_text(
+        schema_text("sqlite", STEPS[1].models.replace("name String?", "nick String?"))
+    )
+    asked: list[str] = []
+
+    def answer(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    report = dev(open_project(tmp_path, {}, url=sqlite_url), "nick", confirm=answer)
+    assert asked == ['Did you rename column "User"."name" -> "nick"?']
+    assert report.summary == ('rename column "User"."name" to "nick"',)
+    assert "RENAME COLUMN" in (report.folder / "migration.sql").read_text()  # type: ignore[operator]
