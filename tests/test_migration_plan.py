@@ -866,3 +866,29 @@ def test_single_changes_to_example_schemas_reach_the_new_schema_and_back(
         assert diff_catalogs(pushed_new, _without_column_order(db.catalog())) == []
         db.run(plan.down_sql)
         assert diff_catalogs(pushed_old, _without_column_order(db.catalog())) == []
+
+
+def test_a_table_and_its_column_renamed_together(tmp_path: Path) -> None:
+    case = CASES / "25_table_map_changed"
+    old = _schema((case / "old.prisma").read_text(), "sqlite")
+    new_text = (case / "new.prisma").read_text().replace("  body String\n", "  text String\n")
+    new = _schema(new_text, "sqlite")
+    renames = [
+        RenameCandidate("table", "Note", "notes"),
+        RenameCandidate("column", "body", "text", "notes"),
+    ]
+    plan = plan_migration(old, new, "sqlite", renames=renames)
+    assert plan.data_loss == () and plan.rename_candidates == ()
+    with _Db("sqlite", str(tmp_path / "t.db")) as db:
+        db.run(_ddl(new, "sqlite"))
+        pushed = db.catalog()
+        db.reset()
+        db.run(_ddl(old, "sqlite"))
+        before = db.catalog()
+        db.run((case / "seed.sql").read_text())
+        db.run(plan.up_sql)
+        assert diff_catalogs(pushed, db.catalog()) == []
+        assert db.rows("notes", ["id", "text"]) == [("1", "gone after the change")]
+        db.run(plan.down_sql)
+        assert diff_catalogs(before, db.catalog()) == []
+        assert db.rows("Note", ["id", "body"]) == [("1", "gone after the change")]
