@@ -28,6 +28,7 @@ from datatier.migrate._push import push
 from datatier.schema import validate_schema_text
 from tests.harness.backends import CAPABILITIES, Backend
 from tests.harness.databases import fresh_postgres_database, with_database
+from tests.harness.golden import shared_dir
 
 USER = """model User {{
   id    Int    @id @default(autoincrement())
@@ -464,3 +465,32 @@ def test_a_terminal_is_asked_about_each_possible_rename(
     assert asked == ['Did you rename column "User"."name" -> "nick"?']
     assert report.summary == ('rename column "User"."name" to "nick"',)
     assert "RENAME COLUMN" in (report.folder / "migration.sql").read_text()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("stem", ["blog", "shop"])
+def test_shared_schemas_migrate_and_stay_in_sync(
+    stem: str, sql_backend: Backend, tmp_path: Path, shadow: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared example schemas: one migration from nothing, then nothing left to migrate."""
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    text = (shared_dir() / "schemas" / f"{stem}.prisma").read_text()
+    text = re.sub(
+        r'provider\s*=\s*"(postgresql|sqlite)"',
+        f'provider = "{sql_backend.provider}"',
+        text,
+        count=1,
+    )
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "schema.prisma").write_text(text)
+    run(root, sql_backend, "migrate", "dev", "--name", "init")
+    assert "already in sync" in run(root, sql_backend, "migrate", "dev", "--name", "again")
+    assert "up to date" in run(root, sql_backend, "migrate", "status")
+    with scratch_database(sql_backend, tmp_path) as scratch:
+        push(validate_schema_text(text), scratch, sql_backend.provider)
+        assert diff_catalogs(read_catalog(scratch), read_catalog(sql_backend.url)) == []
+    run(root, sql_backend, "migrate", "rollback", "--accept-data-loss")
+    actual = read_catalog(sql_backend.url)
+    assert actual.tables == () and actual.enums == ()
