@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -27,6 +28,28 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+# Programs whose versions matter to the numbers: the physical limits and the Node peers.
+TOOLS = {"pgbench": "--version", "redis-benchmark": "--version", "node": "--version"}
+
+
+def tool_versions() -> dict[str, str | None]:
+    """The first line of ``<tool> --version`` for each of ``TOOLS``, None when not on PATH."""
+    versions: dict[str, str | None] = {}
+    for tool, flag in TOOLS.items():
+        path = shutil.which(tool)
+        if path is None:
+            versions[tool] = None
+            continue
+        try:
+            done = subprocess.run([path, flag], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            versions[tool] = None
+            continue
+        lines = (done.stdout or done.stderr).strip().splitlines()
+        versions[tool] = lines[0] if lines else None
     return versions
 
 
@@ -62,6 +85,7 @@ def describe(extra: dict[str, Any] | None = None) -> dict[str, Any]:
             "executable": os.path.basename(sys.executable),
         },
         "packages": package_versions(),
+        "tools": tool_versions(),
         "git": git_revision(),
         **(extra or {}),
     }

@@ -89,7 +89,9 @@ class ServerProbe:
         cpu_ns = None
         if self._cpu:
             pids = await self._conn.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE datname = $1", self._database
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
+                "AND backend_type = 'client backend'",  # not autovacuum workers
+                self._database,
             )
             cpu_ns = {}
             for row in pids:

@@ -40,12 +40,14 @@ def _conditions(run: RunResult) -> list[str]:
     python, machine, git = env["python"], env["machine"], env["git"]
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v is not None)
     revision = f"{(git['commit'] or 'unknown')[:12]}{' (dirty)' if git['dirty'] else ''}"
+    tools = ", ".join(v for v in env.get("tools", {}).values() if v) or "none found"
     lines = [
         f"- mode: {run.mode}",
         f"- machine: {machine['platform']}, {machine['architecture']}, {machine['cpu_count']} CPUs"
         " (shared with whatever else ran at the time)",
         f"- python: {python['implementation']} {python['version']}",
         f"- packages: {packages}",
+        f"- tools: {tools}",
         f"- revision: {revision}",
     ]
     server = next((w.params["server"] for w in run.workloads if "server" in w.params), None)
