@@ -40,14 +40,16 @@ def _conditions(run: RunResult) -> list[str]:
     python, machine, git = env["python"], env["machine"], env["git"]
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v is not None)
     revision = f"{(git['commit'] or 'unknown')[:12]}{' (dirty)' if git['dirty'] else ''}"
-    tools = ", ".join(v for v in env.get("tools", {}).values() if v) or "none found"
+    tools = ", ".join(
+        v if v.startswith(k) else f"{k} {v}" for k, v in env.get("tools", {}).items() if v
+    )
     lines = [
         f"- mode: {run.mode}",
         f"- machine: {machine['platform']}, {machine['architecture']}, {machine['cpu_count']} CPUs"
         " (shared with whatever else ran at the time)",
         f"- python: {python['implementation']} {python['version']}",
         f"- packages: {packages}",
-        f"- tools: {tools}",
+        f"- tools: {tools or 'none found'}",
         f"- revision: {revision}",
     ]
     server = next((w.params["server"] for w in run.workloads if "server" in w.params), None)
