@@ -201,8 +201,9 @@ def _cast_family(type_: TypeEngine[Any]) -> str:
     """The group of types among which PostgreSQL has assignment casts (see ``can_cast_column``)."""
     if isinstance(type_, pg.ARRAY):
         return "array of " + _cast_family(type_.item_type)
+    if isinstance(type_, pg.ENUM):
+        return f"enum {type_.schema}.{type_.name}"  # no cast from one enum type to another
     groups: tuple[tuple[str, tuple[type[Any], ...]], ...] = (
-        ("enum", (pg.ENUM,)),
         ("bits", (pg.BIT, VARBIT)),
         ("json", (sa.JSON,)),
         ("text", (sa.String,)),

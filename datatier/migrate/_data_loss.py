@@ -88,6 +88,8 @@ class _Checks:
 
     def _alter_table(self, op: AlterTable) -> Iterator[DataLossCheck]:
         before = self.old.tables[op.table.key]
+        # A key on recreated columns holds their new values: what the old ones were is moot.
+        recreated = {c.after.name for c in op.changes if isinstance(c, RecreateColumn)}
         for change in op.changes:
             if isinstance(change, DropColumn):
                 yield self._dropped_column(before, change.column)
@@ -105,7 +107,7 @@ class _Checks:
                 yield from self._added_column(before, change.after)
             elif isinstance(change, AlterColumn):
                 yield from self._altered_column(before, change.before, change.after)
-            elif isinstance(change, AddPrimaryKey):
+            elif isinstance(change, AddPrimaryKey) and not recreated & set(change.columns):
                 yield from self._unique(before, change.columns, "primary key", nulls=True)
 
     def _redefine(self, before: TableState, after: TableState) -> Iterator[DataLossCheck]:

@@ -263,7 +263,12 @@ class _Differ:
                 altered.append(AlterColumn(old, column))
                 if old.type != column.type:
                     self.remade_columns.add((after.key, name))
-        pk_changed = (before.primary_key or (None, ()))[1] != (after.primary_key or (None, ()))[1]
+        old_key = (before.primary_key or (None, ()))[1]
+        pk_changed = old_key != (after.primary_key or (None, ()))[1]
+        # Dropping a key column drops the key: it is added again after the column.
+        pk_changed = pk_changed or any(
+            isinstance(c, RecreateColumn) and c.after.name in old_key for c in altered
+        )
         if not self.dialect.alters_tables_in_place:
             in_place = not dropped and not altered and not pk_changed
             in_place = in_place and all(self.dialect.can_add_column(c.element) for c in added)

@@ -1,0 +1,17 @@
+-- DropForeignKey
+ALTER TABLE "Child" DROP CONSTRAINT "Child_tid_fkey";
+
+-- AlterTable
+ALTER TABLE "T" DROP CONSTRAINT "T_pkey",
+DROP COLUMN "id",
+ADD COLUMN     "id" INTEGER NOT NULL,
+DROP COLUMN "e",
+ADD COLUMN     "e" "B" NOT NULL,
+ADD CONSTRAINT "T_pkey" PRIMARY KEY ("id");
+
+-- AlterTable
+ALTER TABLE "Child" DROP COLUMN "tid",
+ADD COLUMN     "tid" INTEGER NOT NULL;
+
+-- AddForeignKey
+ALTER TABLE "Child" ADD CONSTRAINT "Child_tid_fkey" FOREIGN KEY ("tid") REFERENCES "T"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
