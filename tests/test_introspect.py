@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +35,9 @@ from tests.harness.golden import MANIFEST
 from tests.harness.servers import Server
 from tests.test_ddl_conformance import _cases, _load
 
-# Pull reads one database schema (the URL's ?schema=): a schema spread over several
-# database schemas with @@schema is not pulled back as one.
-_NOT_PULLED = {"valid/32_multi_schema": "models in several database schemas (@@schema)"}
-
 
 def _params(provider: str) -> list[Any]:
-    return [
-        pytest.param(*p.values, id=p.id, marks=[pytest.mark.skip(reason=_NOT_PULLED[p.id])])
-        if p.id in _NOT_PULLED
-        else p
-        for p in _cases(provider)
-    ]
+    return _cases(provider)
 
 
 # -- IR equivalence ------------------------------------------------------------------
@@ -197,11 +188,19 @@ END $$
 
 
 def _postgres_catalog(url: str, *, clear: bool = False) -> Catalog:
+    return _postgres_catalogs(url, ("public",), clear=clear)["public"]
+
+
+def _postgres_catalogs(url: str, schemas: Sequence[str], *, clear: bool) -> dict[str, Catalog]:
+    """The catalogs of ``schemas``; with ``clear``, everything in them is dropped afterwards."""
     with psycopg.connect(url, autocommit=True) as conn:
-        catalog = read_postgres_catalog(conn)
+        catalogs = {name: read_postgres_catalog(conn, name) for name in schemas}
         if clear:
+            for name in schemas:
+                if name != "public":
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
             conn.execute(_CLEAR_PUBLIC)
-        return catalog
+        return catalogs
 
 
 @pytest.mark.postgres
@@ -214,16 +213,20 @@ def test_postgres_round_trip(
 
 def _postgres_round_trip(schema: Schema, urls: tuple[str, str]) -> str:
     first, second = urls
+    # A schema spread over database schemas (@@schema) is pulled from the ones it lists.
+    listed = schema.datasource.schemas if schema.datasource else ()
+    schemas = tuple(dict.fromkeys(("public", *listed)))
     try:
         push(schema, first, "postgresql")
-        text = pull_schema_text(first)
+        text = pull_schema_text(first, schemas=listed or None)
         pulled = _check_round_trip(schema, text, "postgresql")
         push(pulled, second, "postgresql")
-        assert pull_schema_text(second) == text
+        assert pull_schema_text(second, schemas=listed or None) == text
     finally:
-        expected = _postgres_catalog(first, clear=True)
-        actual = _postgres_catalog(second, clear=True)
-    assert diff_catalogs(expected, actual) == []
+        expected = _postgres_catalogs(first, schemas, clear=True)
+        actual = _postgres_catalogs(second, schemas, clear=True)
+    for name in schemas:
+        assert diff_catalogs(expected[name], actual[name]) == [], f"schema {name}"
     return text
 
 
@@ -625,6 +628,29 @@ def test_cli_without_a_url_names_the_ways_to_give_one(
     result = _pull(tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "no database URL: pass --url" in result.stderr
+
+
+@pytest.mark.postgres
+def test_cli_pulls_the_database_schemas_the_datasource_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pull_pg_urls: tuple[str, str]
+) -> None:
+    first, _ = pull_pg_urls
+    entry = next(e for e in MANIFEST["schemas"] if e["name"] == "32_multi_schema")
+    header = (
+        'datasource db {\n  provider = "postgresql"\n  url      = env("APP_URL")\n'
+        '  schemas  = ["auth", "billing"]\n}\n'
+    )
+    try:
+        push(_load(entry, "postgresql", tmp_path), first, "postgresql")
+        (tmp_path / "schema.prisma").write_text(header)
+        monkeypatch.setenv("APP_URL", first)
+        result = _pull(tmp_path, monkeypatch)
+        assert result.exit_code == 0, result.output
+        written = (tmp_path / "schema.prisma").read_text()
+        assert written.startswith(header)
+        assert written.count('@@schema("billing")') == 2 and '@@schema("auth")' in written
+    finally:
+        _postgres_catalogs(first, ("public", "auth", "billing"), clear=True)
 
 
 def test_merge_adds_the_preview_features_the_pulled_schema_needs() -> None:

@@ -10,6 +10,7 @@ are never part of the result.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from datatier.config import mask_url, provider_for_url
 from datatier.drivers import connect_sync, postgres_schema
@@ -37,10 +38,14 @@ WHERE e.extname <> 'plpgsql' ORDER BY e.extname
 """
 
 
-def read_catalog(url: str) -> tuple[Catalog, tuple[PulledExtension, ...]]:
-    """The catalog of the database at ``url`` (its ``?schema=`` on PostgreSQL) and its extensions.
+def read_catalog(
+    url: str, schemas: Sequence[str] | None = None
+) -> tuple[dict[str, Catalog], tuple[PulledExtension, ...]]:
+    """The catalogs of the database at ``url`` by database schema, and its extensions.
 
-    Raises ``ConnectionFailed`` when the database cannot be reached.
+    PostgreSQL reads ``schemas`` (default: the URL's ``?schema=``, else ``public``);
+    SQLite has one schema, ``main``. Raises ``ConnectionFailed`` when the database
+    cannot be reached.
     """
     if provider_for_url(url) == "sqlite":
         target = parse_sqlite_url(url)
@@ -51,38 +56,45 @@ def read_catalog(url: str) -> tuple[Catalog, tuple[PulledExtension, ...]]:
     conn = connect_sync(url)
     try:
         if isinstance(conn, sqlite3.Connection):
-            return read_sqlite_catalog(conn), ()
+            return {"main": read_sqlite_catalog(conn)}, ()
         try:
-            catalog = read_postgres_catalog(conn, postgres_schema(url))
+            names = list(schemas) if schemas else [postgres_schema(url)]
+            catalogs = {name: read_postgres_catalog(conn, name) for name in names}
             rows = conn.execute(_EXTENSIONS).fetchall()
-            return catalog, tuple(PulledExtension(name, schema) for name, schema in rows)
+            return catalogs, tuple(PulledExtension(name, schema) for name, schema in rows)
         finally:
             conn.rollback()
     finally:
         conn.close()
 
 
-def pull_schema_text(url: str, *, provider: str | None = None) -> str:
+def pull_schema_text(
+    url: str, *, provider: str | None = None, schemas: Sequence[str] | None = None
+) -> str:
     """Schema text (datasource, models, enums, relations) for the database at ``url``.
 
-    ``provider`` defaults to the URL's. Raises ``ConnectionFailed`` when the database
-    cannot be reached and ``EmptyDatabase`` when it holds no tables and no enums.
+    ``provider`` defaults to the URL's. ``schemas`` (PostgreSQL) pulls several database
+    schemas into one schema, its models and enums marked with ``@@schema``, as the
+    datasource's ``schemas`` lists them; by default only the URL's schema is read.
+    Raises ``ConnectionFailed`` when the database cannot be reached and
+    ``EmptyDatabase`` when it holds no tables and no enums.
     """
     provider = provider or provider_for_url(url)
-    catalog, extensions = read_catalog(url)
-    if not catalog.tables and not catalog.enums:
+    catalogs, extensions = read_catalog(url, schemas)
+    if all(not c.tables and not c.enums for c in catalogs.values()):
         where = mask_url(url)
         if provider == "postgresql":
-            where += f" (schema {postgres_schema(url)!r})"
+            where += f" (schema {', '.join(repr(name) for name in catalogs)})"
         raise EmptyDatabase(
             f"the database at {where} has no tables or enums to pull; "
             "check the URL (and its ?schema= on PostgreSQL), or create tables first "
             "(`datatier db push` or `datatier migrate dev`)"
         )
-    db_schema = postgres_schema(url) if provider == "postgresql" else "main"
-    return render_pulled_schema(catalog, provider, extensions, db_schema)
+    return render_pulled_schema(
+        catalogs, provider, extensions, multi_schema=bool(schemas) and provider == "postgresql"
+    )
 
 
-def introspect(url: str) -> Schema:
+def introspect(url: str, *, schemas: Sequence[str] | None = None) -> Schema:
     """The database at ``url`` as a validated IR: ``validate_schema_text(pull_schema_text(url))``."""
-    return validate_schema_text(pull_schema_text(url), "pulled.prisma")
+    return validate_schema_text(pull_schema_text(url, schemas=schemas), "pulled.prisma")

@@ -169,18 +169,26 @@ def _target(config: Config, cwd: Path) -> Path:
 def pull_command(
     config: Config, cwd: Path, env: Mapping[str, str], *, print_only: bool, force: bool
 ) -> PullResult:
-    """Pull the database named by ``config``/``env`` (or the schema's datasource) into the schema file."""
+    """Pull the database named by ``config``/``env`` (or the schema's datasource) into the schema file.
+
+    The database schemas an existing datasource lists (``schemas = [...]``) are all pulled.
+    """
     path = _target(config, cwd)
     existing = path.read_text(encoding="utf-8") if path.is_file() else None
     datasource_url = None
+    schemas: tuple[str, ...] = ()
     if existing is not None:
         try:
             loaded = validate_schema_text(existing, str(path))
-            datasource_url = loaded.datasource.url if loaded.datasource else None
         except SchemaError:
-            datasource_url = None  # an invalid schema still names no URL we could trust
+            pass  # an invalid schema names no URL or database schemas we could trust
+        else:
+            if loaded.datasource is not None:
+                datasource_url = loaded.datasource.url
+                schemas = loaded.datasource.schemas
     url = resolve_url(config, env, datasource_url, path)
-    pulled = pull_schema_text(url, provider=provider_for_url(url))
+    provider = provider_for_url(url)
+    pulled = pull_schema_text(url, provider=provider, schemas=schemas or None)
     text = merge_pulled_schema(pulled, existing, str(path))
     schema = validate_schema_text(text, str(path))
     models = [m for m in schema.models if not m.is_view]

@@ -8,11 +8,12 @@ identifier gets a sanitized name and keeps its database name with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
 
 from datatier.schema._catalog_rules import RESERVED_MODEL_NAMES
 
-__all__ = ["NameScope", "camel", "claim_all", "model_name", "plural", "sanitize"]
+__all__ = ["NameScope", "camel", "claim_all", "claim_names", "model_name", "plural", "sanitize"]
 
 
 def sanitize(name: str) -> str:
@@ -72,15 +73,27 @@ class NameScope:
         return f"{base}{n}"
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 def claim_all(
-    scope: NameScope, names: Sequence[str], make: Callable[[str], str] = sanitize
-) -> dict[str, str]:
-    """Schema names for database ``names``: those already valid keep themselves first.
+    scope: NameScope,
+    keys: Sequence[K],
+    make: Callable[[K], str],
+    spelled: Callable[[K], str],
+) -> dict[K, str]:
+    """Schema names for database objects: those whose name is already valid keep it first.
 
     So a column ``a_b`` stays ``a_b`` and a column ``a-b`` beside it becomes ``a_b2``
-    (with ``@map``), never the other way round.
+    (with ``@map``), never the other way round. ``make`` gives a key's wanted name,
+    ``spelled`` its database name.
     """
-    made = {name: make(name) for name in names}
-    claimed = {name: scope.claim(name) for name in names if made[name] == name}
-    claimed.update({name: scope.claim(made[name]) for name in names if name not in claimed})
-    return {name: claimed[name] for name in names}
+    made = {key: make(key) for key in keys}
+    claimed = {key: scope.claim(made[key]) for key in keys if made[key] == spelled(key)}
+    claimed.update({key: scope.claim(made[key]) for key in keys if key not in claimed})
+    return {key: claimed[key] for key in keys}
+
+
+def claim_names(scope: NameScope, names: Sequence[str]) -> dict[str, str]:
+    """:func:`claim_all` for plain database names (columns, enum values)."""
+    return claim_all(scope, names, sanitize, str)

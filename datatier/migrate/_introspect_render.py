@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from datatier.migrate._catalog import Catalog, ForeignKey, Index, Table
@@ -22,6 +22,7 @@ from datatier.migrate._introspect_names import (
     NameScope,
     camel,
     claim_all,
+    claim_names,
     model_name,
     plural,
     sanitize,
@@ -68,6 +69,7 @@ class _Field:
 class _Model:
     name: str
     table: Table
+    schema: str
     fields: list[_Field] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # column -> field name
     block_attributes: list[str] = field(default_factory=list)
@@ -84,31 +86,40 @@ class _JoinTable:
 
 
 def render_pulled_schema(
-    catalog: Catalog,
+    catalogs: Mapping[str, Catalog],
     provider: str,
     extensions: Sequence[PulledExtension] = (),
-    db_schema: str = "public",
+    *,
+    multi_schema: bool = False,
 ) -> str:
-    """Schema text (datasource, models, enums) describing ``catalog``, laid out as ``format`` does.
+    """Schema text (datasource, models, enums) describing ``catalogs``, laid out as ``format`` does.
 
-    ``extensions`` become the datasource's ``extensions`` (with the preview feature
-    Prisma asks for); one installed outside ``db_schema`` keeps its ``schema:``.
+    ``catalogs`` maps database schema names to their catalogs: one entry (the URL's
+    schema; ``main`` on SQLite), or with ``multi_schema`` each schema the datasource
+    lists, whose models and enums then carry ``@@schema``. ``extensions`` become the
+    datasource's ``extensions`` (with the preview feature Prisma asks for); one
+    installed outside the first schema keeps its ``schema:``.
     """
-    return _Puller(catalog, provider, extensions, db_schema).render()
+    return _Puller(catalogs, provider, extensions, multi_schema).render()
 
 
 class _Puller:
     def __init__(
         self,
-        catalog: Catalog,
+        catalogs: Mapping[str, Catalog],
         provider: str,
         extensions: Sequence[PulledExtension],
-        db_schema: str,
+        multi_schema: bool,
     ) -> None:
-        self.catalog = catalog
+        self.catalogs = catalogs
+        self.multi_schema = multi_schema
+        self.tables = [(name, t) for name, catalog in catalogs.items() for t in catalog.tables]
+        db_schema = next(iter(catalogs), "public")
         self.provider = provider
         self.preview_features: list[str] = []
         self.datasource = [f"  provider = {_string(provider)}"]
+        if multi_schema:
+            self.datasource.append(f"  schemas  = [{', '.join(_string(n) for n in catalogs)}]")
         if extensions:
             self.preview_features.append("postgresqlExtensions")
             items = []
@@ -122,18 +133,18 @@ class _Puller:
                     args.append(f"schema: {_string(extension.schema)}")
                 items.append(sanitize(extension.name) + (f"({', '.join(args)})" if args else ""))
             self.datasource.append(f"  extensions = [{', '.join(items)}]")
-        top = NameScope()
-        tables = [t.name for t in catalog.tables]
+        enums = [(name, e) for name, catalog in catalogs.items() for e in catalog.enums]
         # Tables and enums share one namespace; a table keeps its name before an enum does.
-        top_names = claim_all(top, [*tables, *(e.name for e in catalog.enums)], model_name)
-        self.model_names = {t: top_names[t] for t in tables}
+        keys = [(s, t.name) for s, t in self.tables] + [(s, e.name) for s, e in enums]
+        top_names = claim_all(NameScope(), keys, lambda key: model_name(key[1]), lambda key: key[1])
+        self.model_names = {(s, t.name): top_names[(s, t.name)] for s, t in self.tables}
         self.enum_blocks: list[str] = []
         self.enum_names: set[str] = set()
-        enum_names: dict[str, tuple[str, dict[str, str]]] = {}
-        for enum in catalog.enums:
-            name = top_names[enum.name]
-            values = claim_all(NameScope(), enum.values)
-            enum_names[enum.name] = (name, values)
+        enum_names: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        for db_schema_name, enum in enums:
+            name = top_names[(db_schema_name, enum.name)]
+            values = claim_names(NameScope(), enum.values)
+            enum_names[(db_schema_name, enum.name)] = (name, values)
             self.enum_names.add(name)
             lines = [
                 f"  {value}" + (f" @map({_string(label)})" if value != label else "")
@@ -141,28 +152,30 @@ class _Puller:
             ]
             if name != enum.name:
                 lines.append(f"  @@map({_string(enum.name)})")
+            if multi_schema:
+                lines.append(f"  @@schema({_string(db_schema_name)})")
             self.enum_blocks.append(f"enum {name} {{\n" + "\n".join(lines) + "\n}")
-        self.columns: ColumnReader = column_reader(provider, catalog, enum_names)
-        self.models: dict[str, _Model] = {}
+        self.columns: ColumnReader = column_reader(provider, catalogs, enum_names)
+        self.models: dict[tuple[str, str], _Model] = {}
         self.joins: list[_JoinTable] = []
 
     # -- models --------------------------------------------------------------------
 
     def render(self) -> str:
-        for table in self.catalog.tables:
-            self.models[table.name] = self._scalar_model(table)
+        for db_schema, table in self.tables:
+            self.models[(db_schema, table.name)] = self._scalar_model(db_schema, table)
         # Renames first (a join table may give its models their names back), then the
         # join tables whose A side sorts first under the final names.
         for _ in range(3):  # a rename may put another join table's sides out of order
             before = [m.name for m in self.models.values()]
-            for table in self.catalog.tables:
-                self._join_table(table, rename=True)
+            for db_schema, table in self.tables:
+                self._join_table(db_schema, table, rename=True)
             if [m.name for m in self.models.values()] == before:
                 break
-        for table in self.catalog.tables:
-            join = self._join_table(table, rename=False)
+        for db_schema, table in self.tables:
+            join = self._join_table(db_schema, table, rename=False)
             if join is not None:
-                del self.models[table.name]
+                del self.models[(db_schema, table.name)]
                 self.joins.append(join)
         self._relations()
         blocks = ["datasource db {\n" + "\n".join(self.datasource) + "\n}"]
@@ -177,16 +190,16 @@ class _Puller:
         blocks.extend(self.enum_blocks)
         return format_schema_text("\n\n".join(blocks) + "\n", "pulled.prisma")
 
-    def _scalar_model(self, table: Table) -> _Model:
-        model = _Model(self.model_names[table.name], table)
+    def _scalar_model(self, db_schema: str, table: Table) -> _Model:
+        model = _Model(self.model_names[(db_schema, table.name)], table, db_schema)
         scope = model.scope
         pk = table.primary_key
         single_uniques = self._single_column_uniques(table)
-        names = claim_all(scope, [c.name for c in table.columns])
+        names = claim_names(scope, [c.name for c in table.columns])
         for column in table.columns:
             name = names[column.name]
             model.columns[column.name] = name
-            type_ = self.columns.field_type(column)
+            type_ = self.columns.field_type(column, db_schema)
             attributes: list[str] = []
             if pk is not None and pk.columns == (column.name,):
                 attributes.append("@id" + self._map_arg(pk.name, table, (), "pkey", pk=True))
@@ -195,7 +208,7 @@ class _Puller:
                 attributes.append(
                     "@unique" + self._map_arg(unique.name, table, (column.name,), "key")
                 )
-            default = self.columns.default(table, column, type_)
+            default = self.columns.default(db_schema, table, column, type_)
             if default is not None:
                 attributes.append(f"@default({default})")
             if name != column.name:
@@ -218,7 +231,7 @@ class _Puller:
             attribute = self._index_attribute(model, index)
             if attribute is not None:
                 model.block_attributes.append(attribute)
-        model.ignored = not self._identifiable(table)
+        model.ignored = not self._identifiable(db_schema, table)
         return model
 
     def _single_column_uniques(self, table: Table) -> dict[str, Index]:
@@ -245,10 +258,12 @@ class _Puller:
             and all(not c.expression for c in index.columns)
         )
 
-    def _identifiable(self, table: Table) -> bool:
+    def _identifiable(self, db_schema: str, table: Table) -> bool:
         required = {c.name for c in table.columns if not self.columns.nullable(table, c)}
         unsupported = {
-            c.name for c in table.columns if self.columns.field_type(c).kind == "unsupported"
+            c.name
+            for c in table.columns
+            if self.columns.field_type(c, db_schema).kind == "unsupported"
         }
         pk = table.primary_key
         if pk is not None and set(pk.columns) <= required:
@@ -308,7 +323,7 @@ class _Puller:
 
     # -- relations -----------------------------------------------------------------
 
-    def _join_table(self, table: Table, *, rename: bool) -> _JoinTable | None:
+    def _join_table(self, db_schema: str, table: Table, *, rename: bool) -> _JoinTable | None:
         """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None.
 
         With ``rename``, the models of a join table whose ``A`` model sorts last are
@@ -322,7 +337,7 @@ class _Puller:
         for fk in table.foreign_keys:
             if len(fk.columns) != 1 or fk.on_delete != "CASCADE" or fk.on_update != "CASCADE":
                 return None
-            referenced = self.models.get(fk.ref_table)
+            referenced = self.models.get(self._referenced(db_schema, fk.ref_table))
             if referenced is None or referenced.table.name.startswith("_"):
                 return None
             ref_pk = referenced.table.primary_key
@@ -386,7 +401,7 @@ class _Puller:
         fks: list[tuple[_Model, ForeignKey, _Model]] = []
         for model in self.models.values():
             for fk in model.table.foreign_keys:
-                target = self.models.get(fk.ref_table)
+                target = self.models.get(self._referenced(model.schema, fk.ref_table))
                 if target is None or not self._references_key(target.table, fk.ref_columns):
                     continue
                 fks.append((model, fk, target))
@@ -400,6 +415,13 @@ class _Puller:
         for join in self.joins:
             ambiguous = pairs[frozenset((join.model_a.name, join.model_b.name))] > 1
             self._many_to_many(join, ambiguous)
+
+    def _referenced(self, db_schema: str, ref_table: str) -> tuple[str, str]:
+        """The key of a foreign key's table: ``other.Table`` names one in another schema."""
+        other, dot, name = ref_table.partition(".")
+        if dot and other in self.catalogs and (db_schema, ref_table) not in self.models:
+            return (other, name)
+        return (db_schema, ref_table)
 
     def _references_key(self, table: Table, columns: tuple[str, ...]) -> bool:
         if table.primary_key is not None and set(table.primary_key.columns) == set(columns):
@@ -491,6 +513,8 @@ class _Puller:
             attributes.append(f"@@map({_string(model.table.name)})")
         if model.ignored:
             attributes.append("@@ignore")
+        if self.multi_schema:
+            attributes.append(f"@@schema({_string(model.schema)})")
         if attributes:
             lines.append("")
             lines.extend(f"  {a}" for a in attributes)

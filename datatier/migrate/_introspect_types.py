@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 
+# (database schema, enum name) -> (enum name in the schema, {label: value name})
+EnumNames = dict[tuple[str, str], tuple[str, dict[str, str]]]
+
+
 @dataclass(frozen=True)
 class FieldType:
     """What a column reads as: ``type`` is a scalar or enum name, or the text of ``Unsupported``."""
@@ -37,7 +42,7 @@ class FieldType:
     kind: str  # "scalar", "enum" or "unsupported"
     native: str | None = None  # "VarChar(255)", without the "@db."
     is_list: bool = False
-    enum_db_name: str | None = None  # an enum's name in the database
+    enum_key: tuple[str, str] | None = None  # an enum's (database schema, name)
 
     @property
     def scalar(self) -> ScalarType | None:
@@ -76,15 +81,15 @@ class ColumnReader:
 
     provider: ClassVar[str]
 
-    def __init__(self, catalog: Catalog, enum_names: dict[str, tuple[str, dict[str, str]]]) -> None:
-        self.catalog = catalog
-        # db enum name -> (enum name in the schema, {label: value name})
+    def __init__(self, catalogs: Mapping[str, Catalog], enum_names: EnumNames) -> None:
+        self.catalogs = catalogs
         self.enum_names = enum_names
 
-    def field_type(self, column: Column) -> FieldType:
+    def field_type(self, column: Column, db_schema: str) -> FieldType:
+        """The type of ``column`` of a table in ``db_schema``."""
         raise NotImplementedError
 
-    def is_autoincrement(self, table: Table, column: Column) -> bool:
+    def is_autoincrement(self, db_schema: str, table: Table, column: Column) -> bool:
         raise NotImplementedError
 
     def nullable(self, table: Table, column: Column) -> bool:
@@ -95,9 +100,9 @@ class ColumnReader:
         """A partial index's predicate as a schema would write it."""
         return text
 
-    def default(self, table: Table, column: Column, type_: FieldType) -> str | None:
+    def default(self, db_schema: str, table: Table, column: Column, type_: FieldType) -> str | None:
         """The argument of ``@default(...)`` for ``column``, or None when it has no default."""
-        if self.is_autoincrement(table, column):
+        if self.is_autoincrement(db_schema, table, column):
             return "autoincrement()"
         text = column.default
         if text is None:
@@ -142,7 +147,9 @@ class ColumnReader:
         if type_.kind == "enum":
             if quoted is None:
                 return None
-            return self.enum_names[type_.enum_db_name or type_.type][1].get(quoted)
+            if type_.enum_key is None:
+                return None
+            return self.enum_names[type_.enum_key][1].get(quoted)
         scalar = type_.scalar
         if scalar is None:
             return None
@@ -287,16 +294,32 @@ _IDENT = r'(?:"(?:[^"]|"")*"|[A-Za-z_][\w ]*)'
 _CAST = re.compile(rf"(.*?)::{_IDENT}(?:\.{_IDENT})?(?:\([\d, ]*\))?[\w ]*(?:\[\])*", re.DOTALL)
 
 
+_TYPE_NAME = re.compile(r'(?:("(?:[^"]|"")*"|[^".]+)\.)?("(?:[^"]|"")*"|[^".]+)')
+
+
+def _unquote_ident(text: str) -> str:
+    return text[1:-1].replace('""', '"') if text.startswith('"') else text
+
+
+def _type_key(spelled: str, db_schema: str) -> tuple[str, str]:
+    """``"Role"`` -> (db_schema, "Role"); ``billing."Plan"`` -> ("billing", "Plan")."""
+    match = _TYPE_NAME.fullmatch(spelled)
+    if match is None:
+        return (db_schema, spelled)
+    schema = _unquote_ident(match[1]) if match[1] else db_schema
+    return (schema, _unquote_ident(match[2]))
+
+
 class PostgresColumns(ColumnReader):
     """PostgreSQL: ``format_type`` spellings, enums, arrays, serial sequences, cast defaults."""
 
     provider = "postgresql"
 
-    def field_type(self, column: Column) -> FieldType:
+    def field_type(self, column: Column, db_schema: str) -> FieldType:
         spelled = column.type
         is_list = spelled.endswith("[]")
         base = spelled[:-2] if is_list else spelled
-        enum_key = base[1:-1].replace('""', '"') if base.startswith('"') else base
+        enum_key = _type_key(base, db_schema)
         if enum_key in self.enum_names:
             return FieldType(self.enum_names[enum_key][0], "enum", None, is_list, enum_key)
         if base in _PG_SIMPLE:
@@ -313,7 +336,7 @@ class PostgresColumns(ColumnReader):
                 return FieldType(scalar.value, "scalar", f"{native}({args})", is_list)
         return FieldType(base, "unsupported", None, is_list)
 
-    def is_autoincrement(self, table: Table, column: Column) -> bool:
+    def is_autoincrement(self, db_schema: str, table: Table, column: Column) -> bool:
         if column.identity is not None:
             return True
         default = column.default or ""
@@ -323,7 +346,8 @@ class PostgresColumns(ColumnReader):
         name = match[1]
         name = name[1:-1].replace('""', '"') if name.startswith('"') else name
         owner = f"{table.name}.{column.name}"
-        return any(s.name == name and s.owned_by == owner for s in self.catalog.sequences)
+        sequences = self.catalogs[db_schema].sequences
+        return any(s.name == name and s.owned_by == owner for s in sequences)
 
     def strip_cast(self, text: str) -> str:
         # 'x'::text, 'new'::"order-status", (0.5)::double precision, '2020-01-01'::timestamp
@@ -400,7 +424,7 @@ class SqliteColumns(ColumnReader):
 
     provider = "sqlite"
 
-    def field_type(self, column: Column) -> FieldType:
+    def field_type(self, column: Column, db_schema: str) -> FieldType:
         scalar = _SQLITE_TYPES.get(column.type)
         if scalar is None and re.fullmatch(r"(VAR)?CHAR(\(\d+\))?|CLOB|VARCHAR", column.type):
             scalar = ScalarType.STRING
@@ -408,7 +432,7 @@ class SqliteColumns(ColumnReader):
             return FieldType(column.type or "BLOB", "unsupported")
         return FieldType(scalar.value, "scalar")
 
-    def is_autoincrement(self, table: Table, column: Column) -> bool:
+    def is_autoincrement(self, db_schema: str, table: Table, column: Column) -> bool:
         # Every single Int id is AUTOINCREMENT on SQLite; a written default says more.
         if column.default is not None:
             return False
@@ -425,7 +449,7 @@ class SqliteColumns(ColumnReader):
 
 
 def column_reader(
-    provider: str, catalog: Catalog, enum_names: dict[str, tuple[str, dict[str, str]]]
+    provider: str, catalogs: Mapping[str, Catalog], enum_names: EnumNames
 ) -> ColumnReader:
     """The reader for ``provider`` (``postgresql`` or ``sqlite``)."""
     readers: dict[str, type[ColumnReader]] = {
@@ -434,4 +458,4 @@ def column_reader(
     }
     if provider not in readers:
         raise ValueError(f"db pull supports postgresql and sqlite, not {provider}")
-    return readers[provider](catalog, enum_names)
+    return readers[provider](catalogs, enum_names)
