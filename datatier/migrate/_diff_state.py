@@ -12,6 +12,7 @@ including every reference to the renamed object. Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,10 +135,25 @@ class DatabaseState:
     extensions: dict[str, Extension] = field(default_factory=dict)  # by database name
 
 
+# Built once per schema object and database: the IR never changes, and building the
+# metadata is most of a plan's cost (``migrate dev`` plans twice when it asks about renames).
+_STATES: dict[tuple[int, str], DatabaseState] = {}
+
+
 def database_state(schema: Schema | None, dialect: Dialect) -> DatabaseState:
     """The tables and enums ``schema`` creates on ``dialect`` (nothing for ``None``)."""
     if schema is None:
         return DatabaseState(tables={}, enums={})
+    key = (id(schema), dialect.name)
+    state = _STATES.get(key)
+    if state is None:
+        state = _build_state(schema, dialect)
+        _STATES[key] = state
+        weakref.finalize(schema, _STATES.pop, key, None)
+    return state
+
+
+def _build_state(schema: Schema, dialect: Dialect) -> DatabaseState:
     metadata = to_metadata(schema, dialect)
     enums: dict[tuple[str | None, str], EnumState] = {}
     for enum in metadata.info.get("enums", []):
