@@ -892,3 +892,30 @@ def test_a_table_and_its_column_renamed_together(tmp_path: Path) -> None:
         db.run(plan.down_sql)
         assert diff_catalogs(before, db.catalog()) == []
         assert db.rows("Note", ["id", "body"]) == [("1", "gone after the change")]
+
+
+@pytest.mark.postgres
+def test_enum_values_removed_from_a_renamed_table(shared_pg_url: str) -> None:
+    """The renames run first, so the enum's columns are cast under their new names."""
+    case = CASES / "22_enum_values_removed"
+    old = _schema((case / "old.prisma").read_text(), "postgresql")
+    new_text = (case / "new.prisma").read_text()
+    new_text = new_text.replace("  posts Post[]\n}", '  posts Post[]\n\n  @@map("users")\n}', 1)
+    new = _schema(new_text, "postgresql")
+    plan = plan_migration(
+        old, new, "postgresql", renames=[RenameCandidate("table", "User", "users")]
+    )
+    assert plan.summary[0] == 'rename table "User" to "users"'
+    with _Db("postgresql", shared_pg_url) as db:
+        db.reset()
+        db.run(_ddl(new, "postgresql"))
+        pushed = db.catalog()
+        db.reset()
+        db.run(_ddl(old, "postgresql"))
+        before = db.catalog()
+        db.run((case / "seed.sql").read_text())
+        db.run(plan.up_sql)
+        assert diff_catalogs(pushed, db.catalog()) == []
+        assert db.rows("users", ["id", "role"]) == [("1", "ADMIN"), ("2", "USER")]
+        db.run(plan.down_sql)
+        assert diff_catalogs(before, db.catalog()) == []

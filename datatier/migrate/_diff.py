@@ -210,9 +210,8 @@ class _Differ:
                 self.ops.append(DropEnum(enum))
 
     def _enum_usages(self, enum_key: tuple[str | None, str]) -> Iterable[EnumUsage]:
+        # Enum names are unique across database schemas (Prisma requires it), so any table may use it.
         for key, table in self.old.tables.items():
-            if table.schema != enum_key[0]:
-                continue
             after = self.new.tables.get(key)
             for column in table.columns.values():
                 if column.enum != enum_key[1]:
