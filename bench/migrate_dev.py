@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from bench.datagen.schema_gen import render_schema
-from datatier.migrate._commands import dev, open_project
+from datatier.migrate import dev, open_project
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -21,7 +21,8 @@ from datatier.errors import DatatierError, SchemaError
 from datatier.schema import Schema, load_schema, schema_files
 
 if TYPE_CHECKING:
-    from datatier.migrate._commands import DiffSource, Project
+    from datatier.migrate._commands import Project
+    from datatier.migrate._dev import DiffSource
 
 __all__ = ["app", "main"]
 
@@ -245,7 +246,7 @@ def migrate_dev(
     ] = False,
 ) -> None:
     """Write a migration from the history to the schema (replayed in a shadow database), apply it."""
-    from datatier.migrate._commands import dev
+    from datatier.migrate._dev import dev
 
     project = _project(schema, url, shadow_url)
     if name is None:
@@ -271,7 +272,7 @@ _SOURCES = ("empty", "schema", "migrations", "url")
 
 
 def _diff_source(side: str, values: dict[str, str | bool | None]) -> DiffSource:
-    from datatier.migrate._commands import DiffSource
+    from datatier.migrate._dev import DiffSource
 
     given = [kind for kind in _SOURCES if values[kind] not in (None, False)]
     if len(given) != 1:
@@ -312,7 +313,8 @@ def migrate_diff(
     ] = False,
 ) -> None:
     """The changes between two states (schema, migrations, live database or nothing)."""
-    from datatier.migrate._commands import SHADOW_URL_ENV, diff
+    from datatier.migrate._dev import diff
+    from datatier.migrate._shadow import SHADOW_URL_ENV
 
     source = _diff_source(
         "from",
@@ -390,7 +392,7 @@ def migrate_rollback(
     accept_data_loss: AcceptDataLossOption = False,
 ) -> None:
     """Run down.sql of the newest applied migrations, newest first, and mark them rolled back."""
-    from datatier.migrate._commands import rollback
+    from datatier.migrate._rollback import rollback
 
     report = rollback(_project(schema, url), steps=steps, to=to, accept_data_loss=accept_data_loss)
     _echo_lines(report.lines())

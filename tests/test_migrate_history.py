@@ -509,7 +509,8 @@ def test_concurrent_deploys_apply_each_migration_once(pg_url: str, tmp_path: Pat
     deadline = time.monotonic() + 30
     with psycopg.connect(pg_url, autocommit=True) as conn:
         while not conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ).fetchone()[0]:  # type: ignore[index]
             assert time.monotonic() < deadline and first.poll() is None, first.communicate()[0]
             time.sleep(0.02)

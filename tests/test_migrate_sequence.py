@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from datatier.cli import app
 from datatier.migrate._catalog import Catalog, diff_catalogs
-from datatier.migrate._commands import _empty_database, read_catalog
 from datatier.migrate._push import push
+from datatier.migrate._shadow import empty_database, read_catalog
 from datatier.schema import validate_schema_text
 from tests.harness.backends import CAPABILITIES, Backend
 from tests.harness.databases import fresh_postgres_database, with_database
@@ -224,7 +224,7 @@ def scratch_database(backend: Backend, tmp_path: Path) -> Iterator[str]:
 
 
 def expected_catalog(scratch_url: str, provider: str, models: str) -> Catalog:
-    _empty_database(scratch_url)
+    empty_database(scratch_url)
     push(validate_schema_text(schema_text(provider, models)), scratch_url, provider)
     return unordered(read_catalog(scratch_url))
 

@@ -2,22 +2,17 @@
 
 from datatier.migrate._commands import (
     DeployReport,
-    DevReport,
-    DiffSource,
     Project,
     ResetReport,
-    RollbackReport,
     StatusReport,
     deploy,
-    dev,
-    diff,
     open_project,
     reset,
     resolve,
-    rollback,
     run_seed,
     status,
 )
+from datatier.migrate._dev import DevReport, DiffSource, dev, diff
 from datatier.migrate._history import MigrationError
 from datatier.migrate._introspect import EmptyDatabase, introspect, pull_schema_text
 from datatier.migrate._plan import (
@@ -29,6 +24,7 @@ from datatier.migrate._plan import (
     plan_migration,
 )
 from datatier.migrate._push import DataLossError, PushReport, push
+from datatier.migrate._rollback import RollbackReport, rollback
 
 __all__ = [
     "DataLossCheck",
