@@ -1,9 +1,10 @@
 """The migration commands behind the CLI: each takes a ``Project`` and returns a report.
 
-``deploy``, ``status``, ``rollback``, ``reset``, ``resolve``, ``dev``, ``diff`` and
-``seed`` never print and never ask: where a question arises (a rename, data
-loss) they take the answer as an argument or stop with a ``MigrationError``
-that names the flag giving it. The CLI prints the reports.
+This module holds the project, the history judged against the folders, applying one
+migration (with its data step), and ``deploy``, ``status``, ``reset``, ``resolve`` and
+the seed; ``_dev`` (``dev``, ``diff``) and ``_rollback`` build on it. No command prints
+or asks: where a question arises (a rename, data loss) it takes the answer as an
+argument or stops with a ``MigrationError`` that names the flag giving it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from datatier.migrate._commands import (
     session,
 )
 from datatier.migrate._folders import (
+    canonical_provider,
     read_migrations,
 )
 from datatier.migrate._history import (
@@ -333,7 +334,7 @@ def _diff_provider(sides: Sequence[DiffSource]) -> str:
         if side.kind == "schema" and side.value is not None:
             schema = load_schema(Path(side.value))
             if schema.provider:
-                found[side.describe()] = _canonical(schema.provider)
+                found[side.describe()] = canonical_provider(schema.provider)
         elif side.kind == "url" and side.value is not None:
             from datatier.config import provider_for_url
 
@@ -341,7 +342,7 @@ def _diff_provider(sides: Sequence[DiffSource]) -> str:
         elif side.kind == "migrations" and side.value is not None:
             locked = read_lock(Path(side.value))
             if locked:
-                found[side.describe()] = _canonical(locked)
+                found[side.describe()] = canonical_provider(locked)
     providers = set(found.values())
     if len(providers) > 1:
         listed = ", ".join(f"{where}: {p}" for where, p in found.items())
@@ -352,10 +353,6 @@ def _diff_provider(sides: Sequence[DiffSource]) -> str:
             "migrations folder with migration_lock.toml"
         )
     return providers.pop()
-
-
-def _canonical(provider: str) -> str:
-    return "postgresql" if provider == "postgres" else provider
 
 
 def _diff_side(

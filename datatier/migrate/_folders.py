@@ -22,6 +22,7 @@ __all__ = [
     "LOCK_FILE",
     "UP_FILE",
     "MigrationFolder",
+    "canonical_provider",
     "check_lock",
     "checksum",
     "matches_checksum",
@@ -183,7 +184,7 @@ def write_lock(directory: Path, provider: str) -> None:
 def check_lock(directory: Path, provider: str) -> None:
     """Refuse a history written for another provider (Prisma's P3019), naming both."""
     locked = read_lock(directory)
-    if locked is not None and _canonical(locked) != _canonical(provider):
+    if locked is not None and canonical_provider(locked) != canonical_provider(provider):
         raise DatatierError(
             f"the migrations in {directory} were written for {locked} ({LOCK_FILE}), "
             f"but the database is {provider}; use a {locked} database, or start a new history "
@@ -191,5 +192,6 @@ def check_lock(directory: Path, provider: str) -> None:
         )
 
 
-def _canonical(provider: str) -> str:
+def canonical_provider(provider: str) -> str:
+    """``postgres`` spelled as ``postgresql``; other providers unchanged."""
     return "postgresql" if provider == "postgres" else provider
