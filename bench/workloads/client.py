@@ -106,7 +106,7 @@ WORKLOADS_LIST = (
     ClientWorkload(
         "client.filter_page", FILTER_PAGE,
         f"Published posts with at least {MIN_VIEWS} views, newest published first: the page of "
-        "20 after a cursor (rotating over posts that pass the filter).", 1_000, 1.3,
+        "20 after a cursor (rotating over posts that pass the filter).", 300, 1.3,
     ),
     ClientWorkload(
         "client.nested", NESTED,
