@@ -5,14 +5,15 @@
 1. ``DATATIER_BENCH_POSTGRES_URL``: used as it is. Statements are counted only if
    it preloads ``pg_stat_statements``; server CPU only if its backends are
    processes of this machine.
-2. A private cluster: initdb'd once into ``$DATATIER_BENCH_PGDATA`` (default
+2. ``DATATIER_TEST_POSTGRES_URL``, else ``postgresql://postgres@127.0.0.1:5432/postgres``,
+   if it preloads ``pg_stat_statements`` and its backends run here.
+3. A private cluster: initdb'd once into ``$DATATIER_BENCH_PGDATA`` (default
    ``/var/tmp/datatier-bench-<uid>/pgdata``), kept between runs so the loaded data
    is reused, started on a free loopback port for the run and stopped after it
    (unless it was already running, then it is left running). Settings in
    ``CLUSTER_SETTINGS``; it needs PostgreSQL's server binaries with the
    ``pg_stat_statements`` library beside them.
-3. ``DATATIER_TEST_POSTGRES_URL``, else ``postgresql://postgres@127.0.0.1:5432/postgres``,
-   with whatever it can count.
+4. The server of 2 even though it cannot count, saying so in its notes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -107,24 +108,33 @@ def postgres_server(env: dict[str, str] | None = None) -> Iterator[PostgresServe
     if explicit := env.get(BENCH_URL_ENV):
         yield _probe(explicit, f"${BENCH_URL_ENV}", tried)
         return
+    fallback = env.get(FALLBACK_ENV) or LOCAL_SERVER_URL
+    origin = f"${FALLBACK_ENV}" if env.get(FALLBACK_ENV) else "local server"
+    try:
+        local: PostgresServer | None = _probe(fallback, origin, [])
+    except ServerUnavailable as exc:
+        local = None
+        tried.append(str(exc).removeprefix("no PostgreSQL server; tried: "))
+    if local is not None and local.counts_statements and local.local_backends:
+        yield local
+        return
+    if local is not None:
+        tried.append(f"{origin}: not used first, it cannot count statements or server CPU")
     try:
         cluster = PrivateCluster.find(Path(env.get(PGDATA_ENV) or default_pgdata()))
+        url, started = cluster.start()
     except ServerUnavailable as exc:
         tried.append(str(exc))
     else:
         try:
-            url, started = cluster.start()
-        except ServerUnavailable as exc:
-            tried.append(str(exc))
-        else:
-            try:
-                yield _probe(url, f"private cluster in {cluster.data}", tried)
-            finally:
-                if started:
-                    cluster.stop()
-            return
-    fallback = env.get(FALLBACK_ENV) or LOCAL_SERVER_URL
-    yield _probe(fallback, f"${FALLBACK_ENV}" if env.get(FALLBACK_ENV) else "local server", tried)
+            yield _probe(url, f"private cluster in {cluster.data}", tried)
+        finally:
+            if started:
+                cluster.stop()
+        return
+    if local is None:
+        raise ServerUnavailable("no PostgreSQL server; tried: " + "; ".join(tried))
+    yield replace(local, notes=(*tried, *local.notes))
 
 
 def default_pgdata() -> Path:
