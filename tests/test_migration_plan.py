@@ -919,3 +919,50 @@ def test_enum_values_removed_from_a_renamed_table(shared_pg_url: str) -> None:
         assert db.rows("users", ["id", "role"]) == [("1", "ADMIN"), ("2", "USER")]
         db.run(plan.down_sql)
         assert diff_catalogs(before, db.catalog()) == []
+
+
+_NARROW_OLD = """datasource db {
+  provider = "postgresql"
+}
+
+model N {
+  id  Int      @id
+  d   Decimal
+  t   DateTime
+  f   Float
+  r   Float
+  big BigInt
+}
+"""
+
+_NARROW_NEW = (
+    _NARROW_OLD.replace("  d   Decimal\n", "  d   Decimal  @db.Decimal(6, 2)\n")
+    .replace("  t   DateTime\n", "  t   DateTime @db.Date\n")
+    .replace("  f   Float\n", "  f   Int\n")
+    .replace("  r   Float\n", "  r   Float    @db.Real\n")
+    .replace("  big BigInt\n", "  big Int\n")
+)
+
+
+@pytest.mark.postgres
+def test_narrowing_type_changes_count_the_values_that_do_not_fit(shared_pg_url: str) -> None:
+    old, new = _schema(_NARROW_OLD, "postgresql"), _schema(_NARROW_NEW, "postgresql")
+    plan = plan_migration(old, new, "postgresql")
+    columns = ("`d`", "`t`", "`f`", "`r`", "`big`")
+    checks = {c: [k for k in plan.data_loss if f"column {c} on" in k.message] for c in columns}
+    assert all(len(found) == 1 for found in checks.values()), plan.data_loss
+    with _Db("postgresql", shared_pg_url) as db:
+        db.reset()
+        db.run(_ddl(old, "postgresql"))
+        db.run(
+            'INSERT INTO "N" ("id", "d", "t", "f", "r", "big") VALUES '
+            "(1, 12.5, '2024-01-01 00:00:00', 3, 0.5, 7), "
+            "(2, 12345.678, '2024-01-01 10:30:00', 2.5, 0.1, 10000000000);"
+        )
+        for column, (check,) in checks.items():
+            assert db.count(check.sql) == 1, column  # row 2 does not fit, row 1 does
+        db.run('DELETE FROM "N" WHERE "id" = 2;')
+        for column, (check,) in checks.items():
+            assert db.count(check.sql) == 0, column
+        db.run(plan.up_sql)
+        assert db.rows("N", ["d", "f", "big"]) == [("12.50", "3", "7")]
