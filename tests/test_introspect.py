@@ -612,6 +612,29 @@ def test_cli_refuses_to_overwrite_another_schema(
     assert (tmp_path / "schema.prisma").read_text() == pull_schema_text(url)
 
 
+def test_cli_writes_a_new_file_where_schema_says_and_names_ignored_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = sqlite3.connect(tmp_path / "hand.db")
+    conn.executescript(HAND_MADE_SQLITE)
+    conn.close()
+    url = f"file:{tmp_path}/hand.db"
+    result = _pull(tmp_path, monkeypatch, "--url", url, "--schema", "prisma/app.prisma")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "prisma" / "app.prisma").read_text() == EXPECTED_SQLITE
+    assert "audit_log marked @@ignore (no primary key or unique index" in result.stdout
+    assert result.stdout.rstrip().endswith("; wrote prisma/app.prisma")
+
+
+def test_cli_refuses_a_schema_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _blog_database(tmp_path)
+    (tmp_path / "prisma").mkdir()
+    (tmp_path / "prisma" / "a.prisma").write_text('datasource db {\n  provider = "sqlite"\n}\n')
+    result = _pull(tmp_path, monkeypatch, "--url", url, "--schema", "prisma")
+    assert result.exit_code == 1
+    assert "is a folder: pass --schema FILE" in result.stderr
+
+
 def test_cli_empty_database_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

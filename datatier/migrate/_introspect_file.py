@@ -204,14 +204,15 @@ def pull_command(
         )
     if print_only:
         return PullResult(text, None, False, summary)
+    shown = path.relative_to(cwd) if path.is_relative_to(cwd) else path
     if existing is not None and existing == text:
-        return PullResult(text, path, False, f"{summary}; {path} already matches, not changed")
+        return PullResult(text, path, False, f"{summary}; {shown} already matches, not changed")
     if existing is not None and _describes_data(existing, str(path)) and not force:
         raise DatatierError(
-            f"{path} already describes a schema that differs from the database; db pull would "
+            f"{shown} already describes a schema that differs from the database; db pull would "
             "replace its models and enums. Pass --force to overwrite it (generator blocks and "
             "the datasource are kept), or --print to see the pulled schema without writing"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    return PullResult(text, path, True, f"{summary}; wrote {path}")
+    return PullResult(text, path, True, f"{summary}; wrote {shown}")
