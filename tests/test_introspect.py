@@ -33,6 +33,7 @@ from datatier.schema import Schema, validate_schema_text
 from tests.harness.databases import fresh_postgres_database
 from tests.harness.golden import MANIFEST
 from tests.harness.servers import Server
+from tests.test_cli import run as run_cli
 from tests.test_ddl_conformance import _cases, _load
 
 
@@ -553,6 +554,15 @@ def _pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DATATIER_SCHEMA", raising=False)
     return _runner.invoke(app, ["db", "pull", *args])
+
+
+def test_console_script_pulls(tmp_path: Path) -> None:
+    """End to end, as a user runs it: the installed `datatier` command."""
+    url = _blog_database(tmp_path)
+    result = run_cli(tmp_path, "db", "pull", "--url", url)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "schema.prisma").read_text() == pull_schema_text(url)
+    assert "wrote schema.prisma" in result.stdout
 
 
 def test_cli_print_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
