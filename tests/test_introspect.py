@@ -24,10 +24,11 @@ from datatier.cli import app
 from datatier.dialects import get_dialect
 from datatier.errors import ConnectionFailed
 from datatier.migrate import EmptyDatabase, introspect, pull_schema_text
-from datatier.migrate._catalog import Catalog, diff_catalogs
+from datatier.migrate._catalog import Catalog, Column, EnumType, Table, diff_catalogs
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
 from datatier.migrate._introspect_file import merge_pulled_schema
+from datatier.migrate._introspect_types import column_reader
 from datatier.migrate._push import push
 from datatier.schema import Schema, validate_schema_text
 from tests.harness.databases import fresh_postgres_database
@@ -746,3 +747,78 @@ def test_names_that_are_not_identifiers(tmp_path: Path) -> None:
     schema = introspect(url)
     assert schema.model("String_").field("a_b2").db_name == "a-b"
     assert [m.db_name for m in schema.models] == ["String", "a-b", "_x"]
+
+
+# -- defaults read back (pure) -------------------------------------------------------
+
+_POSTGRES_DEFAULTS = [
+    ("integer", "'-1'::integer", "-1"),
+    ("integer", "(-5)", "-5"),
+    (
+        "integer",
+        "nextval('other_seq'::regclass)",
+        "dbgenerated(\"nextval('other_seq'::regclass)\")",
+    ),
+    ("text", "'it''s'::text", '"it\'s"'),
+    ("text", "'a\\b'::text", '"a\\\\b"'),
+    ("character varying(10)", "'x'::character varying", '"x"'),
+    ("double precision", "(0.5)::double precision", "0.5"),
+    ("numeric(65,30)", "1.50", "1.50"),
+    ("boolean", "true", "true"),
+    ("jsonb", "'{\"a\": 1}'::jsonb", '"{\\"a\\": 1}"'),
+    ("bytea", "'\\x48656c6c6f'::bytea", '"SGVsbG8="'),
+    ("timestamp(3) without time zone", "CURRENT_TIMESTAMP", "now()"),
+    (
+        "timestamp(3) without time zone",
+        "'2020-01-02 03:04:05.678'::timestamp without time zone",
+        '"2020-01-02T03:04:05.678000Z"',
+    ),
+    (
+        "timestamp with time zone",
+        "'2020-01-02 03:04:05+02'::timestamp with time zone",
+        '"2020-01-02T03:04:05+02:00"',
+    ),
+    (
+        "time without time zone",
+        "'10:00:00'::time without time zone",
+        "dbgenerated(\"'10:00:00'::time without time zone\")",
+    ),
+    ('"order-status"', "'in progress'::\"order-status\"", "in_progress"),
+    ("text[]", "ARRAY['a'::text, 'b,c'::text]", '["a", "b,c"]'),
+    ("text[]", "'{}'::text[]", "[]"),
+    ("integer[]", "ARRAY[1, 2]", "[1, 2]"),
+    ("uuid", "gen_random_uuid()", 'dbgenerated("gen_random_uuid()")'),
+]
+
+_SQLITE_DEFAULTS = [
+    ("TEXT", "'it''s'", '"it\'s"'),
+    ("INTEGER", "-3", "-3"),
+    ("REAL", "1.5", "1.5"),
+    ("BOOLEAN", "false", "false"),
+    ("DATETIME", "CURRENT_TIMESTAMP", "now()"),
+    ("DATETIME", "'2020-01-02 03:04:05 +00:00'", '"2020-01-02T03:04:05Z"'),
+    ("JSONB", "'[1, 2]'", '"[1, 2]"'),
+    ("JSONB", "42", '"42"'),
+    ("BLOB", "'48656c6c6f'", '"SGVsbG8="'),
+    ("TEXT", "(lower('X'))", "dbgenerated(\"(lower('X'))\")"),
+]
+
+
+def _default(provider: str, type_: str, default: str) -> str | None:
+    enum = EnumType("order-status", ("new", "in progress"))
+    catalog = Catalog(tables=(), enums=(enum,) if provider == "postgresql" else ())
+    names = {("s", "order-status"): ("order_status", {"new": "new", "in progress": "in_progress"})}
+    reader = column_reader(provider, {"s": catalog}, names if provider == "postgresql" else {})
+    column = Column("c", type_, nullable=True, default=default)
+    table = Table("t", (column,))
+    return reader.default("s", table, column, reader.field_type(column, "s"))
+
+
+@pytest.mark.parametrize(("type_", "default", "expected"), _POSTGRES_DEFAULTS)
+def test_postgres_defaults(type_: str, default: str, expected: str) -> None:
+    assert _default("postgresql", type_, default) == expected
+
+
+@pytest.mark.parametrize(("type_", "default", "expected"), _SQLITE_DEFAULTS)
+def test_sqlite_defaults(type_: str, default: str, expected: str) -> None:
+    assert _default("sqlite", type_, default) == expected
