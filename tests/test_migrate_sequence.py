@@ -494,3 +494,24 @@ def test_shared_schemas_migrate_and_stay_in_sync(
     run(root, sql_backend, "migrate", "rollback", "--accept-data-loss")
     actual = read_catalog(sql_backend.url)
     assert actual.tables == () and actual.enums == ()
+
+
+def test_dev_seeds_a_fresh_database_only(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    backend = Backend("sqlite", sqlite_url, CAPABILITIES["sqlite"])
+    (tmp_path / "datatier.toml").write_text('seed = "seed.py"\n')
+    (tmp_path / "seed.py").write_text(
+        "import os, sqlite3\n"
+        "path = os.environ['DATABASE_URL'].removeprefix('file:')\n"
+        "with sqlite3.connect(path) as conn:\n"
+        """    conn.execute("INSERT INTO \\"User\\" (\\"email\\") VALUES ('seed@example.com')")\n"""
+    )
+    (tmp_path / "schema.prisma").write_text(schema_text("sqlite", STEPS[0].models))
+    assert "ran the seed script" in run(tmp_path, backend, "migrate", "dev", "--name", "init")
+    (tmp_path / "schema.prisma").write_text(schema_text("sqlite", STEPS[1].models))
+    assert "ran the seed script" not in run(tmp_path, backend, "migrate", "dev", "--name", "age")
+    with backend.connect() as conn:
+        assert conn.execute('SELECT "email" FROM "User"').fetchall() == [("seed@example.com",)]
