@@ -535,6 +535,44 @@ def test_hand_made_postgres_database(pull_pg_urls: tuple[str, str]) -> None:
     assert diff_catalogs(hand, again) == []
 
 
+def test_what_a_schema_cannot_say_is_noted(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "notes.db")
+    conn.executescript(
+        """
+        CREATE TABLE a (id INTEGER PRIMARY KEY, code TEXT);
+        CREATE INDEX a_lower ON a (lower(code));
+        CREATE TABLE b (id INTEGER PRIMARY KEY, acode TEXT REFERENCES a(code));
+        """
+    )
+    conn.close()
+    text = pull_schema_text(f"file:{tmp_path}/notes.db")
+    assert (
+        '// Not described here, kept only in the database: the index "a_lower" '
+        "(an expression index).\nmodel a {"
+    ) in text
+    assert (
+        "// Not described here, kept only in the database: the foreign key on (acode) "
+        "(its referenced key is not unique).\nmodel b {"
+    ) in text
+
+
+@pytest.mark.postgres
+def test_check_constraints_are_noted(pull_pg_urls: tuple[str, str]) -> None:
+    first, _ = pull_pg_urls
+    try:
+        with psycopg.connect(first, autocommit=True) as conn:
+            conn.execute(
+                'CREATE TABLE "Item" ("id" INTEGER PRIMARY KEY, "n" INTEGER CHECK (n > 0))'
+            )
+        assert pull_schema_text(first).startswith(
+            'datasource db {\n  provider = "postgresql"\n}\n\n'
+            "// Not described here, kept only in the database: the check constraint "
+            '"Item_n_check".\nmodel Item {\n'
+        )
+    finally:
+        _postgres_catalog(first, clear=True)
+
+
 # -- the command ---------------------------------------------------------------------
 
 _runner = CliRunner()

@@ -73,6 +73,7 @@ class _Model:
     fields: list[_Field] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # column -> field name
     block_attributes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the schema cannot say
     ignored: bool = False
     scope: NameScope = field(default_factory=NameScope)
 
@@ -229,8 +230,11 @@ class _Puller:
             if index in single_uniques.values():
                 continue
             attribute = self._index_attribute(model, index)
-            if attribute is not None:
+            if attribute is None:
+                model.notes.append(f"the index {_string(index.name)} (an expression index)")
+            else:
                 model.block_attributes.append(attribute)
+        model.notes.extend(f"the check constraint {_string(c.name)}" for c in table.checks)
         model.ignored = not self._identifiable(db_schema, table)
         return model
 
@@ -403,6 +407,9 @@ class _Puller:
             for fk in model.table.foreign_keys:
                 target = self.models.get(self._referenced(model.schema, fk.ref_table))
                 if target is None or not self._references_key(target.table, fk.ref_columns):
+                    what = "not pulled" if target is None else "not unique"
+                    name = _string(fk.name) if fk.name else f"on ({', '.join(fk.columns)})"
+                    model.notes.append(f"the foreign key {name} (its referenced key is {what})")
                     continue
                 fks.append((model, fk, target))
                 pairs[frozenset((model.name, target.name))] += 1
@@ -504,7 +511,13 @@ class _Puller:
     # -- text ----------------------------------------------------------------------
 
     def _render_model(self, model: _Model) -> str:
-        lines = [IGNORED_COMMENT] if model.ignored else []
+        lines = []
+        if model.notes:
+            lines.append(
+                f"// Not described here, kept only in the database: {', '.join(model.notes)}."
+            )
+        if model.ignored:
+            lines.append(IGNORED_COMMENT)
         lines.append(f"model {model.name} {{")
         for f in model.fields:
             lines.append(f"  {f.name} {f.type} {' '.join(f.attributes)}".rstrip())
