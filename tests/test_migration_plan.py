@@ -966,3 +966,55 @@ def test_narrowing_type_changes_count_the_values_that_do_not_fit(shared_pg_url: 
             assert db.count(check.sql) == 0, column
         db.run(plan.up_sql)
         assert db.rows("N", ["d", "f", "big"]) == [("12.50", "3", "7")]
+
+
+_ENUM_OLD = """datasource db {
+  provider = "postgresql"
+}
+
+enum Role {
+  A
+  B
+  C
+}
+
+model T {
+  id Int   @id
+  r  Role  @default(A)
+  s  Role?
+  u  Role?
+}
+
+model Gone {
+  id Int  @id
+  r  Role
+}
+"""
+
+_ENUM_NEW = (
+    _ENUM_OLD.replace("  C\n", "")
+    .replace("  s  Role?\n", "")
+    .replace("  u  Role?\n", "  u  String?\n")
+    .split("model Gone")[0]
+)
+
+
+@pytest.mark.postgres
+def test_enum_values_removed_while_columns_using_them_go(shared_pg_url: str) -> None:
+    """A removed value in a column that is dropped (or stops using the enum) is no obstacle."""
+    old, new = _schema(_ENUM_OLD, "postgresql"), _schema(_ENUM_NEW, "postgresql")
+    plan = plan_migration(old, new, "postgresql")
+    value_checks = [c for c in plan.data_loss if "values [C]" in c.message]
+    assert [c.message.rsplit("(", 1)[1] for c in value_checks] == ["column `r` of `T`)."]
+    with _Db("postgresql", shared_pg_url) as db:
+        db.reset()
+        db.run(_ddl(old, "postgresql"))
+        before = db.catalog()
+        db.run("INSERT INTO \"T\" VALUES (1, 'B', 'C', 'C'); INSERT INTO \"Gone\" VALUES (1, 'C');")
+        assert [db.count(c.sql) for c in value_checks] == [0]
+        db.run(plan.up_sql)
+        assert db.rows("T", ["id", "r", "u"]) == [("1", "B", "C")]
+        db.run(plan.down_sql)
+        assert (
+            diff_catalogs(_without_column_order(before), _without_column_order(db.catalog())) == []
+        )

@@ -223,6 +223,8 @@ class _Checks:
     def _enum_values(self, op: RecreateEnum) -> Iterator[DataLossCheck]:
         removed = ", ".join("'" + v.replace("'", "''") + "'" for v in op.removed)
         for use in op.usages:
+            if use.dropped:
+                continue  # its values go with it (see the drop's own check)
             table = ".".join(
                 self.quote(p) for p in (use.table[0], use.source_table) if p is not None
             )

@@ -225,6 +225,7 @@ class _Differ:
                     new_default=target.default if target is not None else None,
                     source_table=table.source,
                     source_column=column.source,
+                    dropped=target is None or target.enum != enum_key[1],
                 )
                 self.remade_columns.add((key, column.name))
 

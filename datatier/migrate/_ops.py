@@ -132,6 +132,9 @@ class EnumUsage:
     new_default: str | None
     source_table: str
     source_column: str
+    # The column (or its table) goes in this migration, or stops using the enum: meanwhile
+    # it holds text.
+    dropped: bool = False
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,12 @@ class MigrationRenderer:
         for use in op.usages:
             table, column = self.table(use.table), self.quote(use.column)
             suffix = "[]" if use.is_array else ""
+            # A column dropped later in the script keeps its values as text meanwhile, so
+            # removed values in it cannot fail the cast (Prisma's script fails there).
+            target = "TEXT" if use.dropped else new
             out.append(
-                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {new}{suffix} "
-                f"USING ({column}::text{suffix}::{new}{suffix})"
+                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {target}{suffix} "
+                f"USING ({column}::text{suffix}" + ("" if use.dropped else f"::{new}{suffix}") + ")"
             )
         out += [
             f"ALTER TYPE {name} RENAME TO {self.quote(enum.name + '_old')}",
