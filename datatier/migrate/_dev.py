@@ -110,15 +110,7 @@ def dev(
     (unless ``accept_data_loss`` or ``create_only``). A fresh database gets the seed.
     """
     try:
-        report = _dev(
-            project,
-            name,
-            create_only=create_only,
-            accept_data_loss=accept_data_loss,
-            renames=renames,
-            confirm=confirm,
-            seed=seed,
-        )
+        report = _dev(project, name, create_only, accept_data_loss, renames, confirm, seed)
     finally:
         left_behind = wait_for_shadow_drops()
     if left_behind:
@@ -129,12 +121,11 @@ def dev(
 def _dev(
     project: Project,
     name: str,
-    *,
-    create_only: bool = False,
-    accept_data_loss: bool = False,
-    renames: Sequence[str] = (),
-    confirm: Callable[[str], bool] | None = None,
-    seed: bool = True,
+    create_only: bool,
+    accept_data_loss: bool,
+    renames: Sequence[str],
+    confirm: Callable[[str], bool] | None,
+    seed: bool,
 ) -> DevReport:
     from datatier.migrate._plan import plan_migration
 
