@@ -27,7 +27,7 @@ from datatier.migrate._introspect_names import (
     plural,
     sanitize,
 )
-from datatier.migrate._introspect_types import ColumnReader, column_reader
+from datatier.migrate._introspect_types import ColumnReader, EnumNames, column_reader
 from datatier.migrate._introspect_types import string_literal as _string
 from datatier.schema._format import format_schema_text
 from datatier.schema._ir import ReferentialAction
@@ -86,6 +86,11 @@ class _JoinTable:
     model_b: _Model
 
 
+def _attribute(name: str, args: Sequence[str]) -> str:
+    """``@unique`` or ``@unique(map: "x")``: the arguments in parentheses when there are any."""
+    return f"{name}({', '.join(args)})" if args else name
+
+
 def render_pulled_schema(
     catalogs: Mapping[str, Catalog],
     provider: str,
@@ -115,25 +120,9 @@ class _Puller:
         self.catalogs = catalogs
         self.multi_schema = multi_schema
         self.tables = [(name, t) for name, catalog in catalogs.items() for t in catalog.tables]
-        db_schema = next(iter(catalogs), "public")
         self.provider = provider
         self.preview_features: list[str] = []
-        self.datasource = [f"  provider = {_string(provider)}"]
-        if multi_schema:
-            self.datasource.append(f"  schemas  = [{', '.join(_string(n) for n in catalogs)}]")
-        if extensions:
-            self.preview_features.append("postgresqlExtensions")
-            items = []
-            for extension in extensions:
-                args = (
-                    []
-                    if extension.name == sanitize(extension.name)
-                    else [f"map: {_string(extension.name)}"]
-                )
-                if extension.schema != db_schema:
-                    args.append(f"schema: {_string(extension.schema)}")
-                items.append(sanitize(extension.name) + (f"({', '.join(args)})" if args else ""))
-            self.datasource.append(f"  extensions = [{', '.join(items)}]")
+        self.datasource = self._datasource(extensions, next(iter(catalogs), "public"))
         enums = [(name, e) for name, catalog in catalogs.items() for e in catalog.enums]
         # Tables and enums share one namespace; a table keeps its name before an enum does.
         keys = [(s, t.name) for s, t in self.tables] + [(s, e.name) for s, e in enums]
@@ -141,24 +130,46 @@ class _Puller:
         self.model_names = {(s, t.name): top_names[(s, t.name)] for s, t in self.tables}
         self.enum_blocks: list[str] = []
         self.enum_names: set[str] = set()
-        enum_names: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
-        for db_schema_name, enum in enums:
-            name = top_names[(db_schema_name, enum.name)]
+        enum_names: EnumNames = {}
+        for db_schema, enum in enums:
+            name = top_names[(db_schema, enum.name)]
             values = claim_names(NameScope(), enum.values)
-            enum_names[(db_schema_name, enum.name)] = (name, values)
+            enum_names[(db_schema, enum.name)] = (name, values)
             self.enum_names.add(name)
-            lines = [
-                f"  {value}" + (f" @map({_string(label)})" if value != label else "")
-                for label, value in values.items()
-            ]
-            if name != enum.name:
-                lines.append(f"  @@map({_string(enum.name)})")
-            if multi_schema:
-                lines.append(f"  @@schema({_string(db_schema_name)})")
-            self.enum_blocks.append(f"enum {name} {{\n" + "\n".join(lines) + "\n}")
+            self.enum_blocks.append(self._enum_block(name, db_schema, enum.name, values))
         self.columns: ColumnReader = column_reader(provider, catalogs, enum_names)
         self.models: dict[tuple[str, str], _Model] = {}
         self.joins: list[_JoinTable] = []
+
+    def _datasource(self, extensions: Sequence[PulledExtension], db_schema: str) -> list[str]:
+        """The datasource block's lines: provider, database schemas, extensions."""
+        lines = [f"  provider = {_string(self.provider)}"]
+        if self.multi_schema:
+            lines.append(f"  schemas  = [{', '.join(_string(n) for n in self.catalogs)}]")
+        if extensions:
+            self.preview_features.append("postgresqlExtensions")
+            items = []
+            for extension in extensions:
+                name = sanitize(extension.name)
+                args = [] if name == extension.name else [f"map: {_string(extension.name)}"]
+                if extension.schema != db_schema:
+                    args.append(f"schema: {_string(extension.schema)}")
+                items.append(_attribute(name, args))
+            lines.append(f"  extensions = [{', '.join(items)}]")
+        return lines
+
+    def _enum_block(
+        self, name: str, db_schema: str, db_name: str, values: Mapping[str, str]
+    ) -> str:
+        lines = [
+            f"  {value}" + (f" @map({_string(label)})" if value != label else "")
+            for label, value in values.items()
+        ]
+        if name != db_name:
+            lines.append(f"  @@map({_string(db_name)})")
+        if self.multi_schema:
+            lines.append(f"  @@schema({_string(db_schema)})")
+        return f"enum {name} {{\n" + "\n".join(lines) + "\n}"
 
     # -- models --------------------------------------------------------------------
 
@@ -203,12 +214,11 @@ class _Puller:
             type_ = self.columns.field_type(column, db_schema)
             attributes: list[str] = []
             if pk is not None and pk.columns == (column.name,):
-                attributes.append("@id" + self._map_arg(pk.name, table, (), "pkey", pk=True))
+                attributes.append(_attribute("@id", self._map(pk.name, table, (), "pkey")))
             unique = single_uniques.get(column.name)
             if unique is not None:
-                attributes.append(
-                    "@unique" + self._map_arg(unique.name, table, (column.name,), "key")
-                )
+                mapped = self._map(unique.name, table, (column.name,), "key")
+                attributes.append(_attribute("@unique", mapped))
             default = self.columns.default(db_schema, table, column, type_)
             if default is not None:
                 attributes.append(f"@default({default})")
@@ -221,11 +231,8 @@ class _Puller:
             )
         if pk is not None and len(pk.columns) > 1:
             fields = ", ".join(model.columns[c] for c in pk.columns)
-            model.block_attributes.append(
-                f"@@id([{fields}]"
-                + self._map_arg(pk.name, table, (), "pkey", pk=True, sep=", ")
-                + ")"
-            )
+            mapped = self._map(pk.name, table, (), "pkey")
+            model.block_attributes.append(_attribute("@@id", [f"[{fields}]", *mapped]))
         for index in table.indexes:
             if index in single_uniques.values():
                 continue
@@ -280,23 +287,18 @@ class _Puller:
             for index in table.indexes
         )
 
-    def _map_arg(
-        self,
-        name: str | None,
-        table: Table,
-        columns: Sequence[str],
-        suffix: str,
-        *,
-        pk: bool = False,
-        sep: str = "(",
-    ) -> str:
-        """``(map: "name")`` (or ``, map: "name"`` with ``sep=", "``) when ``name`` is not the default."""
-        if name is None or (pk and self.provider == "sqlite"):
-            return ""
+    def _map(
+        self, name: str | None, table: Table, columns: Sequence[str], suffix: str
+    ) -> list[str]:
+        """``[map: "name"]`` when ``name`` is not Prisma's default for the constraint, else ``[]``.
+
+        SQLite keeps no primary key names, so a key's name is never mapped there.
+        """
+        if name is None or (suffix == "pkey" and self.provider == "sqlite"):
+            return []
         if name == constraint_name(self.provider, table.name, columns, suffix):
-            return ""
-        text = f"map: {_string(name)}"
-        return f"{sep}{text})" if sep == "(" else f"{sep}{text}"
+            return []
+        return [f"map: {_string(name)}"]
 
     def _index_attribute(self, model: _Model, index: Index) -> str | None:
         if any(c.expression for c in index.columns) or any(
@@ -310,20 +312,17 @@ class _Puller:
                 args.append("sort: Desc")
             if key.opclass is not None and self.provider == "postgresql":
                 args.append(f"ops: raw({_string(key.opclass)})")
-            name = model.columns[key.name]
-            keys.append(f"{name}({', '.join(args)})" if args else name)
+            keys.append(_attribute(model.columns[key.name], args))
         kind = "unique" if index.unique else "index"
         suffix = "key" if index.unique else "idx"
         columns = [c.name for c in index.columns]
-        parts = [f"[{', '.join(keys)}]"]
-        if index.name != constraint_name(self.provider, model.table.name, columns, suffix):
-            parts.append(f"map: {_string(index.name)}")
+        parts = [f"[{', '.join(keys)}]", *self._map(index.name, model.table, columns, suffix)]
         if index.method not in (None, "btree") and index.method in _METHODS:
             parts.append(f"type: {_METHODS[index.method]}")
         if index.predicate is not None:
             self.preview_features.append("partialIndexes")
             parts.append(f"where: raw({_string(self.columns.predicate(index.predicate))})")
-        return f"@@{kind}({', '.join(parts)})"
+        return _attribute(f"@@{kind}", parts)
 
     # -- relations -----------------------------------------------------------------
 
@@ -468,10 +467,8 @@ class _Puller:
             args.append(f"onDelete: {on_delete.value}")
         if on_update is not ReferentialAction.CASCADE:
             args.append(f"onUpdate: {on_update.value}")
-        default_name = constraint_name(self.provider, model.table.name, fk.columns, "fkey")
-        if fk.name is not None and fk.name != default_name:
-            args.append(f"map: {_string(fk.name)}")
-        forward_attributes = [f"@relation({', '.join(args)})"]
+        args.extend(self._map(fk.name, model.table, fk.columns, "fkey"))
+        forward_attributes = [_attribute("@relation", args)]
         if target.ignored and not model.ignored:
             forward_attributes.append("@ignore")
         model.fields.append(

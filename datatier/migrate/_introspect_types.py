@@ -22,6 +22,7 @@ from datatier.schema._ir import ScalarType
 
 __all__ = [
     "ColumnReader",
+    "EnumNames",
     "FieldType",
     "PostgresColumns",
     "SqliteColumns",
