@@ -59,7 +59,7 @@ from datatier.migrate._ops import (
     RenameTable,
 )
 
-__all__ = ["Rename", "diff_states", "rename_candidates"]
+__all__ = ["Rename", "apply_renames", "diff_states", "rename_candidates"]
 
 
 @dataclass(frozen=True)
@@ -73,24 +73,33 @@ class Rename:
     schema: str | None = None
 
 
-def diff_states(
-    old: DatabaseState, new: DatabaseState, dialect: Dialect, renames: Sequence[Rename] = ()
-) -> list[Operation]:
-    """The operations, in Prisma's step order, that turn ``old`` into ``new``."""
+def apply_renames(
+    state: DatabaseState, renames: Sequence[Rename]
+) -> tuple[DatabaseState, list[Operation]]:
+    """``state`` as it is after the confirmed ``renames`` (tables first, then columns, whose
+    ``table`` is the table's new name), and the operations that rename."""
     ops: list[Operation] = []
     for rename in renames:
         if rename.kind == "table":
             key: TableKey = (rename.schema, rename.old)
-            serials = tuple(c.name for c in old.tables[key].columns.values() if c.autoincrement)
+            serials = tuple(c.name for c in state.tables[key].columns.values() if c.autoincrement)
             ops.append(RenameTable(key, rename.new, serials))
-            old = rename_table(old, key, rename.new)
+            state = rename_table(state, key, rename.new)
     for rename in renames:
         if rename.kind == "column":
             assert rename.table is not None
             key = (rename.schema, rename.table)
-            serial = old.tables[key].columns[rename.old].autoincrement
+            serial = state.tables[key].columns[rename.old].autoincrement
             ops.append(RenameColumn(key, rename.old, rename.new, serial))
-            old = rename_column(old, key, rename.old, rename.new)
+            state = rename_column(state, key, rename.old, rename.new)
+    return state, ops
+
+
+def diff_states(
+    old: DatabaseState, new: DatabaseState, dialect: Dialect, renames: Sequence[Rename] = ()
+) -> list[Operation]:
+    """The operations, in Prisma's step order, that turn ``old`` into ``new``."""
+    old, ops = apply_renames(old, renames)
     differ = _Differ(old, new, dialect)
     ops.extend(differ.run())
     # Prisma's order: by step kind, then by the table's place in the schema (the old schema's

@@ -16,8 +16,8 @@ from typing import Literal
 from datatier.dialects import Dialect, get_dialect
 from datatier.errors import DatatierError, ProviderMismatch
 from datatier.migrate._data_loss import DataLossCheck, data_loss_checks
-from datatier.migrate._diff import Rename, diff_states, rename_candidates
-from datatier.migrate._diff_state import DatabaseState, database_state, rename_column, rename_table
+from datatier.migrate._diff import Rename, apply_renames, diff_states, rename_candidates
+from datatier.migrate._diff_state import DatabaseState, database_state
 from datatier.migrate._ops import DropTable, Operation, RedefineTables
 from datatier.migrate._render_migration import MigrationRenderer
 from datatier.schema._ir import Schema
@@ -114,9 +114,9 @@ def plan_migration(
         Rename(r.kind, r.new, r.old, r.table and _old_table(r.table, confirmed), r.schema)
         for r in confirmed
     ]
-    renamed_old = _renamed(old, confirmed)
+    renamed_old, _ = apply_renames(old, confirmed)
     up_ops = diff_states(old, new, dialect, confirmed)
-    renamed_new = _renamed(new, reverse)
+    renamed_new, _ = apply_renames(new, reverse)
     down_ops = diff_states(new, old, dialect, reverse)
     renderer = MigrationRenderer(dialect)
     up_steps = tuple(_step(op, renderer) for op in up_ops)
@@ -173,16 +173,6 @@ def _to_rename(candidate: RenameCandidate) -> Rename:
 def _old_table(table: str, renames: Sequence[Rename]) -> str:
     """A column rename's table as named before the table renames (for the reverse plan)."""
     return next((r.old for r in renames if r.kind == "table" and r.new == table), table)
-
-
-def _renamed(state: DatabaseState, renames: Sequence[Rename]) -> DatabaseState:
-    for r in renames:
-        if r.kind == "table":
-            state = rename_table(state, (r.schema, r.old), r.new)
-    for r in renames:
-        if r.kind == "column" and r.table is not None:
-            state = rename_column(state, (r.schema, r.table), r.old, r.new)
-    return state
 
 
 def _check_renames(old: DatabaseState, new: DatabaseState, renames: Sequence[Rename]) -> None:
