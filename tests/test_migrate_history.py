@@ -197,7 +197,8 @@ def test_a_failed_migration_leaves_nothing_and_blocks_until_resolved(
     assert rows[-1][:5] == ("20240102000000_bad", rows[-1][1], False, False, 0)
     assert "failed:" in rows[-1][5] and "Missing" in rows[-1][5]
 
-    assert "failed: 20240102000000_bad" in run(root, sql_backend, "migrate", "status", code=3)
+    out = run(root, sql_backend, "migrate", "status", code=3)
+    assert "failed: 20240102000000_bad" in out and "error: " in out and "Missing" in out
     add_migration(root, "20240103000000_next", 'ALTER TABLE "User" ADD COLUMN "email" TEXT;\n')
     assert "failed earlier" in run(root, sql_backend, "migrate", "deploy", code=1)
     assert columns(sql_backend, "User") == ["id", "name"]

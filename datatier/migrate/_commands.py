@@ -387,6 +387,7 @@ class StatusReport:
     modified: tuple[str, ...]
     missing: tuple[str, ...]
     drift: tuple[str, ...] | None
+    errors: tuple[str, ...] = ()  # the recorded error of each failed migration, in order
 
     @property
     def exit_code(self) -> int:
@@ -412,6 +413,8 @@ class StatusReport:
         ):
             for name in names:
                 out.append(f"  {label}: {name}")
+            if names is self.failed:
+                out.extend(f"    error: {error}" for error in self.errors if error)
             if names and hint:
                 out.append(f"    ({hint})")
         if self.drift:
@@ -420,6 +423,12 @@ class StatusReport:
         if self.exit_code == EXIT_IN_SYNC:
             out.append("  database schema is up to date")
         return out
+
+
+def _recorded_error(logs: str | None) -> str:
+    """The database's message from a failed migration's ``logs`` (its first line)."""
+    _, found, error = (logs or "").partition("failed: ")
+    return error.strip().splitlines()[0] if found and error.strip() else ""
 
 
 def status(project: Project, *, check_drift: bool = True) -> StatusReport:
@@ -436,6 +445,7 @@ def status(project: Project, *, check_drift: bool = True) -> StatusReport:
         applied=state.applied,
         pending=tuple(f.name for f in state.pending),
         failed=tuple(r.migration_name for r in state.failed),
+        errors=tuple(_recorded_error(r.logs) for r in state.failed),
         modified=state.modified,
         missing=state.missing,
         drift=drift,
