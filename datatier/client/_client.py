@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,15 +31,20 @@ _RENAMES = {"order_by": "orderBy", "skip_duplicates": "skipDuplicates"}
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
+# An engine operation: ``engine.find_many(conn, model, document)`` and its kin.
+Operation = Callable[[Connection, str, Mapping[str, Any]], Awaitable[T]]
+
+
 class _Runner:
-    """What a model accessor runs calls on: the client (own connection per call) or a transaction."""
+    """What a model accessor runs operations on: the client (own connection per call) or a
+    transaction."""
 
     engine: Engine
 
-    async def read(self, call: Callable[[Connection], Awaitable[T]]) -> T:
+    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         raise NotImplementedError
 
-    async def write(self, call: Callable[[Connection], Awaitable[T]]) -> T:
+    async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         raise NotImplementedError
 
 
@@ -56,80 +61,55 @@ class ModelClient:
 
     # reads
     async def find_unique(self, **args: Any) -> dict[str, Any] | None:
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.find_unique(c, self._model, document))
+        return await self._runner.read(self._engine.find_unique, self._model, _document(args))
 
     async def find_unique_or_raise(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        found = await self._runner.read(
-            lambda c: self._engine.find_unique(c, self._model, document, raise_if_missing=True)
+        return await self._runner.read(
+            self._engine.find_unique_or_raise, self._model, _document(args)
         )
-        assert found is not None
-        return found
 
     async def find_first(self, **args: Any) -> dict[str, Any] | None:
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.find_first(c, self._model, document))
+        return await self._runner.read(self._engine.find_first, self._model, _document(args))
 
     async def find_first_or_raise(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        found = await self._runner.read(
-            lambda c: self._engine.find_first(c, self._model, document, raise_if_missing=True)
+        return await self._runner.read(
+            self._engine.find_first_or_raise, self._model, _document(args)
         )
-        assert found is not None
-        return found
 
     async def find_many(self, **args: Any) -> list[dict[str, Any]]:
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.find_many(c, self._model, document))
+        return await self._runner.read(self._engine.find_many, self._model, _document(args))
 
     async def count(self, **args: Any) -> Any:
         """The number of records; with ``select={"_count": {...}}`` the counts per field."""
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.count(c, self._model, document))
+        return await self._runner.read(self._engine.count, self._model, _document(args))
 
     async def aggregate(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.aggregate(c, self._model, document))
+        return await self._runner.read(self._engine.aggregate, self._model, _document(args))
 
     async def group_by(self, **args: Any) -> list[dict[str, Any]]:
-        document = _document(args)
-        return await self._runner.read(lambda c: self._engine.group_by(c, self._model, document))
+        return await self._runner.read(self._engine.group_by, self._model, _document(args))
 
     # writes
     async def create(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        return await self._runner.write(lambda c: self._engine.create(c, self._model, document))
+        return await self._runner.write(self._engine.create, self._model, _document(args))
 
     async def create_many(self, **args: Any) -> int:
-        document = _document(args)
-        return await self._runner.write(
-            lambda c: self._engine.create_many(c, self._model, document)
-        )
+        return await self._runner.write(self._engine.create_many, self._model, _document(args))
 
     async def update(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        return await self._runner.write(lambda c: self._engine.update(c, self._model, document))
+        return await self._runner.write(self._engine.update, self._model, _document(args))
 
     async def update_many(self, **args: Any) -> int:
-        document = _document(args)
-        return await self._runner.write(
-            lambda c: self._engine.update_many(c, self._model, document)
-        )
+        return await self._runner.write(self._engine.update_many, self._model, _document(args))
 
     async def upsert(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        return await self._runner.write(lambda c: self._engine.upsert(c, self._model, document))
+        return await self._runner.write(self._engine.upsert, self._model, _document(args))
 
     async def delete(self, **args: Any) -> dict[str, Any]:
-        document = _document(args)
-        return await self._runner.write(lambda c: self._engine.delete(c, self._model, document))
+        return await self._runner.write(self._engine.delete, self._model, _document(args))
 
     async def delete_many(self, **args: Any) -> int:
-        document = _document(args)
-        return await self._runner.write(
-            lambda c: self._engine.delete_many(c, self._model, document)
-        )
+        return await self._runner.write(self._engine.delete_many, self._model, _document(args))
 
 
 class _Accessors:
@@ -157,12 +137,12 @@ class Transaction(_Accessors, _Runner):
         self._conn = conn
         self._models = {_accessor(m): ModelClient(self, m) for m in engine.info.models}
 
-    async def read(self, call: Callable[[Connection], Awaitable[T]]) -> T:
-        return await _translated(call(self._conn), self.engine)
+    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
+        return await _translated(op(self._conn, model, document), self.engine)
 
-    async def write(self, call: Callable[[Connection], Awaitable[T]]) -> T:
+    async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         async with self._conn.transaction():  # a savepoint: a failed call leaves the rest intact
-            return await _translated(call(self._conn), self.engine)
+            return await _translated(op(self._conn, model, document), self.engine)
 
     async def query_raw(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return await _query_raw(self._conn, self.engine, sql, params)
@@ -250,19 +230,19 @@ class Client(_Accessors, _Runner):
 
     # -- running calls ---------------------------------------------------------------
 
-    async def read(self, call: Callable[[Connection], Awaitable[T]]) -> T:
+    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         driver = self._driver or await self._get_driver()
         async with driver.connection() as conn:
             try:
-                return await call(conn)
+                return await op(conn, model, document)
             except QueryError as error:
                 raise explain_database_error(error, self.engine) from None
 
-    async def write(self, call: Callable[[Connection], Awaitable[T]]) -> T:
+    async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         driver = self._driver or await self._get_driver()
         async with driver.connection() as conn, conn.transaction():
             try:
-                return await call(conn)
+                return await op(conn, model, document)
             except QueryError as error:
                 raise explain_database_error(error, self.engine) from None
 

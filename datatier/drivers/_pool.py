@@ -63,14 +63,21 @@ class Pool(Generic[C]):
         self._waiters: deque[asyncio.Future[C | None]] = deque()
         self._closed = False
 
-    async def acquire(self) -> C:
-        """A connection: an idle one, a new one while under ``size``, else the next one released."""
+    def take_idle(self) -> C | None:
+        """An idle live connection at once, or None (then ``acquire`` opens one or waits)."""
         idle = self._idle
         while idle:
             conn = idle.pop()
             if conn.alive():
                 return conn
             self._forget(conn)
+        return None
+
+    async def acquire(self) -> C:
+        """A connection: an idle one, a new one while under ``size``, else the next one released."""
+        conn = self.take_idle()
+        if conn is not None:
+            return conn
         if self._closed:
             raise QueryError("the database driver is closed")
         if self._count < self.size:
@@ -179,8 +186,12 @@ class Lease(Generic[C]):
         self._pool = pool
 
     async def __aenter__(self) -> C:
-        self._conn = await self._pool.acquire()
-        return self._conn
+        # The common case, an idle connection, needs no await (and no coroutine object).
+        conn = self._pool.take_idle()
+        if conn is None:
+            conn = await self._pool.acquire()
+        self._conn = conn
+        return conn
 
     async def __aexit__(
         self,

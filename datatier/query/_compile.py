@@ -37,6 +37,8 @@ class FieldCodec(Protocol):
 
     def json_sql(self, column: ColumnElement[Any]) -> ColumnElement[Any]: ...
 
+    def selected(self, column: ColumnElement[Any]) -> tuple[ColumnElement[Any], Decode | None]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
@@ -319,11 +321,12 @@ class Compiler:
                 field = info.scalars[item[1]]
                 codec = self.codec(info.name, field.name)
                 column = alias.c[field.db_name]
+                selected, decode = codec.selected(column)
                 columns.append(
                     _Column(
                         field.name,
-                        column,
-                        codec.from_db,
+                        selected,
+                        decode,
                         codec.from_json,
                         codec.json_sql(column),
                         is_list=field.is_list,

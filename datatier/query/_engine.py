@@ -109,6 +109,20 @@ class Engine:
         rows = await conn.fetch(compiled.sql, compiled.arguments(params))
         return _one(compiled.decode_rows(rows), model, raise_if_missing)
 
+    async def find_unique_or_raise(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        found = await self.find_unique(conn, model, args, raise_if_missing=True)
+        assert found is not None
+        return found
+
+    async def find_first_or_raise(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        found = await self.find_first(conn, model, args, raise_if_missing=True)
+        assert found is not None
+        return found
+
     async def count(self, conn: Connection, model: str, args: Mapping[str, Any]) -> Any:
         """The number of records (``select``: per-field non-null counts, as an object)."""
         select = args.get("select")

@@ -39,6 +39,9 @@ Path = tuple[str | int, ...]
 # where a parameter comes from in a document (None: a constant), and how it is converted
 Source = tuple[Path | None, Callable[[Any], Any]]
 MAX_PLANS = 10_000
+MAX_VARIANTS = 64  # plans per signature, told apart by structural strings (sort directions ...)
+# a cached plan: the shape and, per parameter, how to compute it from a document
+_Plan = tuple[Shape, tuple[Callable[[Any], Any], ...]]
 
 _SCALAR_OPS = frozenset(
     (
@@ -137,8 +140,8 @@ class Planner:
         self.info = info
         self.codec = codec
         self.style = style
-        self._plans: dict[Any, tuple[Shape, tuple[Source, ...]]] = {}
-        self._structure: dict[Any, tuple[Path, ...]] = {}
+        # signature -> (paths of structural strings, {their values: (shape, parameter getters)})
+        self._plans: dict[Any, tuple[tuple[Path, ...], dict[tuple[Any, ...], _Plan]]] = {}
 
     # -- entry points ----------------------------------------------------------------
 
@@ -151,14 +154,13 @@ class Planner:
         converted (and checked) again.
         """
         signature = (model, unique, first, _signature(args))
-        structural = self._structure.get(signature)
-        if structural is not None:
-            known = self._plans.get((signature, tuple([_dig(args, p) for p in structural])))
+        entry = self._plans.get(signature)
+        if entry is not None:
+            structural, plans = entry
+            known = plans.get(tuple([_dig(args, p) for p in structural]) if structural else ())
             if known is not None:
-                shape, sources = known
-                return shape, [
-                    convert(None if path is None else _dig(args, path)) for path, convert in sources
-                ]
+                shape, getters = known
+                return shape, [get(args) for get in getters]
         params: list[Any] = []
         info = self._model(model, ())
         if unique:
@@ -177,12 +179,16 @@ class Planner:
             structural = tuple(
                 p for p in _string_paths(args, ()) if not any(p[: len(f)] == f for f in fed)
             )
-            if len(self._plans) >= MAX_PLANS:
-                del self._plans[next(iter(self._plans))]
-            self._structure[signature] = structural
-            self._plans[(signature, tuple([_dig(args, p) for p in structural]))] = (
+            if entry is None or entry[0] != structural:
+                if len(self._plans) >= MAX_PLANS:
+                    del self._plans[next(iter(self._plans))]
+                entry = self._plans[signature] = (structural, {})
+            plans = entry[1]
+            if len(plans) >= MAX_VARIANTS:
+                del plans[next(iter(plans))]
+            plans[tuple([_dig(args, p) for p in structural])] = (
                 shape,
-                tuple(walk.sources),
+                tuple([_getter(path, convert) for path, convert in walk.sources]),
             )
         return shape, params
 
@@ -963,12 +969,18 @@ class _Walk:
         return self.slot(convert(value), (path, convert))
 
     def _converter(self, info: ModelInfo, name: str, path: Path) -> Callable[[Any], Any]:
-        convert = self.convert
+        # Resolved once per plan: a cached plan converts each value with one call.
+        field_to_db = self.planner.codec(info.name, name).to_db
 
         def to_db(value: Any) -> Any:
             if value is None:
                 raise ValidationError("expected a value, not null", path)
-            return convert(info, name, value, path)
+            if type(value) is DbValue:
+                return value.value
+            try:
+                return field_to_db(value)
+            except ValidationError as error:
+                raise ValidationError(error.message, path) from None
 
         return to_db
 
@@ -1064,6 +1076,23 @@ def _string_paths(value: Any, path: Path) -> list[Path]:
     if isinstance(value, list):
         return [p for i, item in enumerate(value) for p in _string_paths(item, (*path, i))]
     return []
+
+
+def _getter(path: Path | None, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` of the value at ``path`` in a document, as one call (paths of one or two
+    steps, the common ones, without a loop)."""
+    if path is None:
+        return lambda _document: convert(None)
+    if len(path) == 1:
+        (a,) = path
+        return lambda document: convert(document[a])
+    if len(path) == 2:
+        a, b = path
+        return lambda document: convert(document[a][b])
+    if len(path) == 3:
+        a, b, c = path
+        return lambda document: convert(document[a][b][c])
+    return lambda document: convert(_dig(document, path))
 
 
 def _dig(document: Any, path: Path) -> Any:
