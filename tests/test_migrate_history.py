@@ -549,3 +549,21 @@ def test_missing_createdb_permission_names_the_fix(pg_url: str, tmp_path: Path) 
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_db_push_updates_through_the_cli_with_the_data_loss_guard(
+    sql_backend: Backend, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p")
+    assert "created 1 table" in run(root, sql_backend, "db", "push")
+    with sql_backend.connect() as conn:
+        conn.execute("""INSERT INTO "User" ("id", "name", "email") VALUES (1, 'ann', 'a@x')""")
+    (root / "schema.prisma").write_text(SCHEMA.replace("  email String?\n", "  age   Int?\n"))
+    out = run(root, sql_backend, "db", "push", code=1)
+    assert "would lose data" in out and "email" in out and "--accept-data-loss" in out
+    assert columns(sql_backend, "User") == ["id", "name", "email"]
+    out = run(root, sql_backend, "db", "push", "--accept-data-loss")
+    assert "updated to match the schema" in out
+    assert columns(sql_backend, "User") == ["id", "name", "age"]
+    assert query(sql_backend, 'SELECT "id", "name" FROM "User"') == [(1, "ann")]
+    assert "already in sync" in run(root, sql_backend, "db", "push")

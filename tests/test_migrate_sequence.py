@@ -424,11 +424,20 @@ def test_diff_between_every_kind_of_source(
     diff("--from-url", sql_backend.url, "--to-schema", str(newer), "--exit-code", code=2)
     assert "exactly one of --from-empty" in diff("--to-empty", code=1)
     other = "postgresql" if sql_backend.provider == "sqlite" else "sqlite"
-    mismatched = root / "other.prisma"
-    mismatched.write_text(schema_text(other, STEPS[0].models))
-    assert "different databases" in diff(
-        "--from-url", sql_backend.url, "--to-schema", str(mismatched), code=1
-    )
+    portable = root / "other.prisma"
+    portable.write_text(schema_text(other, STEPS[1].models))
+    # A portable schema declared for the other database runs on this one.
+    assert 'add column "age"' in diff("--from-url", sql_backend.url, "--to-schema", str(portable))
+    if other == "postgresql":
+        pinned = root / "pinned.prisma"
+        pinned.write_text(
+            schema_text(
+                other, STEPS[0].models.replace("String @unique", "String @unique @db.VarChar(80)")
+            )
+        )
+        assert "different databases" in diff(
+            "--from-url", sql_backend.url, "--to-schema", str(pinned), code=1
+        )
 
 
 def test_shadow_url_must_not_be_the_database(
@@ -515,3 +524,18 @@ def test_dev_seeds_a_fresh_database_only(
     assert "ran the seed script" not in run(tmp_path, backend, "migrate", "dev", "--name", "age")
     with backend.connect() as conn:
         assert conn.execute('SELECT "email" FROM "User"').fetchall() == [("seed@example.com",)]
+
+
+def test_a_portable_schema_migrates_on_the_database_its_url_names(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema declared for SQLite that uses nothing SQLite-specific runs on PostgreSQL."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    backend = Backend("postgresql", pg_url, CAPABILITIES["postgresql"])
+    (tmp_path / "schema.prisma").write_text(schema_text("sqlite", STEPS[0].models))
+    run(tmp_path, backend, "migrate", "dev", "--name", "init")
+    (tmp_path / "schema.prisma").write_text(schema_text("sqlite", STEPS[1].models))
+    assert 'add column "age"' in run(tmp_path, backend, "migrate", "dev", "--name", "age")
+    assert "postgresql" in (tmp_path / "migrations" / "migration_lock.toml").read_text()
+    assert "up to date" in run(tmp_path, backend, "migrate", "status", "--no-drift")

@@ -27,6 +27,7 @@ from datatier.migrate._folders import (
 from datatier.migrate._history import (
     MigrationError,
 )
+from datatier.migrate._push import for_provider
 from datatier.migrate._shadow import (
     postgres_schema_of,
     read_catalog,
@@ -154,13 +155,23 @@ def _dev(
         else:
             _refuse_drift(Catalog(tables=()), store.read_catalog(db_schema))
         confirmed = _confirmed_renames(project, before, renames)
-        plan = plan_migration(before, project.schema, project.provider, renames=confirmed)
+        plan = plan_migration(
+            before,
+            for_provider(project.schema, project.provider),
+            project.provider,
+            renames=confirmed,
+        )
         open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
         if open_candidates and confirm is not None:
             chosen = [c for c in open_candidates if confirm(f"Did you rename {c.describe()}?")]
             if chosen:
                 confirmed = [*confirmed, *chosen]
-                plan = plan_migration(before, project.schema, project.provider, renames=confirmed)
+                plan = plan_migration(
+                    before,
+                    for_provider(project.schema, project.provider),
+                    project.provider,
+                    renames=confirmed,
+                )
             open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
         warnings: list[str] = []
         if open_candidates:
@@ -251,7 +262,9 @@ def _confirmed_renames(
         return []
     from datatier.migrate._plan import RenameCandidate, plan_migration
 
-    candidates = plan_migration(before, project.schema, project.provider).rename_candidates
+    candidates = plan_migration(
+        before, for_provider(project.schema, project.provider), project.provider
+    ).rename_candidates
     chosen: list[RenameCandidate] = []
     for text in renames:
         table, old, new = parse_rename(text)
@@ -321,11 +334,13 @@ def _diff_provider(sides: Sequence[DiffSource]) -> str:
     from datatier.migrate._folders import read_lock
 
     found: dict[str, str] = {}
+    portable: dict[str, str] = {}  # a portable schema runs where the other side is
     for side in sides:
         if side.kind == "schema" and side.value is not None:
             schema = load_schema(Path(side.value))
             if schema.provider:
-                found[side.describe()] = canonical_provider(schema.provider)
+                into = portable if schema.is_portable else found
+                into[side.describe()] = canonical_provider(schema.provider)
         elif side.kind == "url" and side.value is not None:
             from datatier.config import provider_for_url
 
@@ -334,8 +349,9 @@ def _diff_provider(sides: Sequence[DiffSource]) -> str:
             locked = read_lock(Path(side.value))
             if locked:
                 found[side.describe()] = canonical_provider(locked)
-    providers = set(found.values())
+    providers = set(found.values()) or set(portable.values())
     if len(providers) > 1:
+        found = found or portable
         listed = ", ".join(f"{where}: {p}" for where, p in found.items())
         raise ConfigError(f"migrate diff: the two sides are for different databases ({listed})")
     if not providers:
@@ -353,7 +369,7 @@ def _diff_side(
         return None
     assert side.value is not None
     if side.kind == "schema":
-        return load_schema(Path(side.value))
+        return for_provider(load_schema(Path(side.value)), provider)
     if side.kind == "url":
         return _introspect_or_none(side.value)
     if side.kind == "migrations":

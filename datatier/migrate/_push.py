@@ -30,7 +30,7 @@ from datatier.migrate._catalog_sqlite import read_sqlite_catalog
 from datatier.migrate._ddl import create_elements, in_schema_order, to_metadata
 from datatier.schema._ir import Schema
 
-__all__ = ["DataLossError", "PushReport", "push"]
+__all__ = ["DataLossError", "PushReport", "for_provider", "push"]
 
 _SHOWN_DIFFERENCES = 20
 
@@ -107,6 +107,17 @@ def push(
     return report
 
 
+def for_provider(schema: Schema, provider: str) -> Schema:
+    """``schema`` as run on ``provider``: a portable schema declared for another database
+    takes the provider its URL picks, so it compares with what introspection reads back."""
+    datasource = schema.datasource
+    if datasource is None or datasource.provider == provider or not schema.is_portable:
+        return schema
+    return dataclasses.replace(
+        schema, datasource=dataclasses.replace(datasource, provider=provider)
+    )
+
+
 class _Differs(Exception):
     """The database is not empty and differs from the schema: ``push`` updates it."""
 
@@ -133,7 +144,7 @@ def _update(
         live: Schema | None = introspect(url)
     except EmptyDatabase:
         live = None
-    plan = plan_migration(live, schema, provider)
+    plan = plan_migration(live, for_provider(schema, provider), provider)
     shown = mask_url(url)
     if plan.is_empty:
         return PushReport(url=shown, provider=provider, created=False)
