@@ -233,9 +233,10 @@ def apply_migration(store: HistoryStore, folder: MigrationFolder, project: Proje
     except MigrationError as error:
         store.record_failed(row_id, f"applied by {who}; failed: {error.message}")
         undone = (
-            "nothing of it was applied"
-            if store.provider == "postgresql" or not _outside_transaction(store, folder.up_sql)
-            else "it ran outside a transaction, so the statements before the failing one stay applied"
+            "it runs outside a single transaction (its own BEGIN/COMMIT or PRAGMA foreign_keys), "
+            "so what it committed before the failing statement stays applied"
+            if _outside_transaction(store, folder.up_sql)
+            else "nothing of it was applied"
         )
         raise MigrationError(
             f"migration {folder.name} failed: {error.message}\n"
