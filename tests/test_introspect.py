@@ -824,6 +824,9 @@ _POSTGRES_DEFAULTS = [
     ('"order-status"', "'in progress'::\"order-status\"", "in_progress"),
     ("text[]", "ARRAY['a'::text, 'b,c'::text]", '["a", "b,c"]'),
     ("text[]", "'{}'::text[]", "[]"),
+    ("character varying(20)[]", "'{a,\"b,c\"}'::character varying[]", '["a", "b,c"]'),
+    ("integer[]", "'{1,2}'::integer[]", "[1, 2]"),
+    ("integer[]", "'{{1},{2}}'::integer[]", "dbgenerated(\"'{{1},{2}}'::integer[]\")"),
     ("integer[]", "ARRAY[1, 2]", "[1, 2]"),
     ("uuid", "gen_random_uuid()", 'dbgenerated("gen_random_uuid()")'),
 ]

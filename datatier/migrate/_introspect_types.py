@@ -50,7 +50,7 @@ class FieldType:
         return ScalarType(self.type) if self.kind == "scalar" else None
 
     def render(self, optional: bool) -> str:
-        """The type as written in a field declaration (``String?``, ``Int[]``, ``Unsupported("x")``)."""
+        """The type as a field declares it: ``String?``, ``Int[]``, ``Unsupported("x")``."""
         base = (
             f"Unsupported({string_literal(self.type)})" if self.kind == "unsupported" else self.type
         )
@@ -227,6 +227,24 @@ def _enclosed(text: str, opening: str, closing: str) -> bool:
     )
 
 
+def _array_items(body: str) -> list[str] | None:
+    """The items of a PostgreSQL array literal's body (``a,"b,c"``).
+
+    None when an item is NULL or the array has more than one dimension.
+    """
+    if re.search(r"[{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", body)):
+        return None  # a multi-dimensional array
+    items: list[str] = []
+    for match in re.finditer(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^,"{}]*))\s*(?:,|$)', body):
+        if match.end() == match.start():
+            break
+        quoted, bare = match[1], match[2]
+        if quoted is None and (bare is None or bare.upper() == "NULL"):
+            return None
+        items.append(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare.strip())
+    return items if "".join(body.split()) else []
+
+
 def _split_top_level(text: str) -> list[str]:
     """Split ``a, 'b,c', f(d, e)`` at the commas outside quotes and parentheses."""
     items: list[str] = []
@@ -374,9 +392,13 @@ class PostgresColumns(ColumnReader):
                 return None
             return _split_top_level(text[6:end])
         match = re.fullmatch(r"'\{(.*)\}'::.+", text, re.DOTALL)
-        if match and match[1] == "":
-            return []
-        return None
+        if match is None:
+            return None
+        # An array literal '{a,"b c"}': its items as SQL string literals.
+        items = _array_items(match[1].replace("''", "'"))
+        if items is None:
+            return None
+        return ["'" + item.replace("'", "''") + "'" for item in items]
 
     def datetime_literal(self, text: str) -> str | None:
         if re.fullmatch(r"\d\d:\d\d.*", text):
