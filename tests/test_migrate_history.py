@@ -567,3 +567,22 @@ def test_db_push_updates_through_the_cli_with_the_data_loss_guard(
     assert columns(sql_backend, "User") == ["id", "name", "age"]
     assert query(sql_backend, 'SELECT "id", "name" FROM "User"') == [(1, "ann")]
     assert "already in sync" in run(root, sql_backend, "db", "push")
+
+
+def test_a_postgres_schema_parameter_is_honoured_in_the_shadow_too(
+    pg_url: str, tmp_path: Path
+) -> None:
+    backend = Backend("postgresql", f"{pg_url}?schema=app", CAPABILITIES["postgresql"])
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+    root = write_project(tmp_path / "p", INIT, EMAIL)
+    run(root, backend, "migrate", "deploy")
+    assert "up to date" in run(root, backend, "migrate", "status")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name IN ('User', '_prisma_migrations') ORDER BY 2"
+        ).fetchall()
+        assert rows == [("app", "User"), ("app", "_prisma_migrations")]
+        conn.execute('ALTER TABLE app."User" DROP COLUMN "email"')
+    assert 'column "email" missing' in run(root, backend, "migrate", "status", code=5)

@@ -131,7 +131,12 @@ def shadow_database(
     finally:
         admin.close()
     try:
-        yield _with_database(server_url, name)
+        shadow = _with_database(server_url, name)
+        db_schema = postgres_schema(shadow)
+        if db_schema != "public":  # the history's objects go where the URL's ?schema= says
+            with _admin(shadow) as conn:
+                conn.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(db_schema)))
+        yield shadow
     finally:
         # Dropping a database takes a second or more; it runs while the command goes on.
         thread = threading.Thread(target=_drop_database, args=(server_url, name, _drop_errors))
