@@ -151,7 +151,7 @@ def _dev(
             with project_shadow(project) as shadow_url:
                 replay(shadow_url, folders)
                 _refuse_drift(read_catalog(shadow_url), store.read_catalog(db_schema))
-                before = _introspect_or_none(shadow_url)
+                before = _introspect_or_none(shadow_url, _schemas(project.schema))
         else:
             _refuse_drift(Catalog(tables=()), store.read_catalog(db_schema))
         confirmed = _confirmed_renames(project, before, renames)
@@ -239,13 +239,19 @@ def _is_empty_catalog(catalog: Catalog) -> bool:
     return not catalog.tables and not catalog.enums
 
 
-def _introspect_or_none(url: str) -> Schema | None:
+def _introspect_or_none(url: str, schemas: Sequence[str] = ()) -> Schema | None:
+    """The database at ``url`` as a schema (``schemas``: the database schemas to read), or None when empty."""
     from datatier.migrate._introspect import EmptyDatabase, introspect
 
     try:
-        return introspect(url)
+        return introspect(url, schemas=list(schemas) or None)
     except EmptyDatabase:
         return None
+
+
+def _schemas(schema: Schema) -> tuple[str, ...]:
+    """The database schemas a multi-schema datasource lists (``schemas = [...]``); none otherwise."""
+    return schema.datasource.schemas if schema.datasource is not None else ()
 
 
 def _rename_flag(candidate: Any) -> str:
