@@ -586,3 +586,47 @@ def test_a_postgres_schema_parameter_is_honoured_in_the_shadow_too(
         assert rows == [("app", "User"), ("app", "_prisma_migrations")]
         conn.execute('ALTER TABLE app."User" DROP COLUMN "email"')
     assert 'column "email" missing' in run(root, backend, "migrate", "status", code=5)
+
+
+PRISMA_HISTORY_DDL = {
+    "postgresql": """CREATE TABLE "_prisma_migrations" (
+    "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)""",
+    "sqlite": """CREATE TABLE "_prisma_migrations" (
+    "id" TEXT PRIMARY KEY NOT NULL,
+    "checksum" TEXT NOT NULL,
+    "finished_at" DATETIME,
+    "migration_name" TEXT NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" DATETIME,
+    "started_at" DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0
+)""",
+}
+
+
+def test_a_history_prisma_wrote_is_continued(sql_backend: Backend, tmp_path: Path) -> None:
+    """Rows as Prisma Migrate leaves them (its table, its checksum, its timestamps) read as applied."""
+    root = write_project(tmp_path / "p", INIT, EMAIL)
+    finished = "1714550400000" if sql_backend.provider == "sqlite" else "'2024-05-01 08:00:00+00'"
+    with sql_backend.connect() as conn:
+        conn.execute(PRISMA_HISTORY_DDL[sql_backend.provider])
+        conn.execute(INIT[1])
+        conn.execute(
+            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, "
+            f"started_at, applied_steps_count) VALUES ('0b6c7a56-3f0e-4c55-9a53-7d1b0a1d9f10', "
+            f"'{hashlib.sha256(INIT[1].encode()).hexdigest()}', {finished}, '{INIT[0]}', "
+            f"{finished}, 1)"
+        )
+    out = run(root, sql_backend, "migrate", "status", code=2)
+    assert "1 migration applied" in out and f"pending: {EMAIL[0]}" in out
+    assert "applied 1 migration" in run(root, sql_backend, "migrate", "deploy")
+    assert "up to date" in run(root, sql_backend, "migrate", "status")
+    assert [r[0] for r in history(sql_backend)] == [INIT[0], EMAIL[0]]
