@@ -475,6 +475,14 @@ def test_a_terminal_is_asked_about_each_possible_rename(
     assert report.summary == ('rename column "User"."name" to "nick"',)
     assert "RENAME COLUMN" in (report.folder / "migration.sql").read_text()  # type: ignore[operator]
 
+    # "No" means a drop and an add, which the data-loss guard judges (the column is empty).
+    schema.write_text(
+        schema_text("sqlite", STEPS[1].models.replace("name String?", "alias String?"))
+    )
+    report = dev(open_project(tmp_path, {}, url=sqlite_url), "alias", confirm=lambda q: False)
+    assert "RENAME COLUMN" not in (report.folder / "migration.sql").read_text()  # type: ignore[operator]
+    assert report.applied[-1].endswith("_alias")
+
 
 @pytest.mark.parametrize("stem", ["blog", "shop"])
 def test_shared_schemas_migrate_and_stay_in_sync(

@@ -161,18 +161,25 @@ def _dev(
             project.provider,
             renames=confirmed,
         )
-        open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
-        if open_candidates and confirm is not None:
-            chosen = [c for c in open_candidates if confirm(f"Did you rename {c.describe()}?")]
-            if chosen:
-                confirmed = [*confirmed, *chosen]
-                plan = plan_migration(
-                    before,
-                    for_provider(project.schema, project.provider),
-                    project.provider,
-                    renames=confirmed,
-                )
-            open_candidates = [c for c in plan.rename_candidates if c not in confirmed]
+        declined: list[Any] = []  # answered "no" on the terminal: a drop and an add
+        while confirm is not None:
+            asked = [c for c in plan.rename_candidates if c not in confirmed and c not in declined]
+            if not asked:
+                break
+            chosen = [c for c in asked if confirm(f"Did you rename {c.describe()}?")]
+            declined.extend(c for c in asked if c not in chosen)
+            if not chosen:
+                break
+            confirmed = [*confirmed, *chosen]
+            plan = plan_migration(
+                before,
+                for_provider(project.schema, project.provider),
+                project.provider,
+                renames=confirmed,
+            )
+        open_candidates = [
+            c for c in plan.rename_candidates if c not in confirmed and c not in declined
+        ]
         warnings: list[str] = []
         if open_candidates:
             listed = "\n".join(
