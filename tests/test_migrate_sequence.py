@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from datatier.cli import app
+from datatier.migrate import MigrationError
 from datatier.migrate._catalog import Catalog, diff_catalogs
 from datatier.migrate._push import push
 from datatier.migrate._shadow import empty_database, read_catalog
@@ -482,6 +483,17 @@ def test_a_terminal_is_asked_about_each_possible_rename(
     report = dev(open_project(tmp_path, {}, url=sqlite_url), "alias", confirm=lambda q: False)
     assert "RENAME COLUMN" not in (report.folder / "migration.sql").read_text()  # type: ignore[operator]
     assert report.applied[-1].endswith("_alias")
+
+    # Data that would be lost is asked about too; no stops, yes applies.
+    with Backend("sqlite", sqlite_url, CAPABILITIES["sqlite"]).connect() as conn:
+        conn.execute("""INSERT INTO "User" ("id", "email", "alias") VALUES (1, 'a@x', 'al')""")
+    schema.write_text(schema_text("sqlite", STEPS[1].models.replace("  name String?\n", "")))
+    questions: list[str] = []
+    with pytest.raises(MigrationError, match="--accept-data-loss"):
+        dev(open_project(tmp_path, {}, url=sqlite_url), "drop_alias", confirm=questions.append)  # type: ignore[arg-type]
+    assert "alias" in questions[-1] and questions[-1].endswith("Apply it anyway?")
+    report = dev(open_project(tmp_path, {}, url=sqlite_url), "drop_alias", confirm=lambda q: True)
+    assert report.applied[-1].endswith("_drop_alias")
 
 
 @pytest.mark.parametrize("stem", ["blog", "shop"])

@@ -197,12 +197,15 @@ def _dev(
             return DevReport(project.shown_url, None, (), applied)
         losses = store.data_losses(plan.data_loss)
         if losses and not (accept_data_loss or create_only):
-            raise MigrationError(
-                "the migration would lose data that exists in the development database:\n"
-                + "\n".join(f"  - {loss}" for loss in losses)
-                + "\nNothing was written. Pass --accept-data-loss to go on, or --create-only "
-                "to write the migration without applying it (and edit it)"
+            listed = "\n".join(f"  - {loss}" for loss in losses)
+            risk = (
+                f"the migration would lose data that exists in the development database:\n{listed}"
             )
+            if confirm is None or not confirm(f"{risk}\nApply it anyway?"):
+                raise MigrationError(
+                    f"{risk}\nNothing was written. Pass --accept-data-loss to go on, or "
+                    "--create-only to write the migration without applying it (and edit it)"
+                )
         warnings.extend(losses if create_only else ())
         from datatier.migrate._folders import write_lock, write_migration
 
