@@ -32,7 +32,7 @@ from datatier.migrate._introspect_types import column_reader
 from datatier.migrate._push import push
 from datatier.schema import Schema, validate_schema_text
 from tests.harness.databases import fresh_postgres_database
-from tests.harness.golden import MANIFEST
+from tests.harness.golden import MANIFEST, schema_path
 from tests.harness.servers import Server
 from tests.test_cli import run as run_cli
 from tests.test_ddl_conformance import _cases, _load
@@ -115,6 +115,42 @@ def _check_round_trip(original: Schema, pulled_text: str, provider: str) -> Sche
     return pulled
 
 
+def _check_reintrospection(original: Schema, text: str, provider: str) -> None:
+    """Pulled with the schema that made the database, the schema's own names come back."""
+    pulled = validate_schema_text(text, "pulled.prisma")
+    assert _shape(pulled, provider) == _shape(original, provider)
+    assert _named(pulled) == _named(original)
+
+
+def _named(schema: Schema) -> dict[str, Any]:
+    """Model, field, enum and relation names with what each field declares."""
+    with_fks = schema.datasource is None or schema.datasource.relation_mode == "foreignKeys"
+    models = {}
+    for model in schema.models:
+        if model.is_view:
+            continue
+        key = model.primary_key.fields if model.primary_key else ()
+        models[model.name] = (
+            model.db_name,
+            sorted(
+                (
+                    f.name,
+                    f.type,
+                    f.is_list,
+                    # A key column is NOT NULL on PostgreSQL whatever an ignored model says.
+                    f.is_required or any(k.name == f.name for k in key),
+                    f.relation_name,
+                    f.is_updated_at,
+                    f.default.name if f.default and f.default.kind == "function" else None,
+                )
+                for f in model.fields
+                if f.kind != "object" or with_fks  # relations without foreign keys leave no trace
+            ),
+        )
+    enums = sorted((e.name, tuple(v.name for v in e.values)) for e in schema.enums)
+    return {"models": models, "enums": enums}
+
+
 def _db_generated(schema: Schema) -> list[tuple[str, str]]:
     return sorted(
         (m.db_name, f.db_name)
@@ -146,6 +182,7 @@ def _sqlite_round_trip(schema: Schema, tmp_path: Path) -> str:
     push(schema, first, "sqlite")
     text = pull_schema_text(first)
     pulled = _check_round_trip(schema, text, "sqlite")
+    _check_reintrospection(schema, pull_schema_text(first, existing=schema), "sqlite")
     push(pulled, second, "sqlite")
     assert diff_catalogs(_sqlite_catalog(first), _sqlite_catalog(second)) == []
     # Pulling is stable: the second database reads back as the same text.
@@ -222,6 +259,8 @@ def _postgres_round_trip(schema: Schema, urls: tuple[str, str]) -> str:
         push(schema, first, "postgresql")
         text = pull_schema_text(first, schemas=listed or None)
         pulled = _check_round_trip(schema, text, "postgresql")
+        again = pull_schema_text(first, schemas=listed or None, existing=schema)
+        _check_reintrospection(schema, again, "postgresql")
         push(pulled, second, "postgresql")
         assert pull_schema_text(second, schemas=listed or None) == text
     finally:
@@ -682,6 +721,24 @@ def test_cli_refuses_a_schema_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = _pull(tmp_path, monkeypatch, "--url", url, "--schema", "prisma")
     assert result.exit_code == 1
     assert "is a folder: pass --schema FILE" in result.stderr
+
+
+def test_cli_keeps_the_names_of_the_schema_it_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _blog_database(tmp_path)
+    (tmp_path / "original").mkdir()
+    original = _load(_shared("blog"), "sqlite", tmp_path / "original")
+    blog = schema_path(_shared("blog")).read_text()
+    body = blog[blog.index("\nenum ") :]  # the models and enums, without the config blocks
+    (tmp_path / "schema.prisma").write_text(_HEADER + body)
+    monkeypatch.setenv("BLOG_URL", url)
+    result = _pull(tmp_path, monkeypatch, "--force")
+    assert result.exit_code == 0, result.output
+    written = validate_schema_text((tmp_path / "schema.prisma").read_text())
+    assert _named(written) == _named(original)
+    # Without the file's names, the tables' own names are used.
+    assert "model users {" in pull_schema_text(url)
 
 
 def test_cli_empty_database_is_a_clear_error(

@@ -19,6 +19,7 @@ from datatier.errors import ConnectionFailed, DatatierError
 from datatier.migrate._catalog import Catalog
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
+from datatier.migrate._introspect_hints import hints_from_schema
 from datatier.migrate._introspect_render import PulledExtension, render_pulled_schema
 from datatier.schema import validate_schema_text
 from datatier.schema._ir import Schema
@@ -69,13 +70,20 @@ def read_catalog(
 
 
 def pull_schema_text(
-    url: str, *, provider: str | None = None, schemas: Sequence[str] | None = None
+    url: str,
+    *,
+    provider: str | None = None,
+    schemas: Sequence[str] | None = None,
+    existing: Schema | None = None,
 ) -> str:
     """Schema text (datasource, models, enums, relations) for the database at ``url``.
 
     ``provider`` defaults to the URL's. ``schemas`` (PostgreSQL) pulls several database
     schemas into one schema, its models and enums marked with ``@@schema``, as the
     datasource's ``schemas`` lists them; by default only the URL's schema is read.
+    ``existing`` is a schema that already describes the database: its model, field,
+    enum and relation names, ``@updatedAt`` and client-side defaults (``uuid()``)
+    are kept, which the database alone cannot tell (Prisma's re-introspection).
     Raises ``ConnectionFailed`` when the database cannot be reached and
     ``EmptyDatabase`` when it holds no tables and no enums.
     """
@@ -91,10 +99,20 @@ def pull_schema_text(
             "(`datatier db push` or `datatier migrate dev`)"
         )
     return render_pulled_schema(
-        catalogs, provider, extensions, multi_schema=bool(schemas) and provider == "postgresql"
+        catalogs,
+        provider,
+        extensions,
+        multi_schema=bool(schemas) and provider == "postgresql",
+        hints=hints_from_schema(existing),
     )
 
 
-def introspect(url: str, *, schemas: Sequence[str] | None = None) -> Schema:
-    """The database at ``url`` as a validated IR: ``validate_schema_text(pull_schema_text(url))``."""
-    return validate_schema_text(pull_schema_text(url, schemas=schemas), "pulled.prisma")
+def introspect(
+    url: str, *, schemas: Sequence[str] | None = None, existing: Schema | None = None
+) -> Schema:
+    """The database at ``url`` as a validated IR: ``validate_schema_text(pull_schema_text(url))``.
+
+    ``schemas`` and ``existing`` as for :func:`pull_schema_text`.
+    """
+    text = pull_schema_text(url, schemas=schemas, existing=existing)
+    return validate_schema_text(text, "pulled.prisma")

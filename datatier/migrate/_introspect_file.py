@@ -2,7 +2,7 @@
 
 An existing file keeps its ``generator`` blocks and its ``datasource`` (when it
 names the same provider); everything else is replaced by what the database
-holds. A file that already describes models is only overwritten with
+holds, under the names the file gave it (re-introspection). A file that already describes models is only overwritten with
 ``--force``: pulling must never silently throw away a hand-written schema.
 """
 
@@ -171,24 +171,26 @@ def pull_command(
 ) -> PullResult:
     """Pull the database named by ``config``/``env`` (or the schema's datasource) into the schema file.
 
-    The database schemas an existing datasource lists (``schemas = [...]``) are all pulled.
+    The database schemas an existing datasource lists (``schemas = [...]``) are all pulled,
+    and a valid existing schema lends its names (see ``pull_schema_text(existing=)``).
     """
     path = _target(config, cwd)
     existing = path.read_text(encoding="utf-8") if path.is_file() else None
     datasource_url = None
     schemas: tuple[str, ...] = ()
+    loaded = None
     if existing is not None:
         try:
             loaded = validate_schema_text(existing, str(path))
         except SchemaError:
-            pass  # an invalid schema names no URL or database schemas we could trust
+            pass  # an invalid schema names nothing we could trust
         else:
             if loaded.datasource is not None:
                 datasource_url = loaded.datasource.url
                 schemas = loaded.datasource.schemas
     url = resolve_url(config, env, datasource_url, path)
     provider = provider_for_url(url)
-    pulled = pull_schema_text(url, provider=provider, schemas=schemas or None)
+    pulled = pull_schema_text(url, provider=provider, schemas=schemas or None, existing=loaded)
     text = merge_pulled_schema(pulled, existing, str(path))
     schema = validate_schema_text(text, str(path))
     models = [m for m in schema.models if not m.is_view]

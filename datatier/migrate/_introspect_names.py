@@ -8,7 +8,7 @@ identifier gets a sanitized name and keeps its database name with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from datatier.schema._catalog_rules import RESERVED_MODEL_NAMES
@@ -81,19 +81,30 @@ def claim_all(
     keys: Sequence[K],
     make: Callable[[K], str],
     spelled: Callable[[K], str],
+    hinted: Mapping[K, str] | None = None,
 ) -> dict[K, str]:
-    """Schema names for database objects: those whose name is already valid keep it first.
+    """Schema names for database objects: names an existing schema gives first, then valid ones.
 
     So a column ``a_b`` stays ``a_b`` and a column ``a-b`` beside it becomes ``a_b2``
     (with ``@map``), never the other way round. ``make`` gives a key's wanted name,
-    ``spelled`` its database name.
+    ``spelled`` its database name, ``hinted`` the names an existing schema uses.
     """
+    hinted = hinted or {}
+    claimed = {key: scope.claim(hinted[key]) for key in keys if key in hinted}
     made = {key: make(key) for key in keys}
-    claimed = {key: scope.claim(made[key]) for key in keys if made[key] == spelled(key)}
+    claimed.update(
+        {
+            key: scope.claim(made[key])
+            for key in keys
+            if key not in claimed and made[key] == spelled(key)
+        }
+    )
     claimed.update({key: scope.claim(made[key]) for key in keys if key not in claimed})
     return {key: claimed[key] for key in keys}
 
 
-def claim_names(scope: NameScope, names: Sequence[str]) -> dict[str, str]:
+def claim_names(
+    scope: NameScope, names: Sequence[str], hinted: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """:func:`claim_all` for plain database names (columns, enum values)."""
-    return claim_all(scope, names, sanitize, str)
+    return claim_all(scope, names, sanitize, str, hinted)

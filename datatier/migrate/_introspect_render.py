@@ -17,7 +17,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from datatier.migrate._catalog import Catalog, ForeignKey, Index, Table
+from datatier.migrate._catalog import Catalog, EnumType, ForeignKey, Index, Table
+from datatier.migrate._introspect_hints import Hints
 from datatier.migrate._introspect_names import (
     NameScope,
     camel,
@@ -27,10 +28,16 @@ from datatier.migrate._introspect_names import (
     plural,
     sanitize,
 )
-from datatier.migrate._introspect_types import ColumnReader, EnumNames, column_reader
+from datatier.migrate._introspect_types import (
+    ColumnReader,
+    EnumNames,
+    FieldType,
+    column_reader,
+    column_reader_class,
+)
 from datatier.migrate._introspect_types import string_literal as _string
 from datatier.schema._format import format_schema_text
-from datatier.schema._ir import ReferentialAction
+from datatier.schema._ir import ReferentialAction, ScalarType
 from datatier.schema._names import constraint_name, default_relation_name
 
 __all__ = ["PulledExtension", "render_pulled_schema"]
@@ -97,6 +104,7 @@ def render_pulled_schema(
     extensions: Sequence[PulledExtension] = (),
     *,
     multi_schema: bool = False,
+    hints: Hints | None = None,
 ) -> str:
     """Schema text (datasource, models, enums) describing ``catalogs``, laid out as ``format`` does.
 
@@ -104,9 +112,10 @@ def render_pulled_schema(
     schema; ``main`` on SQLite), or with ``multi_schema`` each schema the datasource
     lists, whose models and enums then carry ``@@schema``. ``extensions`` become the
     datasource's ``extensions`` (with the preview feature Prisma asks for); one
-    installed outside the first schema keeps its ``schema:``.
+    installed outside the first schema keeps its ``schema:``. ``hints`` (from an
+    existing schema) give models, fields, enums and relations their names there.
     """
-    return _Puller(catalogs, provider, extensions, multi_schema).render()
+    return _Puller(catalogs, provider, extensions, multi_schema, hints or Hints()).render()
 
 
 class _Puller:
@@ -116,24 +125,48 @@ class _Puller:
         provider: str,
         extensions: Sequence[PulledExtension],
         multi_schema: bool,
+        hints: Hints,
     ) -> None:
         self.catalogs = catalogs
+        self.hints = hints
         self.multi_schema = multi_schema
         self.tables = [(name, t) for name, catalog in catalogs.items() for t in catalog.tables]
         self.provider = provider
         self.preview_features: list[str] = []
         self.datasource = self._datasource(extensions, next(iter(catalogs), "public"))
         enums = [(name, e) for name, catalog in catalogs.items() for e in catalog.enums]
+        if not column_reader_class(provider).has_enum_types:
+            # Enums a schema keeps where the database stores text.
+            first = next(iter(catalogs), "main")
+            enums.extend(
+                (first, EnumType(db_name, tuple(values)))
+                for db_name, (_, values) in hints.enum_definitions.items()
+            )
         # Tables and enums share one namespace; a table keeps its name before an enum does.
         keys = [(s, t.name) for s, t in self.tables] + [(s, e.name) for s, e in enums]
-        top_names = claim_all(NameScope(), keys, lambda key: model_name(key[1]), lambda key: key[1])
+        hinted = {
+            key: name
+            for key in keys
+            if (name := hints.models.get(key[1]) or hints.enums.get(key[1])) is not None
+        }
+        top_names = claim_all(
+            NameScope(), keys, lambda key: model_name(key[1]), lambda key: key[1], hinted
+        )
         self.model_names = {(s, t.name): top_names[(s, t.name)] for s, t in self.tables}
         self.enum_blocks: list[str] = []
         self.enum_names: set[str] = set()
         enum_names: EnumNames = {}
         for db_schema, enum in enums:
             name = top_names[(db_schema, enum.name)]
-            values = claim_names(NameScope(), enum.values)
+            values = claim_names(
+                NameScope(),
+                enum.values,
+                {
+                    label: hint
+                    for label in enum.values
+                    if (hint := hints.enum_values.get((enum.name, label))) is not None
+                },
+            )
             enum_names[(db_schema, enum.name)] = (name, values)
             self.enum_names.add(name)
             self.enum_blocks.append(self._enum_block(name, db_schema, enum.name, values))
@@ -207,11 +240,21 @@ class _Puller:
         scope = model.scope
         pk = table.primary_key
         single_uniques = self._single_column_uniques(table)
-        names = claim_names(scope, [c.name for c in table.columns])
+        names = claim_names(
+            scope,
+            [c.name for c in table.columns],
+            {
+                c.name: hint
+                for c in table.columns
+                if (hint := self.hints.fields.get((table.name, c.name))) is not None
+            },
+        )
         for column in table.columns:
             name = names[column.name]
             model.columns[column.name] = name
-            type_ = self.columns.field_type(column, db_schema)
+            type_ = self._hinted_enum(
+                db_schema, table, column.name, self.columns.field_type(column, db_schema)
+            )
             attributes: list[str] = []
             if pk is not None and pk.columns == (column.name,):
                 attributes.append(_attribute("@id", self._map(pk.name, table, (), "pkey")))
@@ -220,8 +263,24 @@ class _Puller:
                 mapped = self._map(unique.name, table, (column.name,), "key")
                 attributes.append(_attribute("@unique", mapped))
             default = self.columns.default(db_schema, table, column, type_)
+            hinted = (table.name, column.name)
+            if (
+                default is not None
+                and hinted in self.hints.no_default
+                and self.columns.implied(column, default)
+            ):
+                default = None
+            elif (
+                default is None
+                and hinted in self.hints.autoincrement
+                and self.columns.untraced_autoincrement(table, column)
+            ):
+                default = "autoincrement()"
             if default is not None:
                 attributes.append(f"@default({default})")
+            for kept in self.hints.attributes.get((table.name, column.name), ()):
+                if default is None or not kept.startswith("@default("):
+                    attributes.append(kept)
             if name != column.name:
                 attributes.append(f"@map({_string(column.name)})")
             if type_.native is not None:
@@ -242,8 +301,21 @@ class _Puller:
             else:
                 model.block_attributes.append(attribute)
         model.notes.extend(f"the check constraint {_string(c.name)}" for c in table.checks)
-        model.ignored = not self._identifiable(db_schema, table)
+        model.ignored = table.name in self.hints.ignored or not self._identifiable(db_schema, table)
         return model
+
+    def _hinted_enum(
+        self, db_schema: str, table: Table, column: str, type_: FieldType
+    ) -> FieldType:
+        """A text column an existing schema declares as an enum, where enums are only in schemas."""
+        enum = self.hints.enum_columns.get((table.name, column))
+        key = (db_schema, enum or "")
+        if self.columns.has_enum_types or type_.scalar is not ScalarType.STRING:
+            return type_
+        if enum is None or key not in self.columns.enum_names:
+            return type_
+        name = self.columns.enum_names[key][0]
+        return FieldType(name, "enum", None, type_.is_list, key)
 
     def _single_column_uniques(self, table: Table) -> dict[str, Index]:
         """Unique indexes over one plain column, each written as ``@unique`` on its field."""
@@ -457,6 +529,10 @@ class _Puller:
             back = "other_" + (model.name if one_to_one else plural(model.name))
         if count > 1:
             forward, back = f"{forward}_{relation}", f"{back}_{relation}"
+        hint = self.hints.relations.get((model.table.name, fk.columns))
+        if hint is not None:
+            relation, forward, back = hint.name, hint.forward, hint.back or back
+            named = named or relation != default_relation_name(model.name, target.name)
         args = [_string(relation)] if named else []
         args.append(f"fields: [{', '.join(model.columns[c] for c in fk.columns)}]")
         args.append(f"references: [{', '.join(target.columns[c] for c in fk.ref_columns)}]")
@@ -499,6 +575,9 @@ class _Puller:
             a_field, b_field = f"{a_field}_A", f"{b_field}_B"
         elif ambiguous:
             a_field, b_field = f"{a_field}_{join.relation}", f"{b_field}_{join.relation}"
+        hint = self.hints.joins.get(join.table.name)
+        if hint is not None:
+            a_field, b_field = hint.forward, hint.back or b_field
         for holder, name, other in ((a, a_field, b), (b, b_field, a)):
             extra = ["@ignore"] if other.ignored and not holder.ignored else []
             holder.fields.append(

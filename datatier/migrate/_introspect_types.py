@@ -27,6 +27,7 @@ __all__ = [
     "PostgresColumns",
     "SqliteColumns",
     "column_reader",
+    "column_reader_class",
     "string_literal",
 ]
 
@@ -81,6 +82,7 @@ class ColumnReader:
     """A database's column types and defaults as schema text; ``enum_names`` maps enum db names."""
 
     provider: ClassVar[str]
+    has_enum_types: ClassVar[bool] = False  # enums live in the database, not only in the schema
 
     def __init__(self, catalogs: Mapping[str, Catalog], enum_names: EnumNames) -> None:
         self.catalogs = catalogs
@@ -96,6 +98,14 @@ class ColumnReader:
     def nullable(self, table: Table, column: Column) -> bool:
         """Whether the column can hold NULL (the field is optional)."""
         return column.nullable
+
+    def implied(self, column: Column, default: str) -> bool:
+        """Whether the database would have ``default`` even where a schema does not write it."""
+        return False
+
+    def untraced_autoincrement(self, table: Table, column: Column) -> bool:
+        """Whether ``autoincrement()`` on this column would leave no trace in the database."""
+        return False
 
     def predicate(self, text: str) -> str:
         """A partial index's predicate as a schema would write it."""
@@ -333,6 +343,7 @@ class PostgresColumns(ColumnReader):
     """PostgreSQL: ``format_type`` spellings, enums, arrays, serial sequences, cast defaults."""
 
     provider = "postgresql"
+    has_enum_types = True
 
     def field_type(self, column: Column, db_schema: str) -> FieldType:
         spelled = column.type
@@ -461,6 +472,15 @@ class SqliteColumns(ColumnReader):
             return False
         return column.autoincrement or _is_rowid_alias(table, column)
 
+    def implied(self, column: Column, default: str) -> bool:
+        # Prisma makes every single Int id AUTOINCREMENT, with or without the default.
+        return default == "autoincrement()" and column.autoincrement
+
+    def untraced_autoincrement(self, table: Table, column: Column) -> bool:
+        # Only an INTEGER key numbers rows; on a BIGINT key Prisma writes nothing for it.
+        pk = table.primary_key
+        return pk is not None and pk.columns == (column.name,) and column.type != "INTEGER"
+
     def nullable(self, table: Table, column: Column) -> bool:
         # SQLite reports an INTEGER PRIMARY KEY as nullable, but it is the rowid: never NULL.
         return column.nullable and not _is_rowid_alias(table, column)
@@ -471,14 +491,19 @@ class SqliteColumns(ColumnReader):
         return string_literal(base64.b64encode(bytes.fromhex(text)).decode())
 
 
-def column_reader(
-    provider: str, catalogs: Mapping[str, Catalog], enum_names: EnumNames
-) -> ColumnReader:
-    """The reader for ``provider`` (``postgresql`` or ``sqlite``)."""
+def column_reader_class(provider: str) -> type[ColumnReader]:
+    """The reader class for ``provider`` (``postgresql`` or ``sqlite``)."""
     readers: dict[str, type[ColumnReader]] = {
         "postgresql": PostgresColumns,
         "sqlite": SqliteColumns,
     }
     if provider not in readers:
         raise ValueError(f"db pull supports postgresql and sqlite, not {provider}")
-    return readers[provider](catalogs, enum_names)
+    return readers[provider]
+
+
+def column_reader(
+    provider: str, catalogs: Mapping[str, Catalog], enum_names: EnumNames
+) -> ColumnReader:
+    """The reader for ``provider`` (``postgresql`` or ``sqlite``)."""
+    return column_reader_class(provider)(catalogs, enum_names)
