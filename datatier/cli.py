@@ -159,7 +159,9 @@ def _push(path: Path, url: str, *, accept_data_loss: bool = False) -> None:
     loaded = load_schema(path)
     _print_warnings(loaded)
     provider = check_provider(loaded.provider or "sqlite", loaded.is_portable, url)
-    report = push(loaded, url, provider, accept_data_loss=accept_data_loss)
+    report = push(
+        loaded, url, provider, accept_data_loss=accept_data_loss, confirm=_confirm_on_terminal()
+    )
     typer.echo(report.summary())
     for change in report.changes:
         typer.echo(f"  - {change}")
@@ -201,6 +203,11 @@ def _project(schema: str | None, url: str | None, shadow_url: str | None = None)
 def _echo_lines(lines: list[str]) -> None:
     for line in lines:
         typer.echo(line)
+
+
+def _confirm_on_terminal() -> Callable[[str], bool] | None:
+    """A yes/no question on the terminal, or None when standard input is not one."""
+    return (lambda question: typer.confirm(question)) if _interactive() else None
 
 
 def _interactive() -> bool:
@@ -255,7 +262,7 @@ def migrate_dev(
                 "a migration needs a name; pass --name NAME (e.g. --name add_email)"
             )
         name = typer.prompt("Name of the migration")
-    confirm = (lambda question: typer.confirm(question)) if _interactive() else None
+    confirm = _confirm_on_terminal()
     report = dev(
         project,
         name,
@@ -394,7 +401,13 @@ def migrate_rollback(
     """Run down.sql of the newest applied migrations, newest first, and mark them rolled back."""
     from datatier.migrate._rollback import rollback
 
-    report = rollback(_project(schema, url), steps=steps, to=to, accept_data_loss=accept_data_loss)
+    report = rollback(
+        _project(schema, url),
+        steps=steps,
+        to=to,
+        accept_data_loss=accept_data_loss,
+        confirm=_confirm_on_terminal(),
+    )
     _echo_lines(report.lines())
 
 

@@ -630,3 +630,25 @@ def test_a_history_prisma_wrote_is_continued(sql_backend: Backend, tmp_path: Pat
     assert "applied 1 migration" in run(root, sql_backend, "migrate", "deploy")
     assert "up to date" in run(root, sql_backend, "migrate", "status")
     assert [r[0] for r in history(sql_backend)] == [INIT[0], EMAIL[0]]
+
+
+def test_rollback_asks_on_a_terminal_before_losing_data(sqlite_url: str, tmp_path: Path) -> None:
+    from datatier.migrate import MigrationError, open_project, rollback
+
+    backend = Backend("sqlite", sqlite_url, CAPABILITIES["sqlite"])
+    root = write_project(tmp_path / "p", INIT, EMAIL)
+    run(root, backend, "migrate", "deploy")
+    with backend.connect() as conn:
+        conn.execute("""INSERT INTO "User" ("id", "email") VALUES (1, 'a@x')""")
+    project = open_project(tmp_path, {}, schema="p/schema.prisma", url=sqlite_url)
+    questions: list[str] = []
+
+    def no(question: str) -> bool:
+        questions.append(question)
+        return False
+
+    with pytest.raises(MigrationError, match="Nothing was rolled back"):
+        rollback(project, confirm=no)
+    assert 'drops column "email"' in questions[0] and questions[0].endswith("Roll back anyway?")
+    assert rollback(project, confirm=lambda q: True).rolled_back == (EMAIL[0],)
+    assert columns(backend, "User") == ["id", "name"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,12 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
 
 
 def push(
-    schema: Schema, url: str, provider: str | None = None, *, accept_data_loss: bool = False
+    schema: Schema,
+    url: str,
+    provider: str | None = None,
+    *,
+    accept_data_loss: bool = False,
+    confirm: Callable[[str], bool] | None = None,
 ) -> PushReport:
     """Make the database at ``url`` match ``schema``: create it when empty, else update it.
 
@@ -79,6 +84,7 @@ def push(
     lost) when the update drops rows or values that exist, unless ``accept_data_loss``;
     ``DatabaseNotEmpty`` when a database with named schemas (``@@schema``) differs;
     ``ConnectionFailed`` when it cannot be reached. On failure nothing is written.
+    ``confirm`` (on a terminal) is asked whether to go on despite the data loss.
     """
     provider = provider or provider_for_url(url)
     dialect = get_dialect(provider)
@@ -99,7 +105,7 @@ def push(
         else:
             created = _push_postgres(conn, statements, postgres_schema(url), report.url)
     except _Differs:
-        return _update(schema, url, dialect.name, conn, accept_data_loss)
+        return _update(schema, url, dialect.name, conn, accept_data_loss, confirm)
     finally:
         conn.close()
     if not created:
@@ -134,6 +140,7 @@ def _update(
     provider: str,
     conn: psycopg.Connection[Any] | sqlite3.Connection,
     accept_data_loss: bool,
+    confirm: Callable[[str], bool] | None,
 ) -> PushReport:
     """Plan the change from the live database (introspected) to ``schema`` and apply it."""
     from datatier.migrate._history import history_store
@@ -150,11 +157,14 @@ def _update(
         return PushReport(url=shown, provider=provider, created=False)
     store = history_store(conn)
     losses = store.data_losses(plan.data_loss)
-    if losses and not accept_data_loss:
+    risk = f"db push would lose data in {shown}:\n" + "\n".join(f"  - {x}" for x in losses)
+    if (
+        losses
+        and not accept_data_loss
+        and (confirm is None or not confirm(f"{risk}\nPush anyway?"))
+    ):
         raise DataLossError(
-            f"db push would lose data in {shown}:\n"
-            + "\n".join(f"  - {loss}" for loss in losses)
-            + "\nNothing was changed. Pass --accept-data-loss to push anyway, or use "
+            f"{risk}\nNothing was changed. Pass --accept-data-loss to push anyway, or use "
             "`datatier migrate dev` to write a migration you can edit (renames keep data there)"
         )
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from datatier.migrate._commands import (
@@ -55,6 +56,7 @@ def rollback(
     steps: int | None = None,
     to: str | None = None,
     accept_data_loss: bool = False,
+    confirm: Callable[[str], bool] | None = None,
 ) -> RollbackReport:
     """Undo the newest ``steps`` applied migrations (default 1), or all applied after ``to``.
 
@@ -98,11 +100,10 @@ def rollback(
                 for _, folder in undo
                 for loss in down_data_loss(store, folder.down_sql or "")
             ]
-            if losses:
+            risk = "rolling back would lose data:\n" + "\n".join(f"  - {x}" for x in losses)
+            if losses and (confirm is None or not confirm(f"{risk}\nRoll back anyway?")):
                 raise MigrationError(
-                    "rolling back would lose data:\n"
-                    + "\n".join(f"  - {loss}" for loss in losses)
-                    + "\nNothing was rolled back. Back the data up, then run again with "
+                    f"{risk}\nNothing was rolled back. Back the data up, then run again with "
                     "--accept-data-loss"
                 )
         done = []
