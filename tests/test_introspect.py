@@ -1,10 +1,12 @@
 """``db pull``: a pushed schema pulled back creates the same database and the same IR.
 
-Round trip per provider, for the shared example schemas and every valid conformance
-schema ``db push`` can create there: push S, pull it, validate the text, push the pulled
-schema into a second empty database, and require equal catalogs and an IR equivalent to
-S's (same tables, columns, types, keys and relations; relation field names may differ).
-A database made by hand with raw SQL is pulled and checked against an expected text.
+Round trip per provider, for the shared example schemas, every valid conformance schema
+``db push`` can create there and a generated many-model schema: push S, pull it, validate
+the text, push the pulled schema into a second empty database, and require equal
+catalogs and an IR equivalent to S's (same tables, columns, types, keys and relations;
+relation field names may differ); pulled again with S as the existing schema, S's own
+names come back. Databases made by hand with raw SQL are pulled and checked against
+expected texts; then the defaults read back one by one, the command, and bad input.
 """
 
 from __future__ import annotations
@@ -36,11 +38,6 @@ from tests.harness.golden import MANIFEST, schema_path
 from tests.harness.servers import Server
 from tests.test_cli import run as run_cli
 from tests.test_ddl_conformance import _cases, _load
-
-
-def _params(provider: str) -> list[Any]:
-    return _cases(provider)
-
 
 # -- IR equivalence ------------------------------------------------------------------
 
@@ -172,7 +169,7 @@ def _sqlite_catalog(url: str) -> Catalog:
         conn.close()
 
 
-@pytest.mark.parametrize("entry", _params("sqlite"))
+@pytest.mark.parametrize("entry", _cases("sqlite"))
 def test_sqlite_round_trip(entry: dict[str, Any], tmp_path: Path) -> None:
     _sqlite_round_trip(_load(entry, "sqlite", tmp_path), tmp_path)
 
@@ -243,7 +240,7 @@ def _postgres_catalogs(url: str, schemas: Sequence[str], *, clear: bool) -> dict
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("entry", _params("postgresql"))
+@pytest.mark.parametrize("entry", _cases("postgresql"))
 def test_postgres_round_trip(
     entry: dict[str, Any], tmp_path: Path, pull_pg_urls: tuple[str, str]
 ) -> None:
