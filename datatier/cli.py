@@ -192,6 +192,28 @@ def db_push(
     _push(path, database_url, accept_data_loss=accept_data_loss)
 
 
+@db_app.command("pull")
+@_reports_errors
+def db_pull(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the pulled schema instead of writing the file.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a schema file that describes other models.")
+    ] = False,
+) -> None:
+    """Write the schema of an existing database (tables, relations, enums) to the schema file."""
+    from datatier.migrate._introspect_file import pull_command
+
+    config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
+    result = pull_command(config, Path.cwd(), os.environ, print_only=print_only, force=force)
+    if print_only:
+        typer.echo(result.text, nl=False)
+    typer.echo(result.summary, err=print_only)
+
+
 def _project(schema: str | None, url: str | None, shadow_url: str | None = None) -> Project:
     from datatier.migrate._commands import open_project
 
