@@ -738,6 +738,20 @@ def test_cli_keeps_the_names_of_the_schema_it_replaces(
     assert "model users {" in pull_schema_text(url)
 
 
+def test_cli_replaces_a_file_that_does_not_parse_only_with_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _blog_database(tmp_path)
+    (tmp_path / "schema.prisma").write_text("model {\n")
+    result = _pull(tmp_path, monkeypatch, "--url", url)
+    assert result.exit_code == 1
+    assert "does not parse" in result.stderr and "--force" in result.stderr
+    assert (tmp_path / "schema.prisma").read_text() == "model {\n"
+    forced = _pull(tmp_path, monkeypatch, "--url", url, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "schema.prisma").read_text() == pull_schema_text(url)
+
+
 def test_cli_empty_database_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,8 +2,9 @@
 
 An existing file keeps its ``generator`` blocks and its ``datasource`` (when it
 names the same provider); everything else is replaced by what the database
-holds, under the names the file gave it (re-introspection). A file that already describes models is only overwritten with
-``--force``: pulling must never silently throw away a hand-written schema.
+holds, under the names the file gave it (re-introspection). A file that already
+describes models is only overwritten with ``--force``: pulling must never silently
+throw away a hand-written schema.
 """
 
 from __future__ import annotations
@@ -191,7 +192,15 @@ def pull_command(
     url = resolve_url(config, env, datasource_url, path)
     provider = provider_for_url(url)
     pulled = pull_schema_text(url, provider=provider, schemas=schemas or None, existing=loaded)
-    text = merge_pulled_schema(pulled, existing, str(path))
+    try:
+        text = merge_pulled_schema(pulled, existing, str(path))
+    except SchemaError:
+        if not (force or print_only):
+            raise DatatierError(
+                f"{path.name} does not parse, so its generator and datasource blocks cannot be "
+                "kept; fix it, or pass --force to replace the whole file with the pulled schema"
+            ) from None
+        text = pulled
     schema = validate_schema_text(text, str(path))
     models = [m for m in schema.models if not m.is_view]
     ignored = [m.name for m in models if m.is_ignored]
