@@ -405,6 +405,17 @@ def test_migration_folders_and_lock_file(tmp_path: Path) -> None:
         read_migrations(tmp_path)
 
 
+def test_transaction_control_is_told_from_function_bodies() -> None:
+    from datatier.migrate._history import has_transaction_control, needs_foreign_keys_off
+
+    body = "CREATE FUNCTION f() RETURNS trigger AS $fn$\nBEGIN\n  RETURN NEW;\nEND;\n$fn$ LANGUAGE plpgsql;\n"
+    assert not has_transaction_control(body)
+    assert not has_transaction_control("-- BEGIN;\nSELECT 1;\n")
+    assert has_transaction_control("BEGIN;\nCREATE TYPE \"R\" AS ENUM ('A');\nCOMMIT;\n")
+    assert needs_foreign_keys_off("PRAGMA foreign_keys=OFF;\nSELECT 1;\n")
+    assert not needs_foreign_keys_off("-- PRAGMA foreign_keys=OFF;\nSELECT 1;\n")
+
+
 def test_sqlite_statements_split_whole() -> None:
     script = (
         "-- head\nCREATE TABLE a (t TEXT DEFAULT ';');\n"

@@ -108,7 +108,8 @@ def needs_foreign_keys_off(script: str) -> bool:
 
 
 def _without_comments(script: str) -> str:
-    return re.sub(r"--[^\n]*", "", script)
+    """``script`` without ``--`` comments and ``$$``-quoted bodies (a function's own BEGIN/END)."""
+    return re.sub(r"--[^\n]*", "", re.sub(r"(\$\w*\$).*?\1", "", script, flags=re.S))
 
 
 def split_sqlite_script(script: str) -> list[str]:
