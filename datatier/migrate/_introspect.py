@@ -34,7 +34,8 @@ class EmptyDatabase(DatatierError):
 
 
 _EXTENSIONS = """
-SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+SELECT e.extname, n.nspname, e.extversion
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql' ORDER BY e.extname
 """
 
@@ -62,7 +63,7 @@ def read_catalog(
             names = list(schemas) if schemas else [postgres_schema(url)]
             catalogs = {name: read_postgres_catalog(conn, name) for name in names}
             rows = conn.execute(_EXTENSIONS).fetchall()
-            return catalogs, tuple(PulledExtension(name, schema) for name, schema in rows)
+            return catalogs, tuple(PulledExtension(*row) for row in rows)
         finally:
             conn.rollback()
     finally:

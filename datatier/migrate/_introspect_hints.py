@@ -46,6 +46,9 @@ class Hints:
     enum_columns: dict[tuple[str, str], str] = field(default_factory=dict)  # -> enum db name
     enum_definitions: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     """Enum db name -> (enum name, {value db name: value name}), for databases without enums."""
+    json_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # -> JSON text
+    extensions: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    """Extension db name -> (schema, version) as the datasource writes them."""
 
 
 def hints_from_schema(schema: Schema | None) -> Hints:
@@ -69,8 +72,13 @@ def hints_from_schema(schema: Schema | None) -> Hints:
                 hints.no_default.add((model.db_name, f.db_name))
             if f.is_autoincrement:
                 hints.autoincrement.add((model.db_name, f.db_name))
+            if f.type == "Json" and f.default is not None and f.default.kind == "literal":
+                hints.json_defaults[(model.db_name, f.db_name)] = str(f.default.value)
             if f.kind == "enum":
                 hints.enum_columns[(model.db_name, f.db_name)] = schema.enum(f.type).db_name
+    if schema.datasource is not None:
+        for extension in schema.datasource.extensions:
+            hints.extensions[extension.db_name] = (extension.schema, extension.version)
     for enum in schema.enums:
         hints.enums[enum.db_name] = enum.name
         for value in enum.values:

@@ -12,6 +12,7 @@ trace in a database, so it cannot be pulled (as in Prisma).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,7 @@ class PulledExtension:
 
     name: str
     schema: str
+    version: str | None = None
 
 
 @dataclass
@@ -183,10 +185,14 @@ class _Puller:
             self.preview_features.append("postgresqlExtensions")
             items = []
             for extension in extensions:
+                # The existing schema's spelling where the database agrees with it.
+                hint_schema, hint_version = self.hints.extensions.get(extension.name, (None, None))
                 name = sanitize(extension.name)
                 args = [] if name == extension.name else [f"map: {_string(extension.name)}"]
-                if extension.schema != db_schema:
+                if extension.schema != db_schema or hint_schema == extension.schema:
                     args.append(f"schema: {_string(extension.schema)}")
+                if hint_version is not None and hint_version == extension.version:
+                    args.append(f"version: {_string(extension.version)}")
                 items.append(_attribute(name, args))
             lines.append(f"  extensions = [{', '.join(items)}]")
         return lines
@@ -264,6 +270,7 @@ class _Puller:
                 attributes.append(_attribute("@unique", mapped))
             default = self.columns.default(db_schema, table, column, type_)
             hinted = (table.name, column.name)
+            default = self._hinted_json(hinted, default)
             if (
                 default is not None
                 and hinted in self.hints.no_default
@@ -316,6 +323,20 @@ class _Puller:
             return type_
         name = self.columns.enum_names[key][0]
         return FieldType(name, "enum", None, type_.is_list, key)
+
+    def _hinted_json(self, hinted: tuple[str, str], default: str | None) -> str | None:
+        """A Json default in the existing schema's spelling when it is the same value.
+
+        PostgreSQL's jsonb keeps objects in its own key order and spacing.
+        """
+        text = self.hints.json_defaults.get(hinted)
+        if text is None or default is None or not default.startswith('"'):
+            return default
+        try:
+            same = json.loads(json.loads(default)) == json.loads(text)
+        except ValueError:
+            return default
+        return _string(text) if same else default
 
     def _single_column_uniques(self, table: Table) -> dict[str, Index]:
         """Unique indexes over one plain column, each written as ``@unique`` on its field."""
