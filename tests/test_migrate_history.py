@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -536,6 +537,49 @@ def test_concurrent_deploys_apply_each_migration_once(pg_url: str, tmp_path: Pat
     assert "applied 2 migrations" in out_first
     assert "no pending migrations (2 applied)" in out_second
     backend = Backend("postgresql", pg_url, CAPABILITIES["postgresql"])
+    assert query(backend, 'SELECT count(*) FROM "Slow"') == [(1,)]
+    assert [r[0] for r in history(backend)] == [INIT[0], "20240102000000_slow"]
+
+
+def test_concurrent_sqlite_deploys_take_turns(sqlite_url: str, tmp_path: Path) -> None:
+    import fcntl
+
+    root = write_project(tmp_path / "p", INIT)
+    add_migration(
+        root,
+        "20240102000000_slow",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) "
+        'SELECT count(*) FROM c;\nCREATE TABLE "Slow" ("id" INTEGER);\nINSERT INTO "Slow" VALUES (1);\n',
+    )
+    command = [
+        *(sys.executable, "-m", "datatier.cli", "migrate", "deploy"),
+        *("--schema", str(root / "schema.prisma"), "--url", sqlite_url),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("DATABASE_URL", None)
+    database = Path(sqlite_url.removeprefix("file:"))
+    sqlite3.connect(database).close()
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    with database.open("rb") as handle:
+        while True:  # until the first run holds the lock, so the two overlap
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                break
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            assert time.monotonic() < deadline and first.poll() is None, first.communicate()[0]
+            time.sleep(0.01)
+    second = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    out_first, _ = first.communicate(timeout=60)
+    out_second, _ = second.communicate(timeout=60)
+    assert first.returncode == 0 and "applied 2 migrations" in out_first, out_first
+    assert second.returncode == 0 and "no pending migrations (2 applied)" in out_second, out_second
+    backend = Backend("sqlite", sqlite_url, CAPABILITIES["sqlite"])
     assert query(backend, 'SELECT count(*) FROM "Slow"') == [(1,)]
     assert [r[0] for r in history(backend)] == [INIT[0], "20240102000000_slow"]
 

@@ -17,6 +17,7 @@ import getpass
 import re
 import socket
 import sqlite3
+import sys
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -396,8 +397,34 @@ class SqliteHistory(HistoryStore):
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        # SQLite serializes writers itself; each migration is one write transaction.
-        yield
+        # An advisory flock on the database file: SQLite's own locks are POSIX record locks,
+        # which flock does not touch, so only other migration runs wait for this one.
+        row = self.conn.execute(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'"
+        ).fetchone()
+        path = row[0] if row else ""
+        if not path or sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        with open(path, "rb") as handle:
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise MigrationError(
+                            f"another migration run holds the lock on {path} and did not finish "
+                            f"within {LOCK_WAIT_SECONDS:.0f} s; wait for it to end"
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _reason(error: psycopg.Error) -> str:
