@@ -30,6 +30,7 @@ from datatier.migrate._catalog import Catalog, Column, EnumType, Table, diff_cat
 from datatier.migrate._catalog_postgres import read_postgres_catalog
 from datatier.migrate._catalog_sqlite import read_sqlite_catalog
 from datatier.migrate._introspect_file import merge_pulled_schema
+from datatier.migrate._introspect_render import IGNORED_COMMENT
 from datatier.migrate._introspect_types import column_reader
 from datatier.migrate._push import push
 from datatier.schema import Schema, validate_schema_text
@@ -115,14 +116,12 @@ def _check_round_trip(original: Schema, pulled_text: str, provider: str) -> Sche
 # Schemas whose database reads back in another spelling than the schema's, which the
 # migration planner compares as written: a dbgenerated() expression as PostgreSQL prints
 # it, default operator classes and `sort: Asc` (the database's defaults, so not stored),
-# a DateTime default whose offset a timestamp without time zone drops, and an optional
-# id (PostgreSQL keys are NOT NULL).
+# and a DateTime default whose offset a timestamp without time zone drops.
 _PLAN_DIFFERENCES = {
     "valid/12_default_now_dbgenerated",
     "valid/52_index_ops_and_sort_postgres",
     "valid/59_default_literal_edge_cases",
     "valid/61_index_field_arguments_ignored_sqlite",
-    "valid/64_ignored_model_optional_id",
 }
 
 
@@ -151,6 +150,8 @@ def _named(schema: Schema) -> dict[str, Any]:
         key = model.primary_key.fields if model.primary_key else ()
         models[model.name] = (
             model.db_name,
+            model.is_ignored,
+            _documentation(model.documentation),
             sorted(
                 (
                     f.name,
@@ -161,6 +162,8 @@ def _named(schema: Schema) -> dict[str, Any]:
                     f.relation_name,
                     f.is_updated_at,
                     f.default.name if f.default and f.default.kind == "function" else None,
+                    f.is_ignored,
+                    f.documentation,
                 )
                 for f in model.fields
                 if f.kind != "object" or with_fks  # relations without foreign keys leave no trace
@@ -168,6 +171,14 @@ def _named(schema: Schema) -> dict[str, Any]:
         )
     enums = sorted((e.name, tuple(v.name for v in e.values)) for e in schema.enums)
     return {"models": models, "enums": enums}
+
+
+def _documentation(text: str | None) -> str | None:
+    """A model's documentation without the note db pull adds to tables it ignores."""
+    if text is None:
+        return None
+    lines = [line for line in text.splitlines() if line != IGNORED_COMMENT.removeprefix("/// ")]
+    return "\n".join(lines) or None
 
 
 def _db_generated(schema: Schema) -> list[tuple[str, str]]:

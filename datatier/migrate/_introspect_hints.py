@@ -47,6 +47,9 @@ class Hints:
     enum_definitions: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     """Enum db name -> (enum name, {value db name: value name}), for databases without enums."""
     json_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # -> JSON text
+    docs: dict[str, str] = field(default_factory=dict)  # table -> model documentation
+    field_docs: dict[tuple[str, str], str] = field(default_factory=dict)
+    optional_keys: set[tuple[str, str]] = field(default_factory=set)  # `Int? @id` (ignored)
     extensions: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     """Extension db name -> (schema, version) as the datasource writes them."""
 
@@ -63,6 +66,8 @@ def hints_from_schema(schema: Schema | None) -> Hints:
         hints.models[model.db_name] = model.name
         if model.is_ignored:
             hints.ignored.add(model.db_name)
+        if model.documentation:
+            hints.docs[model.db_name] = model.documentation
         for f in model.scalar_fields:
             hints.fields[(model.db_name, f.db_name)] = f.name
             kept = _kept_attributes(f)
@@ -70,6 +75,10 @@ def hints_from_schema(schema: Schema | None) -> Hints:
                 hints.attributes[(model.db_name, f.db_name)] = kept
             if f.default is None:
                 hints.no_default.add((model.db_name, f.db_name))
+            if f.documentation:
+                hints.field_docs[(model.db_name, f.db_name)] = f.documentation
+            if f.is_id and not f.is_required:
+                hints.optional_keys.add((model.db_name, f.db_name))
             if f.is_autoincrement:
                 hints.autoincrement.add((model.db_name, f.db_name))
             if f.type == "Json" and f.default is not None and f.default.kind == "literal":
@@ -107,6 +116,8 @@ def hints_from_schema(schema: Schema | None) -> Hints:
 def _kept_attributes(f: Field) -> list[str]:
     """``@updatedAt`` and client-side defaults: attributes that leave no trace in a database."""
     kept = ["@updatedAt"] if f.is_updated_at else []
+    if f.is_ignored:
+        kept.append("@ignore")
     default = f.default
     if default is not None and default.kind == "function" and default.name in _CLIENT_DEFAULTS:
         args = ", ".join(str(a) for a in default.args)

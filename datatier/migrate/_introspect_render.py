@@ -72,6 +72,7 @@ class _Field:
     name: str
     type: str
     attributes: list[str] = field(default_factory=list)
+    documentation: str | None = None
 
 
 @dataclass(eq=False)  # identity: models are dictionary keys while names change
@@ -292,8 +293,17 @@ class _Puller:
                 attributes.append(f"@map({_string(column.name)})")
             if type_.native is not None:
                 attributes.append(f"@db.{type_.native}")
+            optional = self.columns.nullable(table, column) or (
+                # An ignored model's optional id: PostgreSQL makes key columns NOT NULL.
+                hinted in self.hints.optional_keys and table.name in self.hints.ignored
+            )
             model.fields.append(
-                _Field(name, type_.render(self.columns.nullable(table, column)), attributes)
+                _Field(
+                    name,
+                    type_.render(optional),
+                    attributes,
+                    self.hints.field_docs.get(hinted),
+                )
             )
         if pk is not None and len(pk.columns) > 1:
             fields = ", ".join(model.columns[c] for c in pk.columns)
@@ -372,9 +382,9 @@ class _Puller:
         pk = table.primary_key
         if pk is not None and set(pk.columns) <= required:
             return True
+        # A partial unique index identifies rows too, as far as Prisma's validator goes.
         return any(
             index.unique
-            and index.predicate is None
             and all(not c.expression for c in index.columns)
             and {c.name for c in index.columns} <= required - unsupported
             for index in table.indexes
@@ -613,10 +623,14 @@ class _Puller:
             lines.append(
                 f"// Not described here, kept only in the database: {', '.join(model.notes)}."
             )
-        if model.ignored:
+        documentation = self.hints.docs.get(model.table.name, "")
+        if model.ignored and IGNORED_COMMENT.removeprefix("/// ") not in documentation:
             lines.append(IGNORED_COMMENT)
+        lines.extend(f"/// {line}".rstrip() for line in documentation.splitlines())
         lines.append(f"model {model.name} {{")
         for f in model.fields:
+            if f.documentation:
+                lines.extend(f"  /// {line}".rstrip() for line in f.documentation.splitlines())
             lines.append(f"  {f.name} {f.type} {' '.join(f.attributes)}".rstrip())
         attributes = list(model.block_attributes)
         if model.name != model.table.name:
