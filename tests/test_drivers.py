@@ -150,6 +150,26 @@ def test_postgres_json_comes_back_as_text(pg_url: str) -> None:
     run(body)
 
 
+def test_postgres_prepared_statement_survives_a_column_type_change(pg_url: str) -> None:
+    # Reads run through statements prepared once per connection; a migration that changes
+    # the type of a selected column under them must not break the next read.
+    async def body() -> None:
+        driver = await open_driver(pg_url, pool_size=1)
+        select = "SELECT b FROM prep_t WHERE a = $1"
+        async with driver.connection() as conn:
+            await conn.execute("DROP TABLE IF EXISTS prep_t")
+            await conn.execute("CREATE TABLE prep_t (a integer, b integer)")
+            await conn.execute("INSERT INTO prep_t VALUES (7, 8)")
+            assert [tuple(r) for r in await conn.fetch(select, (7,))] == [(8,)]
+            await conn.execute("ALTER TABLE prep_t ALTER COLUMN b TYPE text")
+            assert [tuple(r) for r in await conn.fetch(select, (7,))] == [("8",)]
+            assert [tuple(r) for r in await conn.fetch(select, (7,))] == [("8",)]
+            await conn.execute("DROP TABLE prep_t")
+        await driver.close()
+
+    run(body)
+
+
 # -- transactions ---------------------------------------------------------------------------
 
 

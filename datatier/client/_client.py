@@ -112,6 +112,15 @@ class ModelClient:
         return await self._runner.write(self._engine.delete_many, self._model, _document(args))
 
 
+def install_accessors(owner: Any, models: Mapping[str, Any]) -> None:
+    """Give ``owner`` its model accessors (``db.user``) as plain instance attributes, so the
+    lookup on every call is a dict hit; a name the class already uses keeps its meaning."""
+    owner._models = dict(models)
+    for name, accessor in models.items():
+        if not hasattr(type(owner), name):
+            owner.__dict__[name] = accessor
+
+
 class _Accessors:
     """``db.user`` and friends: one ``ModelClient`` per model, by its lower camel case name."""
 
@@ -135,7 +144,7 @@ class Transaction(_Accessors, _Runner):
     def __init__(self, engine: Engine, conn: Connection) -> None:
         self.engine = engine
         self._conn = conn
-        self._models = {_accessor(m): ModelClient(self, m) for m in engine.info.models}
+        install_accessors(self, {_accessor(m): ModelClient(self, m) for m in engine.info.models})
 
     async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         return await _translated(op(self._conn, model, document), self.engine)
@@ -189,7 +198,9 @@ class Client(_Accessors, _Runner):
         self._driver: Driver | None = None
         self._opening: asyncio.Lock | None = None
         self._listeners: list[StatementListener] = []
-        self._models = {_accessor(m): ModelClient(self, m) for m in self.engine.info.models}
+        install_accessors(
+            self, {_accessor(m): ModelClient(self, m) for m in self.engine.info.models}
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -232,11 +243,10 @@ class Client(_Accessors, _Runner):
 
     async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         driver = self._driver or await self._get_driver()
-        async with driver.connection() as conn:
-            try:
-                return await op(conn, model, document)
-            except QueryError as error:
-                raise explain_database_error(error, self.engine) from None
+        try:
+            return await driver.run(op, model, document)
+        except QueryError as error:
+            raise explain_database_error(error, self.engine) from None
 
     async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         driver = self._driver or await self._get_driver()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from datatier.client._client import Client, ModelClient, Transaction
+from datatier.client._client import Client, ModelClient, Transaction, install_accessors
 from datatier.drivers._protocol import IsolationLevel, StatementListener
 from datatier.schema import Schema
 
@@ -121,7 +121,9 @@ class SyncTransaction(_SyncAccessors):
     def __init__(self, loop: _Loop, tx: Transaction) -> None:
         self._loop = loop
         self._tx = tx
-        self._models = {name: SyncModelClient(loop, tx.__getattr__(name)) for name in tx._models}
+        install_accessors(
+            self, {name: SyncModelClient(loop, model) for name, model in tx._models.items()}
+        )
 
     def query_raw(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return self._loop.run(self._tx.query_raw(sql, *params))
@@ -141,10 +143,13 @@ class SyncClient(_SyncAccessors):
     ) -> None:
         self.client = Client(schema, url, **options)
         self._loop = _Loop()
-        self._models = {
-            name: SyncModelClient(self._loop, self.client.__getattr__(name))
-            for name in self.client._models
-        }
+        install_accessors(
+            self,
+            {
+                name: SyncModelClient(self._loop, model)
+                for name, model in self.client._models.items()
+            },
+        )
 
     @property
     def schema(self) -> Schema:

@@ -16,11 +16,11 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from datatier.errors import PoolTimeout, QueryError
 
-__all__ = ["Lease", "Pool", "Pooled"]
+__all__ = ["Lease", "Pool", "Pooled", "PooledDriver"]
 
 
 class Pooled(Protocol):
@@ -202,3 +202,42 @@ class Lease(Generic[C]):
         conn = self._conn
         interrupted = exc_type is not None and not issubclass(exc_type, Exception)
         self._pool.release(conn, broken=not conn.reset(interrupted=interrupted))
+
+
+T = TypeVar("T")
+
+
+class PooledDriver(Generic[C]):
+    """What both async drivers share: the pool, the statement listeners, and running calls
+    on a pooled connection. A driver sets ``_pool`` and ``_listeners`` in ``__init__``."""
+
+    _pool: Pool[C]
+    _listeners: list[Any]
+
+    def connection(self) -> Lease[C]:
+        """Take a connection from the pool for the duration of the block."""
+        return Lease(self._pool)
+
+    async def run(self, op: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await op(connection, *args)`` on a pooled connection: ``async with connection()``
+        without the context manager's own calls (this is every read's path)."""
+        pool = self._pool
+        conn = pool.take_idle()
+        if conn is None:
+            conn = await pool.acquire()
+        try:
+            result = await op(conn, *args)
+        except BaseException as error:
+            interrupted = not isinstance(error, Exception)
+            pool.release(conn, broken=not conn.reset(interrupted=interrupted))
+            raise
+        pool.release(conn, broken=not conn.reset(interrupted=False))
+        return result
+
+    def add_listener(self, listener: Any) -> None:
+        """Call ``listener`` after every statement, on every connection."""
+        self._listeners.append(listener)
+
+    async def close(self) -> None:
+        """Close every idle connection now and the others as they come back."""
+        await self._pool.close()

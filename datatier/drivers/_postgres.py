@@ -38,7 +38,7 @@ from typing import Any, Literal, cast
 
 import asyncpg
 
-from datatier.drivers._pool import Lease, Pool
+from datatier.drivers._pool import Pool, PooledDriver
 from datatier.drivers._protocol import (
     IsolationLevel,
     Row,
@@ -74,7 +74,7 @@ _BEGIN: dict[IsolationLevel | None, str] = {
 }
 
 
-class PostgresDriver:
+class PostgresDriver(PooledDriver["PostgresConnection"]):
     """A pool of asyncpg connections to one PostgreSQL database."""
 
     provider: Literal["postgresql", "sqlite"] = "postgresql"
@@ -100,18 +100,6 @@ class PostgresDriver:
             self._open, size=pool_size, timeout=acquire_timeout
         )
 
-    def connection(self) -> Lease[PostgresConnection]:
-        """Take a connection from the pool for the duration of the block."""
-        return Lease(self._pool)
-
-    def add_listener(self, listener: StatementListener) -> None:
-        """Call ``listener`` after every statement, on every connection."""
-        self._listeners.append(listener)
-
-    async def close(self) -> None:
-        """Close every idle connection now and the others as they come back."""
-        await self._pool.close()
-
     async def _open(self) -> PostgresConnection:
         target = self._target
         try:
@@ -126,13 +114,28 @@ class PostgresDriver:
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise ConnectionFailed(_connect_reason(e, target, self._connect_timeout)) from None
-        return PostgresConnection(raw, self._listeners, target.where, self._statement_timeout)
+        return PostgresConnection(
+            raw,
+            self._listeners,
+            target.where,
+            self._statement_timeout,
+            prepare=not target.pgbouncer,
+        )
 
 
 class PostgresConnection:
     """One asyncpg connection: statements, transactions, and errors translated."""
 
-    __slots__ = ("_broken", "_depth", "_listeners", "_raw", "_timeout", "_where")
+    __slots__ = (
+        "_broken",
+        "_depth",
+        "_listeners",
+        "_prepare",
+        "_prepared",
+        "_raw",
+        "_timeout",
+        "_where",
+    )
 
     def __init__(
         self,
@@ -140,6 +143,8 @@ class PostgresConnection:
         listeners: list[StatementListener],
         where: str,
         statement_timeout: float | None,
+        *,
+        prepare: bool = True,
     ) -> None:
         self._raw = raw
         self._listeners = listeners  # the driver's list, shared: a listener added later counts
@@ -147,16 +152,46 @@ class PostgresConnection:
         self._timeout = statement_timeout
         self._depth = 0
         self._broken = False
+        self._prepare = prepare
+        # SQL text -> its prepared statement on this connection (oldest first, bounded)
+        self._prepared: dict[str, Any] = {}
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        """All rows of a query, as asyncpg records (sequences indexed by column position)."""
+        """All rows of a query, as asyncpg records (sequences indexed by column position).
+
+        Each statement is prepared once per connection and then run through its prepared
+        statement object, which skips asyncpg's per-call statement-cache lookup.
+        """
         if self._listeners:
             result: list[Row] = await self._observed(_FETCH, sql, args)
             return result
+        statement = self._prepared.get(sql)
         try:
-            return cast("list[Row]", await self._raw.fetch(sql, *args))
+            if statement is None:
+                if not self._prepare:
+                    return cast("list[Row]", await self._raw.fetch(sql, *args))
+                statement = await self._prepared_statement(sql)
+            return cast("list[Row]", await statement.fetch(*args))
+        except (asyncpg.InvalidCachedStatementError, asyncpg.OutdatedSchemaCacheError) as e:
+            # The schema changed under the statement (a migration): prepare it again, once,
+            # unless a transaction is open (its snapshot would keep failing).
+            self._prepared.pop(sql, None)
+            if self._raw.is_in_transaction():
+                raise self._error(e) from e
+            try:
+                return cast("list[Row]", await self._raw.fetch(sql, *args))
+            except Exception as again:
+                raise self._error(again) from again
         except Exception as e:
             raise self._error(e) from e
+
+    async def _prepared_statement(self, sql: str) -> Any:
+        prepared = self._prepared
+        if len(prepared) >= _STATEMENT_CACHE_SIZE:
+            # asyncpg closes the dropped statement on the server once nothing refers to it
+            del prepared[next(iter(prepared))]
+        statement = prepared[sql] = await self._raw.prepare(sql)
+        return statement
 
     async def fetch_named(
         self, sql: str, args: Sequence[Any] = ()

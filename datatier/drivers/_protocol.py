@@ -8,10 +8,12 @@ SQL building and no value conversion of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Connection", "Driver", "IsolationLevel", "Row", "StatementEvent", "StatementListener"]
 
@@ -74,6 +76,10 @@ class Driver(Protocol):
 
     def connection(self) -> AbstractAsyncContextManager[Connection]:
         """Take a connection from the pool for the duration of the block."""
+        ...
+
+    async def run(self, op: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await op(connection, *args)`` on a connection from the pool."""
         ...
 
     def add_listener(self, listener: StatementListener) -> None:

@@ -46,7 +46,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any, Literal
 
-from datatier.drivers._pool import Lease, Pool
+from datatier.drivers._pool import Pool, PooledDriver
 from datatier.drivers._protocol import IsolationLevel, Row, StatementEvent, StatementListener
 from datatier.drivers._url import SqliteTarget
 from datatier.errors import (
@@ -67,7 +67,7 @@ _STATEMENT_CACHE = 512  # prepared statements kept per connection
 _PROGRESS_STEPS = 1000  # virtual machine instructions between statement-timeout checks
 
 
-class SqliteDriver:
+class SqliteDriver(PooledDriver["SqliteConnection"]):
     """A pool of sqlite3 connections to one database file (or one in-memory database)."""
 
     provider: Literal["postgresql", "sqlite"] = "sqlite"
@@ -85,18 +85,6 @@ class SqliteDriver:
         self._listeners: list[StatementListener] = []
         size = 1 if target.path is None else pool_size
         self._pool: Pool[SqliteConnection] = Pool(self._open, size=size, timeout=acquire_timeout)
-
-    def connection(self) -> Lease[SqliteConnection]:
-        """Take a connection from the pool for the duration of the block."""
-        return Lease(self._pool)
-
-    def add_listener(self, listener: StatementListener) -> None:
-        """Call ``listener`` after every statement, on every connection."""
-        self._listeners.append(listener)
-
-    async def close(self) -> None:
-        """Close every idle connection now and the others as they come back."""
-        await self._pool.close()
 
     async def _open(self) -> SqliteConnection:
         target = self._target

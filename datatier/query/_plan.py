@@ -1055,7 +1055,19 @@ def _signature(value: Any) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        return tuple([(key, _signature(item)) for key, item in value.items()])
+        # Leaves are handled in place: this runs on every read, and calls are the cost.
+        out: list[tuple[Any, Any]] = []
+        for key, item in value.items():
+            item_kind = type(item)
+            if item_kind is int or item_kind is float:
+                out.append((key, "-" if item < 0 else "+"))
+            elif item_kind is str:
+                out.append((key, str))
+            elif item is None or item_kind is bool:
+                out.append((key, item))
+            else:
+                out.append((key, _signature(item)))
+        return tuple(out)
     if kind is list:
         return ("[", tuple([_signature(item) for item in value]))
     if value is None or kind is bool:
