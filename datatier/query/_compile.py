@@ -37,8 +37,6 @@ class FieldCodec(Protocol):
 
     def json_sql(self, column: ColumnElement[Any]) -> ColumnElement[Any]: ...
 
-    def selected(self, column: ColumnElement[Any]) -> tuple[ColumnElement[Any], Decode | None]: ...
-
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
@@ -321,12 +319,11 @@ class Compiler:
                 field = info.scalars[item[1]]
                 codec = self.codec(info.name, field.name)
                 column = alias.c[field.db_name]
-                selected, decode = codec.selected(column)
                 columns.append(
                     _Column(
                         field.name,
-                        selected,
-                        decode,
+                        column,
+                        codec.from_db,
                         codec.from_json,
                         codec.json_sql(column),
                         is_list=field.is_list,
@@ -739,7 +736,10 @@ def _aggregate_expr(op: str, column: Any) -> Any:
     if op == "_sum":
         return sa.func.sum(column)
     if op == "_avg":
-        return sa.func.avg(column)
+        # An average is fractional even over integers: compare it as a float (a Decimal
+        # field's average stays numeric).
+        exact = isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float)
+        return sa.func.avg(column, type_=column.type if exact else sa.Float())
     if op == "_min":
         return sa.func.min(column)
     return sa.func.max(column)

@@ -25,6 +25,7 @@ Shape grammar (a ``Cond`` is a condition, a ``Read`` a read of one model)::
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeGuard
 
@@ -600,7 +601,19 @@ class _Walk:
                 raise ValidationError(unknown_field(info, name), item_path)
             if _is_mapping(value) and value and set(value) <= set(_AGGREGATES):
                 for op, filters in value.items():
-                    cond = self.scalar_filter(info, name, filters, (*item_path, op))
+                    op_path = (*item_path, op)
+                    if op in ("_count", "_avg"):
+                        # A count is an Int and an average a Float (Decimal for a Decimal
+                        # field) whatever the field's own type, as Prisma types them.
+                        kind = (
+                            "Int"
+                            if op == "_count"
+                            else "Decimal"
+                            if info.scalars[name].type == "Decimal"
+                            else "Float"
+                        )
+                        filters = _aggregate_operands(kind, filters, op_path)
+                    cond = self.scalar_filter(info, name, filters, op_path)
                     conds.append(("agg", op, cond))
             else:
                 if name not in by:
@@ -1004,6 +1017,47 @@ class _Walk:
             return like_pattern(op, text)
 
         return to_db
+
+
+_AGGREGATE_FILTER_OPS = frozenset(("equals", "not", "in", "notIn", "lt", "lte", "gt", "gte"))
+
+
+def _aggregate_operands(kind: str, filters: Any, path: Path) -> Any:
+    """A ``having`` filter on a count (``kind`` "Int") or an average (the field's type) with
+    its values checked and put in database form, since the field's own codec does not apply."""
+
+    def number(value: Any, where: Path) -> DbValue:
+        if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
+            expected = "an integer" if kind == "Int" else "a number"
+            raise ValidationError(f"expected {expected}, got {type(value).__name__}", where)
+        if kind == "Int":
+            if not isinstance(value, int):
+                raise ValidationError("a count is compared with an integer", where)
+            return DbValue(value)
+        if kind == "Decimal":
+            return DbValue(decimal.Decimal(str(value)))
+        return DbValue(float(value))
+
+    if not _is_mapping(filters):
+        return None if filters is None else number(filters, path)
+    result: dict[str, Any] = {}
+    for op, operand in filters.items():
+        where = (*path, op)
+        if op not in _AGGREGATE_FILTER_OPS:
+            raise ValidationError(
+                f"unknown filter `{op}` on an aggregate; expected one of "
+                + ", ".join(sorted(_AGGREGATE_FILTER_OPS)),
+                where,
+            )
+        if op in ("in", "notIn"):
+            if not isinstance(operand, list):
+                raise ValidationError(f"`{op}` takes a list", where)
+            result[op] = [number(v, (*where, i)) for i, v in enumerate(operand)]
+        elif op == "not":
+            result[op] = _aggregate_operands(kind, operand, where)
+        else:
+            result[op] = None if operand is None else number(operand, where)
+    return result
 
 
 def _json_text(value: Any, path: Path) -> str:
