@@ -7,28 +7,34 @@ from the scalar's default, ``map:`` only where a constraint name differs from
 Prisma's default, referential actions only where they differ from the defaults,
 relation fields on both sides named after the model they point to, and
 ``@@ignore`` on tables whose rows cannot be identified. ``@updatedAt`` leaves no
-trace in a database, so it cannot be pulled (as in Prisma).
+trace in a database, so it cannot be pulled (as in Prisma) unless an existing
+schema lends it. Column types and defaults come from ``_introspect_types``,
+relations from ``_introspect_relations``; this module builds the models and text.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from datatier.migrate._catalog import Catalog, EnumType, ForeignKey, Index, Table
+from datatier.migrate._catalog import Catalog, EnumType, Index, Table
+from datatier.migrate._introspect_blocks import (
+    PulledField,
+    PulledJoin,
+    PulledModel,
+    attribute,
+    constraint_map,
+)
 from datatier.migrate._introspect_hints import Hints
 from datatier.migrate._introspect_names import (
     NameScope,
-    camel,
     claim_all,
     claim_names,
     model_name,
-    plural,
     sanitize,
 )
+from datatier.migrate._introspect_relations import RelationPuller
 from datatier.migrate._introspect_types import (
     ColumnReader,
     EnumNames,
@@ -38,18 +44,10 @@ from datatier.migrate._introspect_types import (
 )
 from datatier.migrate._introspect_types import string_literal as _string
 from datatier.schema._format import format_schema_text
-from datatier.schema._ir import ReferentialAction, ScalarType
-from datatier.schema._names import constraint_name, default_relation_name
+from datatier.schema._ir import ScalarType
 
 __all__ = ["PulledExtension", "render_pulled_schema"]
 
-_ACTIONS = {
-    "CASCADE": ReferentialAction.CASCADE,
-    "RESTRICT": ReferentialAction.RESTRICT,
-    "NO ACTION": ReferentialAction.NO_ACTION,
-    "SET NULL": ReferentialAction.SET_NULL,
-    "SET DEFAULT": ReferentialAction.SET_DEFAULT,
-}
 _METHODS = {"hash": "Hash", "gist": "Gist", "gin": "Gin", "spgist": "SpGist", "brin": "Brin"}
 
 IGNORED_COMMENT = (
@@ -65,40 +63,6 @@ class PulledExtension:
     name: str
     schema: str
     version: str | None = None
-
-
-@dataclass
-class _Field:
-    name: str
-    type: str
-    attributes: list[str] = field(default_factory=list)
-    documentation: str | None = None
-
-
-@dataclass(eq=False)  # identity: models are dictionary keys while names change
-class _Model:
-    name: str
-    table: Table
-    schema: str
-    fields: list[_Field] = field(default_factory=list)
-    columns: dict[str, str] = field(default_factory=dict)  # column -> field name
-    block_attributes: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the schema cannot say
-    ignored: bool = False
-    scope: NameScope = field(default_factory=NameScope)
-
-
-@dataclass(frozen=True)
-class _JoinTable:
-    table: Table
-    relation: str
-    model_a: _Model
-    model_b: _Model
-
-
-def _attribute(name: str, args: Sequence[str]) -> str:
-    """``@unique`` or ``@unique(map: "x")``: the arguments in parentheses when there are any."""
-    return f"{name}({', '.join(args)})" if args else name
 
 
 def render_pulled_schema(
@@ -121,7 +85,7 @@ def render_pulled_schema(
     return _Puller(catalogs, provider, extensions, multi_schema, hints or Hints()).render()
 
 
-class _Puller:
+class _Puller(RelationPuller):
     def __init__(
         self,
         catalogs: Mapping[str, Catalog],
@@ -174,8 +138,8 @@ class _Puller:
             self.enum_names.add(name)
             self.enum_blocks.append(self._enum_block(name, db_schema, enum.name, values))
         self.columns: ColumnReader = column_reader(provider, catalogs, enum_names)
-        self.models: dict[tuple[str, str], _Model] = {}
-        self.joins: list[_JoinTable] = []
+        self.models: dict[tuple[str, str], PulledModel] = {}
+        self.joins: list[PulledJoin] = []
 
     def _datasource(self, extensions: Sequence[PulledExtension], db_schema: str) -> list[str]:
         """The datasource block's lines: provider, database schemas, extensions."""
@@ -194,7 +158,7 @@ class _Puller:
                     args.append(f"schema: {_string(extension.schema)}")
                 if hint_version is not None and hint_version == extension.version:
                     args.append(f"version: {_string(extension.version)}")
-                items.append(_attribute(name, args))
+                items.append(attribute(name, args))
             lines.append(f"  extensions = [{', '.join(items)}]")
         return lines
 
@@ -242,8 +206,8 @@ class _Puller:
         blocks.extend(self.enum_blocks)
         return format_schema_text("\n\n".join(blocks) + "\n", "pulled.prisma")
 
-    def _scalar_model(self, db_schema: str, table: Table) -> _Model:
-        model = _Model(self.model_names[(db_schema, table.name)], table, db_schema)
+    def _scalar_model(self, db_schema: str, table: Table) -> PulledModel:
+        model = PulledModel(self.model_names[(db_schema, table.name)], table, db_schema)
         scope = model.scope
         pk = table.primary_key
         single_uniques = self._single_column_uniques(table)
@@ -264,11 +228,13 @@ class _Puller:
             )
             attributes: list[str] = []
             if pk is not None and pk.columns == (column.name,):
-                attributes.append(_attribute("@id", self._map(pk.name, table, (), "pkey")))
+                attributes.append(
+                    attribute("@id", self._constraint_map(pk.name, table, (), "pkey"))
+                )
             unique = single_uniques.get(column.name)
             if unique is not None:
-                mapped = self._map(unique.name, table, (column.name,), "key")
-                attributes.append(_attribute("@unique", mapped))
+                mapped = self._constraint_map(unique.name, table, (column.name,), "key")
+                attributes.append(attribute("@unique", mapped))
             default = self.columns.default(db_schema, table, column, type_)
             hinted = (table.name, column.name)
             default = self._hinted_json(hinted, default)
@@ -298,7 +264,7 @@ class _Puller:
                 hinted in self.hints.optional_keys and table.name in self.hints.ignored
             )
             model.fields.append(
-                _Field(
+                PulledField(
                     name,
                     type_.render(optional),
                     attributes,
@@ -307,16 +273,16 @@ class _Puller:
             )
         if pk is not None and len(pk.columns) > 1:
             fields = ", ".join(model.columns[c] for c in pk.columns)
-            mapped = self._map(pk.name, table, (), "pkey")
-            model.block_attributes.append(_attribute("@@id", [f"[{fields}]", *mapped]))
+            mapped = self._constraint_map(pk.name, table, (), "pkey")
+            model.block_attributes.append(attribute("@@id", [f"[{fields}]", *mapped]))
         for index in table.indexes:
             if index in single_uniques.values():
                 continue
-            attribute = self._index_attribute(model, index)
-            if attribute is None:
+            written = self._index_attribute(model, index)
+            if written is None:
                 model.notes.append(f"the index {_string(index.name)} (an expression index)")
             else:
-                model.block_attributes.append(attribute)
+                model.block_attributes.append(written)
         model.notes.extend(f"the check constraint {_string(c.name)}" for c in table.checks)
         model.ignored = table.name in self.hints.ignored or not self._identifiable(db_schema, table)
         return model
@@ -390,20 +356,12 @@ class _Puller:
             for index in table.indexes
         )
 
-    def _map(
+    def _constraint_map(
         self, name: str | None, table: Table, columns: Sequence[str], suffix: str
     ) -> list[str]:
-        """``[map: "name"]`` when ``name`` is not Prisma's default for the constraint, else ``[]``.
+        return constraint_map(self.provider, name, table, columns, suffix)
 
-        SQLite keeps no primary key names, so a key's name is never mapped there.
-        """
-        if name is None or (suffix == "pkey" and self.provider == "sqlite"):
-            return []
-        if name == constraint_name(self.provider, table.name, columns, suffix):
-            return []
-        return [f"map: {_string(name)}"]
-
-    def _index_attribute(self, model: _Model, index: Index) -> str | None:
+    def _index_attribute(self, model: PulledModel, index: Index) -> str | None:
         if any(c.expression for c in index.columns) or any(
             c.name not in model.columns for c in index.columns
         ):
@@ -415,209 +373,24 @@ class _Puller:
                 args.append("sort: Desc")
             if key.opclass is not None and self.provider == "postgresql":
                 args.append(f"ops: raw({_string(key.opclass)})")
-            keys.append(_attribute(model.columns[key.name], args))
+            keys.append(attribute(model.columns[key.name], args))
         kind = "unique" if index.unique else "index"
         suffix = "key" if index.unique else "idx"
         columns = [c.name for c in index.columns]
-        parts = [f"[{', '.join(keys)}]", *self._map(index.name, model.table, columns, suffix)]
+        parts = [
+            f"[{', '.join(keys)}]",
+            *self._constraint_map(index.name, model.table, columns, suffix),
+        ]
         if index.method not in (None, "btree") and index.method in _METHODS:
             parts.append(f"type: {_METHODS[index.method]}")
         if index.predicate is not None:
             self.preview_features.append("partialIndexes")
             parts.append(f"where: raw({_string(self.columns.predicate(index.predicate))})")
-        return _attribute(f"@@{kind}", parts)
-
-    # -- relations -----------------------------------------------------------------
-
-    def _join_table(self, db_schema: str, table: Table, *, rename: bool) -> _JoinTable | None:
-        """An implicit m:n join table ``_Name(A, B)`` as Prisma creates it, or None.
-
-        With ``rename``, the models of a join table whose ``A`` model sorts last are
-        renamed after the join table's name where it spells them.
-        """
-        if not table.name.startswith("_") or [c.name for c in table.columns] != ["A", "B"]:
-            return None
-        if any(self.columns.nullable(table, c) for c in table.columns):
-            return None
-        targets: dict[str, _Model] = {}
-        for fk in table.foreign_keys:
-            if len(fk.columns) != 1 or fk.on_delete != "CASCADE" or fk.on_update != "CASCADE":
-                return None
-            referenced = self.models.get(self._referenced(db_schema, fk.ref_table))
-            if referenced is None or referenced.table.name.startswith("_"):
-                return None
-            ref_pk = referenced.table.primary_key
-            if ref_pk is None or ref_pk.columns != fk.ref_columns or len(ref_pk.columns) != 1:
-                return None
-            if fk.name not in (None, f"{table.name}_{fk.columns[0]}_fkey"):
-                return None
-            targets[fk.columns[0]] = referenced
-        if set(targets) != {"A", "B"}:
-            return None
-        a, b = targets["A"], targets["B"]
-        renames: dict[_Model, str] | None = {}
-        if a.name > b.name:
-            renames = self._join_names(table.name[1:], a, b) if rename else None
-        if renames is None:
-            return None
-        names = {i.name: i for i in table.indexes}
-        b_index = names.get(f"{table.name}_B_index")
-        if b_index is None or [c.name for c in b_index.columns] != ["B"] or b_index.unique:
-            return None
-        pk = table.primary_key
-        if self.provider == "sqlite":
-            key = names.get(f"{table.name}_AB_unique")
-            if pk is not None or key is None or not key.unique:
-                return None
-            if [c.name for c in key.columns] != ["A", "B"] or len(names) != 2:
-                return None
-        elif (
-            pk is None
-            or pk.columns != ("A", "B")
-            or pk.name != f"{table.name}_AB_pkey"
-            or len(names) != 1
-        ):
-            return None
-        for model, name in renames.items():
-            model.name = name
-        return _JoinTable(table, table.name[1:], a, b)
-
-    def _join_names(self, relation: str, a: _Model, b: _Model) -> dict[_Model, str] | None:
-        """New names for the models of a join table whose ``A`` model name sorts last.
-
-        Prisma's ``A`` is the model whose name sorts first, so the pulled names must
-        sort that way too. A join table named after its models (``_CatalogAssetToNote``)
-        gives them back their names; None when it does not, or when those names are taken.
-        """
-        taken = {m.name for m in self.models.values()} | self.enum_names
-        for match in re.finditer("To", relation):
-            left, right = relation[: match.start()], relation[match.end() :]
-            if not (left and right and sanitize(left) == left and sanitize(right) == right):
-                continue
-            if left >= right or a is b:
-                continue
-            wanted = {a: left, b: right}
-            if any(name != m.name and name in taken for m, name in wanted.items()):
-                continue
-            return {m: name for m, name in wanted.items() if name != m.name}
-        return None
-
-    def _relations(self) -> None:
-        pairs: Counter[frozenset[str]] = Counter()
-        fks: list[tuple[_Model, ForeignKey, _Model]] = []
-        for model in self.models.values():
-            for fk in model.table.foreign_keys:
-                target = self.models.get(self._referenced(model.schema, fk.ref_table))
-                if target is None or not self._references_key(target.table, fk.ref_columns):
-                    what = "not pulled" if target is None else "not unique"
-                    name = _string(fk.name) if fk.name else f"on ({', '.join(fk.columns)})"
-                    model.notes.append(f"the foreign key {name} (its referenced key is {what})")
-                    continue
-                fks.append((model, fk, target))
-                pairs[frozenset((model.name, target.name))] += 1
-        for join in self.joins:
-            pairs[frozenset((join.model_a.name, join.model_b.name))] += 1
-        for model, fk, target in fks:
-            self._foreign_key_relation(
-                model, fk, target, pairs[frozenset((model.name, target.name))]
-            )
-        for join in self.joins:
-            ambiguous = pairs[frozenset((join.model_a.name, join.model_b.name))] > 1
-            self._many_to_many(join, ambiguous)
-
-    def _referenced(self, db_schema: str, ref_table: str) -> tuple[str, str]:
-        """The key of a foreign key's table: ``other.Table`` names one in another schema."""
-        other, dot, name = ref_table.partition(".")
-        if dot and other in self.catalogs and (db_schema, ref_table) not in self.models:
-            return (other, name)
-        return (db_schema, ref_table)
-
-    def _references_key(self, table: Table, columns: tuple[str, ...]) -> bool:
-        if table.primary_key is not None and set(table.primary_key.columns) == set(columns):
-            return True
-        return any(
-            i.unique and i.predicate is None and {c.name for c in i.columns} == set(columns)
-            for i in table.indexes
-        )
-
-    def _foreign_key_relation(
-        self, model: _Model, fk: ForeignKey, target: _Model, count: int
-    ) -> None:
-        is_self = model is target
-        one_to_one = self._references_key(model.table, fk.columns)
-        optional = any(
-            self.columns.nullable(model.table, model.table.column(c)) for c in fk.columns
-        )
-        named = is_self or count > 1
-        relation = (
-            f"{model.name}_{'_'.join(model.columns[c] for c in fk.columns)}To{target.name}"
-            if count > 1
-            else default_relation_name(model.name, target.name)
-        )
-        forward = camel(target.name)
-        back = camel(model.name) if one_to_one else plural(camel(model.name))
-        if is_self:
-            back = "other_" + (model.name if one_to_one else plural(model.name))
-        if count > 1:
-            forward, back = f"{forward}_{relation}", f"{back}_{relation}"
-        hint = self.hints.relations.get((model.table.name, fk.columns))
-        if hint is not None:
-            relation, forward, back = hint.name, hint.forward, hint.back or back
-            named = named or relation != default_relation_name(model.name, target.name)
-        args = [_string(relation)] if named else []
-        args.append(f"fields: [{', '.join(model.columns[c] for c in fk.columns)}]")
-        args.append(f"references: [{', '.join(target.columns[c] for c in fk.ref_columns)}]")
-        on_delete, on_update = _ACTIONS[fk.on_delete], _ACTIONS[fk.on_update]
-        if on_delete is not (
-            ReferentialAction.SET_NULL if optional else ReferentialAction.RESTRICT
-        ):
-            args.append(f"onDelete: {on_delete.value}")
-        if on_update is not ReferentialAction.CASCADE:
-            args.append(f"onUpdate: {on_update.value}")
-        args.extend(self._map(fk.name, model.table, fk.columns, "fkey"))
-        forward_attributes = [_attribute("@relation", args)]
-        if target.ignored and not model.ignored:
-            forward_attributes.append("@ignore")
-        model.fields.append(
-            _Field(
-                model.scope.claim(forward),
-                target.name + ("?" if optional else ""),
-                forward_attributes,
-            )
-        )
-        back_attributes = [f"@relation({_string(relation)})"] if named else []
-        if model.ignored and not target.ignored:
-            back_attributes.append("@ignore")
-        target.fields.append(
-            _Field(
-                target.scope.claim(back),
-                model.name + ("?" if one_to_one else "[]"),
-                back_attributes,
-            )
-        )
-
-    def _many_to_many(self, join: _JoinTable, ambiguous: bool) -> None:
-        a, b = join.model_a, join.model_b
-        named = ambiguous or a is b or join.relation != default_relation_name(a.name, b.name)
-        attributes = [f"@relation({_string(join.relation)})"] if named else []
-        a_field = plural(camel(b.name))
-        b_field = plural(camel(a.name))
-        if a is b:
-            a_field, b_field = f"{a_field}_A", f"{b_field}_B"
-        elif ambiguous:
-            a_field, b_field = f"{a_field}_{join.relation}", f"{b_field}_{join.relation}"
-        hint = self.hints.joins.get(join.table.name)
-        if hint is not None:
-            a_field, b_field = hint.forward, hint.back or b_field
-        for holder, name, other in ((a, a_field, b), (b, b_field, a)):
-            extra = ["@ignore"] if other.ignored and not holder.ignored else []
-            holder.fields.append(
-                _Field(holder.scope.claim(name), other.name + "[]", attributes + extra)
-            )
+        return attribute(f"@@{kind}", parts)
 
     # -- text ----------------------------------------------------------------------
 
-    def _render_model(self, model: _Model) -> str:
+    def _render_model(self, model: PulledModel) -> str:
         lines = []
         if model.notes:
             lines.append(
