@@ -191,8 +191,12 @@ class Engine:
         key = await self._unique_key(conn, model, args.get("where"))
         if key is None:
             raise NotFound(f"no `{model}` record to update matches the `where`")
-        await self.writer.update_where(conn, model, _key_where(key), args.get("data"))
-        return await self._read_key(conn, model, key, args)
+        # The update may change the key itself: read the record back by the key it returns.
+        keys: list[dict[str, Any]] = []
+        await self.writer.update_where(
+            conn, model, _key_where(key), args.get("data"), keys_out=keys
+        )
+        return await self._read_key(conn, model, keys[0] if keys else key, args)
 
     async def update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where", "data"), "updateMany")
@@ -207,9 +211,11 @@ class Engine:
         if key is None:
             key = await self.writer.create(conn, model, args["create"], ("create",))
         else:
+            keys: list[dict[str, Any]] = []
             await self.writer.update_where(
-                conn, model, _key_where(key), args["update"], ("update",)
+                conn, model, _key_where(key), args["update"], ("update",), keys_out=keys
             )
+            key = keys[0] if keys else key
         return await self._read_key(conn, model, key, args)
 
     async def delete(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from datatier.errors import QueryError
 from datatier.query._links import Link, build_links
-from datatier.schema._ir import Field, Model, Schema
+from datatier.schema._ir import Field, IndexField, Model, Schema
 
 __all__ = ["ModelInfo", "SchemaInfo"]
 
@@ -54,10 +54,27 @@ class SchemaInfo:
         info = self.models[name]
         if not info.key_fields:
             raise QueryError(
-                f"writes to `{name}` need an @id or @@id; models keyed only by @unique are "
-                "not supported for writes yet"
+                f"writes to `{name}` need a key that finds a record again: an @id, an @@id or "
+                "a @unique/@@unique whose fields are all required"
             )
         return info
+
+
+def _row_key(model: Model) -> tuple[IndexField, ...]:
+    """What finds one of the model's records again: its ``@id``/``@@id`` or, for a model keyed
+    only by ``@unique``/``@@unique``, the first such key whose fields are all required (NULLs
+    never match, so an optional unique field cannot find a row)."""
+    if model.primary_key is not None:
+        return model.primary_key.fields
+    required = {f.name for f in model.fields if f.is_required and not f.is_list}
+    for index in model.indexes:
+        if (
+            index.kind == "unique"
+            and index.where is None
+            and all(f.name in required for f in index.fields)
+        ):
+            return index.fields
+    return ()
 
 
 def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
@@ -77,6 +94,7 @@ def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
         for index in model.indexes
         if index.kind == "unique" and index.where is None
     )
+    key = _row_key(model)
     for name, fields in keys:
         if len(fields) == 1:
             uniques.append((fields[0], fields))
@@ -91,8 +109,8 @@ def _model_info(model: Model, links: dict[tuple[str, str], Link]) -> ModelInfo:
         position={f.name: i for i, f in enumerate(model.fields)},
         default_selection=tuple(scalars),
         default_shape=tuple(("s", name) for name in scalars),
-        key_fields=tuple(f.name for f in model.primary_key.fields) if model.primary_key else (),
-        key_columns=tuple(f.column for f in model.primary_key.fields) if model.primary_key else (),
+        key_fields=tuple(f.name for f in key),
+        key_columns=tuple(f.column for f in key),
         uniques=tuple(uniques),
         compound_uniques=compound,
     )

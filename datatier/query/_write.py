@@ -620,11 +620,19 @@ class Writer:
     # -- update and delete -----------------------------------------------------------
 
     async def update_where(
-        self, conn: Connection, model: str, where: Any, data: Any, path: Path = ("data",)
+        self,
+        conn: Connection,
+        model: str,
+        where: Any,
+        data: Any,
+        path: Path = ("data",),
+        *,
+        keys_out: list[Key] | None = None,
     ) -> int:
         """``UPDATE`` the records ``where`` selects with scalar changes; returns how many changed.
 
-        Relation changes in ``data`` are applied per record afterwards.
+        Relation changes in ``data`` are applied per record afterwards, found by the keys the
+        ``UPDATE`` returns (a change may have set the key itself); ``keys_out`` receives them.
         """
         info = self.engine.info.model(model)
         if not isinstance(data, Mapping):
@@ -664,6 +672,8 @@ class Writer:
                 values.append(self._codec(info, name).to_db(datetime.now(UTC)))
         cond, params = self.engine.planner.where(model, where)
         count = 0
+        want_keys = bool(relations) or keys_out is not None
+        keys: list[Key] = []
         if sets:
             base = len(params)
             table = self._table(info)
@@ -680,19 +690,33 @@ class Writer:
                     statement = statement.where(
                         self.engine.compiler._condition(info, table, cond, _scope())
                     )
+                if want_keys:
+                    statement = statement.returning(
+                        *(table.c[info.scalars[k].db_name] for k in info.key_fields)
+                    )
                 return statement
 
-            count = int(
-                await self._run(
-                    conn, ("update", model, ops, cond, base), build, [*params, *values], rows=False
-                )
+            result = await self._run(
+                conn,
+                ("update", model, ops, cond, base, want_keys),
+                build,
+                [*params, *values],
+                rows=want_keys,
             )
-        if relations:
+            if want_keys:
+                keys = [dict(zip(info.key_fields, row, strict=True)) for row in result]
+                count = len(keys)
+            else:
+                count = int(result)
+        elif want_keys:
             keys = await self._keys_where(conn, info, cond, params)
+        for key in keys if relations else ():
+            for link, value, field_path in relations:
+                await self._update_relation(conn, info, key, link, value, field_path)
+        if relations:
             count = max(count, len(keys))
-            for key in keys:
-                for link, value, field_path in relations:
-                    await self._update_relation(conn, info, key, link, value, field_path)
+        if keys_out is not None:
+            keys_out.extend(keys)
         return count
 
     async def _keys_where(
