@@ -142,7 +142,6 @@ def _check_reintrospection(
 
 def _named(schema: Schema) -> dict[str, Any]:
     """Model, field, enum and relation names with what each field declares."""
-    with_fks = schema.datasource is None or schema.datasource.relation_mode == "foreignKeys"
     models = {}
     for model in schema.models:
         if model.is_view:
@@ -166,7 +165,6 @@ def _named(schema: Schema) -> dict[str, Any]:
                     f.documentation,
                 )
                 for f in model.fields
-                if f.kind != "object" or with_fks  # relations without foreign keys leave no trace
             ),
         )
     enums = sorted((e.name, tuple(v.name for v in e.values)) for e in schema.enums)

@@ -12,9 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from datatier.schema._ir import Field, Schema
+from datatier.schema._ir import Field, ReferentialAction, Schema
 
 __all__ = ["Hints", "RelationHint", "hints_from_schema"]
+
+_ACTIONS: dict[ReferentialAction | None, str] = {
+    ReferentialAction.CASCADE: "CASCADE",
+    ReferentialAction.RESTRICT: "RESTRICT",
+    ReferentialAction.NO_ACTION: "NO ACTION",
+    ReferentialAction.SET_NULL: "SET NULL",
+    ReferentialAction.SET_DEFAULT: "SET DEFAULT",
+}
 
 # Defaults Prisma Client fills in; the database never sees them.
 _CLIENT_DEFAULTS = ("uuid", "cuid", "nanoid", "ulid")
@@ -27,12 +35,17 @@ class RelationHint:
     name: str
     forward: str  # on the model holding the foreign key (on model A of a join table)
     back: str | None  # on the referenced model (on model B of a join table)
+    referenced_table: str = ""
+    references: tuple[str, ...] = ()  # referenced columns
+    on_delete: str = "NO ACTION"  # effective actions, as a catalog spells them
+    on_update: str = "NO ACTION"
 
 
 @dataclass
 class Hints:
     """What an existing schema says that the database does not, keyed by database names."""
 
+    relation_mode: str = "foreignKeys"  # "prisma": relations live in the schema only
     models: dict[str, str] = field(default_factory=dict)  # table -> model name
     ignored: set[str] = field(default_factory=set)  # tables of @@ignore models
     fields: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, column) -> name
@@ -86,6 +99,7 @@ def hints_from_schema(schema: Schema | None) -> Hints:
             if f.kind == "enum":
                 hints.enum_columns[(model.db_name, f.db_name)] = schema.enum(f.type).db_name
     if schema.datasource is not None:
+        hints.relation_mode = schema.datasource.relation_mode
         for extension in schema.datasource.extensions:
             hints.extensions[extension.db_name] = (extension.schema, extension.version)
     for enum in schema.enums:
@@ -109,7 +123,15 @@ def hints_from_schema(schema: Schema | None) -> Hints:
             hints.joins[join.table] = hint
             continue
         columns = tuple(referencing.field(f).db_name for f in relation.fields)
-        hints.relations[(referencing.db_name, columns)] = hint
+        hints.relations[(referencing.db_name, columns)] = RelationHint(
+            hint.name,
+            hint.forward,
+            hint.back,
+            referenced.db_name,
+            tuple(referenced.field(f).db_name for f in relation.references),
+            _ACTIONS.get(relation.on_delete, "NO ACTION"),
+            _ACTIONS.get(relation.on_update, "NO ACTION"),
+        )
     return hints
 
 

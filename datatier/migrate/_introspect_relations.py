@@ -138,6 +138,9 @@ class RelationPuller:
                     continue
                 fks.append((model, fk, target))
                 pairs[frozenset((model.name, target.name))] += 1
+        for model, fk, target in self._schema_only_relations():
+            fks.append((model, fk, target))
+            pairs[frozenset((model.name, target.name))] += 1
         for join in self.joins:
             pairs[frozenset((join.model_a.name, join.model_b.name))] += 1
         for model, fk, target in fks:
@@ -147,6 +150,36 @@ class RelationPuller:
         for join in self.joins:
             ambiguous = pairs[frozenset((join.model_a.name, join.model_b.name))] > 1
             self._many_to_many(join, ambiguous)
+
+    def _schema_only_relations(self) -> list[tuple[PulledModel, ForeignKey, PulledModel]]:
+        """With ``relationMode = "prisma"``, the existing schema's relations: no foreign key holds them.
+
+        Each comes back as the foreign key it would be, where its columns still exist.
+        """
+        if self.hints.relation_mode != "prisma":
+            return []
+        found = []
+        by_table = {m.table.name: m for m in self.models.values()}
+        for (table, columns), hint in self.hints.relations.items():
+            model, target = by_table.get(table), by_table.get(hint.referenced_table)
+            if model is None or target is None:
+                continue
+            if not set(columns) <= set(model.columns) or not set(hint.references) <= set(
+                target.columns
+            ):
+                continue
+            if any(fk.columns == columns for fk in model.table.foreign_keys):
+                continue  # a foreign key the database has after all
+            fk = ForeignKey(
+                None,
+                columns,
+                hint.referenced_table,
+                hint.references,
+                hint.on_delete,
+                hint.on_update,
+            )
+            found.append((model, fk, target))
+        return found
 
     def _referenced(self, db_schema: str, ref_table: str) -> tuple[str, str]:
         """The key of a foreign key's table: ``other.Table`` names one in another schema."""

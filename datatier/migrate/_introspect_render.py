@@ -144,6 +144,8 @@ class _Puller(RelationPuller):
     def _datasource(self, extensions: Sequence[PulledExtension], db_schema: str) -> list[str]:
         """The datasource block's lines: provider, database schemas, extensions."""
         lines = [f"  provider = {_string(self.provider)}"]
+        if self.hints.relation_mode == "prisma":
+            lines.append('  relationMode = "prisma"')
         if self.multi_schema:
             lines.append(f"  schemas  = [{', '.join(_string(n) for n in self.catalogs)}]")
         if extensions:
