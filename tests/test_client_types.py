@@ -85,10 +85,14 @@ async def test_round_trip_every_type(db: Client) -> None:
     assert read == created
     assert read["flag"] is True and read["count"] == 7 and read["big"] == 2**62 + 1
     assert read["ratio"] == 0.1 and read["price"] == Decimal("12.345")
-    assert read["at"] == datetime(2024, 5, 6, 5, 8, 9, 123000, tzinfo=UTC)  # UTC, milliseconds, as Prisma
+    assert read["at"] == datetime(
+        2024, 5, 6, 5, 8, 9, 123000, tzinfo=UTC
+    )  # UTC, milliseconds, as Prisma
     assert read["data"] == {"a": [1, 2, {"b": None}], "s": "x"} and read["blob"] == b"\x00\x01\xff"
     assert read["size"] == "LARGE"
-    nested = await db.item.find_many(select={"price": True, "at": True, "blob": True, "big": True, "data": True})
+    nested = await db.item.find_many(
+        select={"price": True, "at": True, "blob": True, "big": True, "data": True}
+    )
     assert nested == [{k: read[k] for k in ("price", "at", "blob", "big", "data")}]
 
 
@@ -96,8 +100,15 @@ async def test_filters_on_types(db: Client) -> None:
     base = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(5):
         await db.item.create(
-            data={"name": f"n{i}", "price": Decimal(i) / 4, "at": base + timedelta(days=i), "big": i * 10**12, "size": "LARGE" if i % 2 else "SMALL"}
+            data={
+                "name": f"n{i}",
+                "price": Decimal(i) / 4,
+                "at": base + timedelta(days=i),
+                "big": i * 10**12,
+                "size": "LARGE" if i % 2 else "SMALL",
+            }
         )
+
     async def names(**args: object) -> list[str]:
         args.setdefault("order_by", {"id": "asc"})
         return [r["name"] for r in await db.item.find_many(select={"name": True}, **args)]
@@ -119,12 +130,19 @@ async def test_scalar_lists(sql_backend: Backend, tmp_path: Path) -> None:
     async with Client(path, sql_backend.url) as db:
         push(db.schema, sql_backend.url)
         first = await db.bag.create(
-            data={"tags": ["a", "b"], "times": [datetime(2024, 1, 1, tzinfo=UTC)], "prices": [Decimal("1.5")]}
+            data={
+                "tags": ["a", "b"],
+                "times": [datetime(2024, 1, 1, tzinfo=UTC)],
+                "prices": [Decimal("1.5")],
+            }
         )
         assert first["tags"] == ["a", "b"] and first["counts"] == []
-        assert first["prices"] == [Decimal("1.5")] and first["times"] == [datetime(2024, 1, 1, tzinfo=UTC)]
+        assert first["prices"] == [Decimal("1.5")] and first["times"] == [
+            datetime(2024, 1, 1, tzinfo=UTC)
+        ]
         second = await db.bag.create(data={})
         assert second["tags"] == [] and second["times"] == []  # a NULL list reads as []
+
         async def ids(where: dict[str, object]) -> list[int]:
             return [r["id"] for r in await db.bag.find_many(where=where, order_by={"id": "asc"})]
 
@@ -153,13 +171,17 @@ async def test_json_filters(db: Client) -> None:
         return list(keys) if db.provider == "postgresql" else "$." + ".".join(keys)
 
     async def names(where: dict[str, object]) -> list[str]:
-        rows = await db.item.find_many(where={"data": where}, select={"name": True}, order_by={"id": "asc"})
+        rows = await db.item.find_many(
+            where={"data": where}, select={"name": True}, order_by={"id": "asc"}
+        )
         return [r["name"] for r in rows]
 
     assert await names({"equals": [1, 2, 3]}) == ["j2"]
     assert await names({"path": at("kind"), "equals": "a"}) == ["j0"]
     assert await names({"path": at("meta", "owner"), "equals": "bob"}) == ["j1"]
-    if db.provider == "postgresql":  # SQLite has no Json ranges or array_contains (nor does Prisma there)
+    if (
+        db.provider == "postgresql"
+    ):  # SQLite has no Json ranges or array_contains (nor does Prisma there)
         assert await names({"path": at("n"), "gt": 10}) == ["j1"]
         assert await names({"path": at("n"), "lte": 5}) == ["j0"]
         assert await names({"path": at("tags"), "array_contains": ["y"]}) == ["j0", "j1"]
@@ -169,6 +191,22 @@ async def test_json_filters(db: Client) -> None:
             await names({"path": at("n"), "gt": 10})
     assert await names({"path": at("meta", "owner"), "string_starts_with": "an"}) == ["j0"]
     assert await names({"path": at("kind"), "string_contains": "b"}) == ["j1"]
+    # mode: 'insensitive' on string tests (SQLite's LIKE ignores ASCII case anyway)
+    owner = at("meta", "owner")
+    assert await names({"path": owner, "string_ends_with": "OB", "mode": "insensitive"}) == ["j1"]
+    ends_upper = await names({"path": owner, "string_ends_with": "OB"})
+    assert ends_upper == ([] if db.provider == "postgresql" else ["j1"])
+    if db.provider == "postgresql":
+        assert await names({"path": owner, "equals": "ANN", "mode": "insensitive"}) == ["j0"]
+        # `not` keeps documents without the path, case-insensitive or not
+        not_ann = await names({"path": owner, "not": "ANN", "mode": "insensitive"})
+        assert not_ann == await names({"path": owner, "not": "ann"}) == ["j1", "j2", "j3", "none"]
+    else:  # Prisma's client has no SQL for this on SQLite either
+        with pytest.raises(ValidationError, match=r"insensitive.*not available") as error:
+            await names({"path": owner, "equals": "ANN", "mode": "insensitive"})
+        assert error.value.path == ("where", "data", "mode")
+    with pytest.raises(ValidationError, match="'default' or 'insensitive'"):
+        await names({"path": owner, "string_contains": "a", "mode": "loose"})
     assert await names({"array_starts_with": 1}) == ["j2"]
     assert await names({"array_ends_with": 3}) == ["j2"]
     assert await names({"path": at("tags"), "array_ends_with": "y"}) == ["j0", "j1"]

@@ -488,10 +488,12 @@ class Compiler:
             _, name, op, insensitive, slot = cond
             return self._compare(alias.c[info.scalars[name].db_name], op, insensitive, slot)
         if kind == "json":
-            _, name, op, path_slot, slot = cond
+            _, name, op, path_slot, slot, insensitive = cond
             column = alias.c[info.scalars[name].db_name]
             path: Any = sa.bindparam(f"p{path_slot}") if path_slot is not None else None
-            return self.dialect.json_condition(column, op, path, sa.bindparam(f"p{slot}"))
+            return self.dialect.json_condition(
+                column, op, path, sa.bindparam(f"p{slot}"), insensitive
+            )
         if kind == "list":
             _, name, op, slot = cond
             param: Any = sa.bindparam(f"p{slot}") if slot is not None else None

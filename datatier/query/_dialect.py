@@ -113,9 +113,15 @@ class QueryDialect:
         raise NotImplementedError
 
     def json_condition(
-        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any, insensitive: bool
     ) -> ColumnElement[bool]:
+        """A Json filter; ``insensitive`` (``mode: 'insensitive'``) ignores letter case."""
         raise NotImplementedError
+
+    @property
+    def json_insensitive_equals(self) -> bool:
+        """Whether ``equals``/``not`` on a Json value can ignore case (as Prisma's client can)."""
+        return True
 
     def embed_json(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         """A JSON-valued subquery as it must appear inside another JSON row."""
@@ -198,22 +204,26 @@ class PostgresQueryDialect(QueryDialect):
         return parts
 
     def json_condition(
-        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any, insensitive: bool
     ) -> ColumnElement[bool]:
         target: Any = (
             column if path is None else column.op("#>")(sa.cast(path, pg.ARRAY(sa.Text())))
         )
         document = sa.cast(value, pg.JSONB())
-        if op == "equals":
-            equal: ColumnElement[bool] = target == document
-            return equal
-        if op == "not":
-            return sa.not_(sa.func.coalesce(target == document, sa.false()))
+        if op in ("equals", "not"):
+            same: ColumnElement[bool] = (
+                sa.func.lower(sa.cast(target, sa.Text()))
+                == sa.func.lower(sa.cast(document, sa.Text()))
+                if insensitive
+                else target == document
+            )
+            return same if op == "equals" else sa.not_(sa.func.coalesce(same, sa.false()))
         if op.startswith("string_"):
             text = column.op("#>>", return_type=sa.Text())(
                 sa.cast(path if path is not None else [], pg.ARRAY(sa.Text()))
             )
-            return sa.and_(sa.func.jsonb_typeof(target) == "string", text.like(value))
+            matches = text.ilike(value) if insensitive else text.like(value)
+            return sa.and_(sa.func.jsonb_typeof(target) == "string", matches)
         if op == "array_contains":
             return sa.and_(sa.func.jsonb_typeof(target) == "array", target.bool_op("@>")(document))
         if op in ("array_starts_with", "array_ends_with"):
@@ -264,8 +274,12 @@ class SqliteQueryDialect(QueryDialect):
             text += "[0]" if suffix == "first" else "[#-1]"
         return text
 
+    @property
+    def json_insensitive_equals(self) -> bool:
+        return False  # Prisma's client has no SQL for it on SQLite either
+
     def json_condition(
-        self, column: ColumnElement[Any], op: str, path: Any, value: Any
+        self, column: ColumnElement[Any], op: str, path: Any, value: Any, insensitive: bool
     ) -> ColumnElement[bool]:
         at = path if path is not None else sa.literal("$")
         target = column.op("->")(at)  # the value at the path as JSON text (SQLite 3.38+)
@@ -275,10 +289,13 @@ class SqliteQueryDialect(QueryDialect):
         if op == "not":
             return sa.not_(sa.func.coalesce(target == sa.func.json(value), sa.false()))
         if op.startswith("string_"):
-            return sa.and_(
-                sa.func.json_type(column, at) == "text",
-                sa.func.json_extract(column, at).like(value),
+            extracted = sa.func.json_extract(column, at)
+            matches = (
+                sa.func.lower(extracted).like(sa.func.lower(value))
+                if insensitive
+                else extracted.like(value)
             )
+            return sa.and_(sa.func.json_type(column, at) == "text", matches)
         raise ValueError(f"Json filter {op!r} is not available on SQLite")  # the planner refuses it
 
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:

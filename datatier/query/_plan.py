@@ -73,6 +73,7 @@ _AGGREGATES = ("_count", "_sum", "_avg", "_min", "_max")
 _JSON_OPS = frozenset(
     (
         "path",
+        "mode",
         "equals",
         "not",
         "string_contains",
@@ -127,6 +128,9 @@ class ParamStyle(Protocol):
 
     @property
     def supports_search(self) -> bool: ...
+
+    @property
+    def json_insensitive_equals(self) -> bool: ...
 
 
 class Planner:
@@ -862,6 +866,16 @@ class _Walk:
             if problem is not None:
                 raise ValidationError(problem, (*path, "path"))
         style = self.planner.style
+        mode = value.get("mode", "default")
+        if mode not in ("default", "insensitive"):
+            raise ValidationError("`mode` is 'default' or 'insensitive'", (*path, "mode"))
+        insensitive = mode == "insensitive"
+        if insensitive and not style.json_insensitive_equals and ({"equals", "not"} & set(value)):
+            raise ValidationError(
+                "`mode: 'insensitive'` with `equals`/`not` on a Json value is not available on "
+                "this database; use string_contains, string_starts_with or string_ends_with",
+                (*path, "mode"),
+            )
         conds: list[Shape] = []
         for op, operand in value.items():
             if op in ("path", "mode"):
@@ -882,7 +896,7 @@ class _Walk:
                     conds.append(("null", field.name, op == "equals"))
                     continue
                 text = "null" if operand is JsonNull else _json_text(operand, op_path)
-                conds.append(("json", field.name, op, path_slot, self.slot(text)))
+                conds.append(("json", field.name, op, path_slot, self.slot(text), insensitive))
             elif op.startswith("string_"):
                 if not isinstance(operand, str):
                     raise ValidationError(f"`{op}` takes a string", op_path)
@@ -898,16 +912,16 @@ class _Walk:
                         op,
                         path_slot,
                         self.slot(style.like_pattern(kind, operand)),
+                        insensitive,
                     )
                 )
             elif op.startswith("array_"):
-                conds.append(
-                    ("json", field.name, op, path_slot, self.slot(_json_text(operand, op_path)))
-                )
+                text = _json_text(operand, op_path)
+                conds.append(("json", field.name, op, path_slot, self.slot(text), False))
             else:
                 if isinstance(operand, bool) or not isinstance(operand, int | float):
                     raise ValidationError(f"`{op}` on a Json value takes a number", op_path)
-                conds.append(("json", field.name, op, path_slot, self.slot(operand)))
+                conds.append(("json", field.name, op, path_slot, self.slot(operand), False))
         return _and(conds) or ("true",)
 
     def equals(
