@@ -14,6 +14,7 @@ __all__ = [
     "DatabaseNotEmpty",
     "DatatierError",
     "Diagnostic",
+    "Forbidden",
     "ForeignKeyViolation",
     "NotFound",
     "NullViolation",
@@ -26,6 +27,7 @@ __all__ = [
     "SchemaNotFound",
     "Span",
     "TransactionConflict",
+    "Unauthenticated",
     "UniqueViolation",
     "ValidationError",
 ]
@@ -117,6 +119,29 @@ class ProviderMismatch(ConfigError):
     """The database URL names another database than the schema's datasource can run on."""
 
     code = "provider_mismatch"
+
+
+class Unauthenticated(DatatierError):
+    """A request to the API carried no credentials it accepts, or ones that failed to verify (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(DatatierError):
+    """The caller's role may not run this operation on this model (HTTP 403).
+
+    ``role``, ``model`` and ``operation`` say which rule was missing.
+    """
+
+    code = "forbidden"
+
+    def __init__(
+        self, message: str, *, role: str | None = None, model: str = "", operation: str = ""
+    ) -> None:
+        self.role = role
+        self.model = model
+        self.operation = operation
+        super().__init__(message)
 
 
 class ConnectionFailed(DatatierError):
