@@ -1,0 +1,127 @@
+"""``create_app``: the ASGI app serving one client's schema over REST, RPC and GraphQL.
+
+Errors of every route become ``application/problem+json``; ``/healthz`` says the process
+is up, ``/readyz`` that the database answers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from datatier.api._json import dumps
+from datatier.api._openapi import openapi_routes
+from datatier.api._problems import HttpProblem, problem_response
+from datatier.api._rest import rest_routes
+from datatier.api._rpc import rpc_routes
+from datatier.api._settings import ApiSettings
+from datatier.client import Client
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    client: Client, settings: ApiSettings | None = None, *, close_client: bool = False
+) -> Starlette:
+    """An ASGI app for ``client``'s schema and database; ``close_client`` closes its pool
+    when the app shuts down (the app does not own a client passed in otherwise)."""
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await client.connect()
+        try:
+            yield
+        finally:
+            if close_client:
+                await client.close()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *openapi_routes(),
+        *rest_routes(),
+        *rpc_routes(),
+    ]
+    routes.extend(_graphql_routes(settings))
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        middleware=_middleware(settings),
+        exception_handlers={Exception: _on_error, HTTPException: _on_http_error},
+        lifespan=lifespan,
+    )
+    app.state.client = client
+    app.state.settings = settings
+    return app
+
+
+def _graphql_routes(settings: ApiSettings) -> list[BaseRoute]:
+    """``/graphql``'s routes, once the GraphQL transport is installed in this package."""
+    if importlib.util.find_spec("datatier.api._graphql") is None:
+        return []
+    module = importlib.import_module("datatier.api._graphql")
+    factory = getattr(module, "graphql_routes", None)
+    return list(factory(settings)) if factory is not None else []
+
+
+def _middleware(settings: ApiSettings) -> list[Middleware]:
+    """Authentication outermost (rate limits count per identity), then rate limiting."""
+    stack: list[Middleware] = []
+    if settings.auth is not None:
+        auth = importlib.import_module("datatier.api._auth")
+        stack.append(Middleware(auth.AuthMiddleware, settings=settings))
+    if settings.rate_limit is not None:
+        ratelimit = importlib.import_module("datatier.api._ratelimit")
+        stack.append(Middleware(ratelimit.RateLimitMiddleware, settings=settings))
+    return stack
+
+
+async def _on_error(request: Request, error: Exception) -> Response:
+    settings: ApiSettings = request.app.state.settings
+    return problem_response(error, debug=settings.debug)
+
+
+async def _on_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "route_not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    detail = (
+        f"no route {request.method} {request.url.path}; see /openapi.json"
+        if error.status_code == 404
+        else f"{request.method} is not allowed on {request.url.path}"
+        if error.status_code == 405
+        else str(error.detail)
+    )
+    return problem_response(
+        HttpProblem(error.status_code, code, detail), headers=dict(error.headers or {})
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return Response(dumps({"status": "ok"}), media_type="application/json")
+
+
+async def readyz(request: Request) -> Response:
+    client: Client = request.app.state.client
+    try:
+        await client.query_raw("SELECT 1")
+    except Exception as error:
+        settings: ApiSettings = request.app.state.settings
+        detail = (
+            f"the database does not answer: {error}"
+            if settings.debug
+            else ("the database does not answer")
+        )
+        return problem_response(HttpProblem(503, "not_ready", detail, title="Not ready"))
+    checks: dict[str, Any] = {"database": "ok"}
+    return Response(dumps({"status": "ok", "checks": checks}), media_type="application/json")

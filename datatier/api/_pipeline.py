@@ -1,0 +1,158 @@
+"""The request pipeline every transport ends in: authorize, check limits, run the operation.
+
+REST, RPC and GraphQL each turn a request into (model, operation, document) with Prisma
+Client's operation names and call ``execute``; the engine never learns which one called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+
+from datatier.api._problems import HttpProblem
+from datatier.api._settings import ApiSettings
+from datatier.client import Client, Transaction
+from datatier.errors import ValidationError
+from datatier.query._model_info import SchemaInfo
+
+__all__ = ["OPERATIONS", "READ_OPERATIONS", "check_limits", "execute", "resolve_model"]
+
+# Prisma Client's operation name -> the engine method (the client's method name).
+OPERATIONS: Mapping[str, str] = {
+    "findUnique": "find_unique",
+    "findUniqueOrThrow": "find_unique_or_raise",
+    "findFirst": "find_first",
+    "findFirstOrThrow": "find_first_or_raise",
+    "findMany": "find_many",
+    "count": "count",
+    "aggregate": "aggregate",
+    "groupBy": "group_by",
+    "create": "create",
+    "createMany": "create_many",
+    "update": "update",
+    "updateMany": "update_many",
+    "upsert": "upsert",
+    "delete": "delete",
+    "deleteMany": "delete_many",
+}
+READ_OPERATIONS = frozenset(
+    {
+        "findUnique",
+        "findUniqueOrThrow",
+        "findFirst",
+        "findFirstOrThrow",
+        "findMany",
+        "count",
+        "aggregate",
+        "groupBy",
+    }
+)
+
+
+def resolve_model(client: Client, accessor: str) -> str:
+    """The model name (``OrderItem``) of an accessor in a URL (``orderItem``); 404 if none."""
+    for name in client.engine.info.models:
+        if name[:1].lower() + name[1:] == accessor:
+            return name
+    known = ", ".join(sorted(n[:1].lower() + n[1:] for n in client.engine.info.models))
+    raise HttpProblem(
+        404,
+        "unknown_model",
+        f"no model `{accessor}`; the schema has: {known}",
+        title="Unknown model",
+        path=(accessor,),
+    )
+
+
+async def execute(
+    request: Request,
+    model: str,
+    operation: str,
+    document: Mapping[str, Any],
+    *,
+    runner: Client | Transaction | None = None,
+) -> Any:
+    """Run ``operation`` on ``model`` with ``document`` for the request's identity.
+
+    ``runner`` is an open transaction when the call is part of one (``$batch``).
+    """
+    client: Client = request.app.state.client
+    settings: ApiSettings = request.app.state.settings
+    method = OPERATIONS.get(operation)
+    if method is None:
+        raise HttpProblem(
+            404,
+            "unknown_operation",
+            f"no operation `{operation}`; operations are: {', '.join(OPERATIONS)}",
+            title="Unknown operation",
+            path=(operation,),
+        )
+    if not isinstance(document, Mapping):
+        raise ValidationError("the query document must be a JSON object")
+    if settings.auth is not None:
+        from datatier.api._auth import authorize
+
+        authorize(getattr(request.state, "identity", None), model, operation, settings)
+    check_limits(client.engine.info, model, document, settings)
+    if operation == "findMany" and "take" not in document:
+        document = {**document, "take": settings.max_page}
+    target = runner if runner is not None else client
+    engine_method = getattr(client.engine, method)
+    if operation in READ_OPERATIONS:
+        return await target.read(engine_method, model, document)
+    return await target.write(engine_method, model, document)
+
+
+def check_limits(
+    info: SchemaInfo, model: str, document: Mapping[str, Any], settings: ApiSettings
+) -> None:
+    """Reject, before any SQL, a document whose page size or include depth is over the limits."""
+    _check_take(document, settings, ())
+    _check_nesting(info, model, document, settings, 0, ())
+
+
+def _check_take(node: Mapping[str, Any], settings: ApiSettings, path: tuple[str, ...]) -> None:
+    take = node.get("take")
+    if isinstance(take, int) and not isinstance(take, bool) and abs(take) > settings.max_page:
+        raise HttpProblem(
+            400,
+            "limit_exceeded",
+            f"take {take} is over the maximum page size of {settings.max_page} rows; "
+            "page with cursor or skip",
+            title="Page too large",
+            path=(*path, "take"),
+        )
+
+
+def _check_nesting(
+    info: SchemaInfo,
+    model: str,
+    node: Mapping[str, Any],
+    settings: ApiSettings,
+    depth: int,
+    path: tuple[str, ...],
+) -> None:
+    relations = info.model(model).relations if model in info.models else {}
+    for key in ("include", "select"):
+        selection = node.get(key)
+        if not isinstance(selection, Mapping):
+            continue
+        for name, value in selection.items():
+            link = relations.get(name)
+            if link is None or value is False or value is None:
+                continue
+            where = (*path, key, name)
+            if depth + 1 > settings.max_include_depth:
+                raise HttpProblem(
+                    400,
+                    "limit_exceeded",
+                    f"includes nest {depth + 1} levels deep at `{'.'.join(where)}`; the "
+                    f"maximum is {settings.max_include_depth}",
+                    title="Include too deep",
+                    path=where,
+                )
+            if isinstance(value, Mapping):
+                _check_take(value, settings, where)
+                _check_nesting(info, link.target, value, settings, depth + 1, where)

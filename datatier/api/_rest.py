@@ -1,0 +1,291 @@
+"""REST under ``/rest/{model}``: lists with filters and cursor pages, one record by id,
+create (nested writes), bulk create/update/delete, ETag and ``If-Match``.
+
+Every handler builds a query document and runs it through the pipeline's ``execute``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from datatier.api._json import dumps, loads
+from datatier.api._params import (
+    RESERVED,
+    bad_parameter,
+    key_where,
+    parse_filters,
+    parse_key,
+    parse_order,
+    parse_selection,
+    render_key,
+)
+from datatier.api._pipeline import execute, resolve_model
+from datatier.api._problems import HttpProblem
+from datatier.api._settings import ApiSettings
+from datatier.client import Client
+from datatier.query._model_info import ModelInfo
+
+__all__ = ["etag_of", "rest_routes"]
+
+JSON = "application/json"
+
+
+def rest_routes() -> list[Route]:
+    """The REST routes, to mount at the app's root."""
+    return [
+        Route("/rest/{model}", list_or_bulk, methods=["GET", "POST", "PATCH", "DELETE"]),
+        Route("/rest/{model}/{id:path}", one_record, methods=["GET", "PATCH", "PUT", "DELETE"]),
+    ]
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag for a response body."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _json(
+    request: Request, value: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = dumps(value)
+    headers = dict(headers or {})
+    if request.method == "GET":
+        etag = etag_of(body)
+        headers["ETag"] = etag
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and _matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def _context(request: Request) -> tuple[Client, ApiSettings, ModelInfo]:
+    client: Client = request.app.state.client
+    model = resolve_model(client, request.path_params["model"])
+    return client, request.app.state.settings, client.engine.info.model(model)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise HttpProblem(400, "validation_error", "the request needs a JSON body", path=("body",))
+    return loads(raw, "body")
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise bad_parameter(name, f"`{raw}` is not an integer") from None
+
+
+def _where(request: Request, model: ModelInfo, client: Client) -> dict[str, Any] | None:
+    """The ``where`` from ``where=<json>`` and field parameters; None when neither is given."""
+    info = client.engine.info
+    filters = [(k, v) for k, v in request.query_params.multi_items() if k not in RESERVED]
+    raw = request.query_params.get("where")
+    if raw is None and not filters:
+        return None
+    where = parse_filters(info, model, filters)
+    if raw is not None:
+        given = loads(raw, "where")
+        if not isinstance(given, dict):
+            raise bad_parameter("where", "must be a JSON object")
+        where = {"AND": [given, where]} if where else given
+    return where
+
+
+def _selection(request: Request, client: Client, model: ModelInfo) -> dict[str, Any]:
+    info = client.engine.info
+    document: dict[str, Any] = {}
+    include = request.query_params.get("include")
+    select = request.query_params.get("select")
+    if select is not None:
+        chosen = parse_selection(info, model, select, "select", scalars_allowed=True)
+        if include is not None:
+            chosen.update(parse_selection(info, model, include, "include", scalars_allowed=False))
+        document["select"] = chosen
+    elif include is not None:
+        document["include"] = parse_selection(
+            info, model, include, "include", scalars_allowed=False
+        )
+    return document
+
+
+async def list_or_bulk(request: Request) -> Response:
+    if request.method == "GET":
+        return await _list(request)
+    if request.method == "POST":
+        return await _create(request)
+    return await _bulk_change(request)
+
+
+async def _list(request: Request) -> Response:
+    client, settings, model = _context(request)
+    document = _selection(request, client, model)
+    where = _where(request, model, client)
+    if where is not None:
+        document["where"] = where
+    order = (
+        parse_order(model, request.query_params["orderBy"])
+        if "orderBy" in request.query_params
+        else []
+    )
+    # a unique tiebreak makes pages stable and cursors exact
+    named = {name for entry in order for name in entry}
+    order.extend({name: "asc"} for name in model.key_fields if name not in named)
+    document["orderBy"] = order
+    take = _int_param(request, "take")
+    if take is None:
+        take = settings.default_page
+    if take < 0:
+        raise bad_parameter("take", "must be 0 or more (page backwards by reversing orderBy)")
+    if take > settings.max_page:
+        raise HttpProblem(
+            400,
+            "limit_exceeded",
+            f"take {take} is over the maximum page size of {settings.max_page} rows",
+            title="Page too large",
+            path=("take",),
+        )
+    skip = _int_param(request, "skip") or 0
+    if skip < 0:
+        raise bad_parameter("skip", "must be 0 or more")
+    cursor = request.query_params.get("cursor")
+    if cursor is not None:
+        document["cursor"] = key_where(model, parse_key(client.engine.info, model, cursor))
+        skip += 1  # the cursor names the last row already seen
+    if skip:
+        document["skip"] = skip
+    if "select" in document:  # the cursor of the next page needs the key fields
+        for name in model.key_fields:
+            document["select"].setdefault(name, True)
+    document["take"] = take + 1
+    rows = await execute(request, model.name, "findMany", document)
+    body: dict[str, Any] = {"data": rows[:take]}
+    headers: dict[str, str] = {}
+    if len(rows) > take and take > 0:
+        next_cursor = render_key(model, rows[take - 1])
+        body["nextCursor"] = next_cursor
+        query = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "skip")
+        ]
+        query.append(("cursor", next_cursor))
+        url = request.url.replace(query=urlencode(query))
+        headers["Link"] = f'<{url}>; rel="next"'
+    count = request.query_params.get("count")
+    if count not in (None, "true", "false"):
+        raise bad_parameter("count", "is `true` or `false`")
+    if count == "true":
+        body["count"] = await execute(
+            request, model.name, "count", {"where": where} if where is not None else {}
+        )
+    return _json(request, body, headers=headers)
+
+
+async def _create(request: Request) -> Response:
+    client, _, model = _context(request)
+    data = await _body(request)
+    if isinstance(data, list):
+        count = await execute(request, model.name, "createMany", {"data": data})
+        return _json(request, {"count": count}, 201)
+    if not isinstance(data, dict):
+        raise HttpProblem(
+            400,
+            "validation_error",
+            "the body is a JSON object (one record) or array",
+            path=("body",),
+        )
+    document: dict[str, Any] = {"data": data, **_selection(request, client, model)}
+    row = await execute(request, model.name, "create", document)
+    headers = {}
+    if model.key_fields:
+        headers["Location"] = f"/rest/{request.path_params['model']}/{render_key(model, row)}"
+    return _json(request, row, 201, headers)
+
+
+async def _bulk_change(request: Request) -> Response:
+    client, _, model = _context(request)
+    where = _where(request, model, client)
+    if where is None:
+        raise HttpProblem(
+            400,
+            "validation_error",
+            f"a bulk {request.method} needs a filter (field parameters or where=<json>); "
+            "to change every row say so with where={}",
+            path=("where",),
+        )
+    if request.method == "DELETE":
+        count = await execute(request, model.name, "deleteMany", {"where": where})
+    else:
+        data = await _body(request)
+        if not isinstance(data, dict):
+            raise HttpProblem(400, "validation_error", "the body is a JSON object", path=("body",))
+        count = await execute(request, model.name, "updateMany", {"where": where, "data": data})
+    return _json(request, {"count": count})
+
+
+def _raw_id(request: Request) -> str:
+    """The id segment as sent (still URL-encoded, so an encoded `,` stays inside a value)."""
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw_path.decode("latin-1").split("?", 1)[0]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path.split("/", 3)[3]
+
+
+async def one_record(request: Request) -> Response:
+    client, _, model = _context(request)
+    key = parse_key(client.engine.info, model, _raw_id(request))
+    where = key_where(model, key)
+    selection = _selection(request, client, model)
+    name = model.name
+    if request.method == "GET":
+        row = await execute(request, name, "findUniqueOrThrow", {"where": where, **selection})
+        return _json(request, row)
+    if_match = request.headers.get("if-match")
+    data = await _body(request) if request.method != "DELETE" else None
+    if data is not None and not isinstance(data, dict):
+        raise HttpProblem(400, "validation_error", "the body is a JSON object", path=("body",))
+    async with client.tx() as tx:
+        if if_match is not None:
+            current = await execute(
+                request, name, "findUnique", {"where": where, **selection}, runner=tx
+            )
+            if current is None or not _matches(if_match, etag_of(dumps(current))):
+                raise HttpProblem(
+                    412,
+                    "precondition_failed",
+                    "the record changed since it was read (If-Match does not match its ETag); "
+                    "read it again and retry",
+                    title="Precondition failed",
+                )
+        if request.method == "DELETE":
+            row = await execute(request, name, "delete", {"where": where, **selection}, runner=tx)
+        elif request.method == "PATCH":
+            row = await execute(
+                request, name, "update", {"where": where, "data": data, **selection}, runner=tx
+            )
+        else:
+            create = {**(data or {}), **key}
+            row = await execute(
+                request,
+                name,
+                "upsert",
+                {"where": where, "create": create, "update": data, **selection},
+                runner=tx,
+            )
+    return Response(dumps(row), media_type=JSON, headers={"ETag": etag_of(dumps(row))})

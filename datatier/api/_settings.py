@@ -1,0 +1,40 @@
+"""``ApiSettings``: the API server's limits and switches, one frozen value that checks itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ApiSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Limits and switches of one API app.
+
+    ``default_page`` rows come back from a REST list without ``take``; no request may ask
+    for more than ``max_page`` rows (``take``, nested ``take``, an RPC ``findMany`` without
+    ``take`` is capped at it) nor nest includes deeper than ``max_include_depth``;
+    ``max_batch`` calls at most in one ``/rpc/$batch``. ``debug`` lets error bodies carry
+    the internal detail (exception text) that is otherwise withheld. ``auth`` and
+    ``rate_limit`` switch those middlewares on (``AuthSettings`` / ``RateLimitSettings``).
+    """
+
+    default_page: int = 100
+    max_page: int = 1000
+    max_include_depth: int = 5
+    max_batch: int = 100
+    debug: bool = False
+    auth: Any = None
+    rate_limit: Any = None
+
+    def __post_init__(self) -> None:
+        for name in ("default_page", "max_page", "max_include_depth", "max_batch"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"ApiSettings.{name} must be a positive integer, not {value!r}")
+        if self.default_page > self.max_page:
+            raise ValueError(
+                f"ApiSettings.default_page ({self.default_page}) exceeds max_page "
+                f"({self.max_page}); raise max_page or lower default_page"
+            )
