@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from datatier.api._graphql_settings import GraphqlSettings
 
 __all__ = ["ApiSettings"]
 
@@ -18,6 +20,7 @@ class ApiSettings:
     ``max_batch`` calls at most in one ``/rpc/$batch``. ``debug`` lets error bodies carry
     the internal detail (exception text) that is otherwise withheld. ``auth`` and
     ``rate_limit`` switch those middlewares on (``AuthSettings`` / ``RateLimitSettings``).
+    ``graphql`` holds the limits of ``/graphql`` (``GraphqlSettings``).
     """
 
     default_page: int = 100
@@ -27,6 +30,7 @@ class ApiSettings:
     debug: bool = False
     auth: Any = None
     rate_limit: Any = None
+    graphql: GraphqlSettings = field(default_factory=GraphqlSettings)
 
     def __post_init__(self) -> None:
         for name in ("default_page", "max_page", "max_include_depth", "max_batch"):

@@ -1,0 +1,175 @@
+"""Limits on one GraphQL operation, checked on the parsed document before anything runs.
+
+Depth (field levels), aliases, root fields and complexity (the records an operation may read:
+each list field's ``take`` — or the page size when it has none — times the records around
+it). Fragments are spread; ``@skip``/``@include`` are ignored, so the count errs high.
+Introspection fields (``__schema``, ``__type``) are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+)
+
+from datatier.api._graphql_settings import GraphqlSettings
+
+__all__ = ["LimitExceeded", "check_operation"]
+
+
+class LimitExceeded(GraphQLError):
+    """An operation over one of the endpoint's limits; ``extensions`` name which."""
+
+
+@dataclass
+class _Tally:
+    aliases: int = 0
+    complexity: int = 0
+
+
+def check_operation(
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    root: GraphQLObjectType,
+    variables: Mapping[str, Any],
+    settings: GraphqlSettings,
+    *,
+    default_page: int,
+    root_page: int,
+) -> None:
+    """Raise ``LimitExceeded`` when ``operation`` is over a limit of ``settings``.
+
+    ``default_page`` is what a nested list field without ``take`` is counted as, ``root_page``
+    what a root list field without one is (the pipeline caps it at that).
+    """
+    walker = _Walker(fragments, variables, settings, default_page, root_page)
+    roots = list(walker.fields(operation.selection_set))
+    counted = [node for node in roots if not node.name.value.startswith("__")]
+    if len(counted) > settings.max_root_fields:
+        raise _exceeded(
+            "root_fields",
+            f"the operation has {len(counted)} root fields; at most "
+            f"{settings.max_root_fields} are allowed in one request",
+            settings.max_root_fields,
+        )
+    tally = _Tally()
+    for node in counted:
+        walker.visit(node, root, 1, 1, tally, is_root=operation.operation == OperationType.QUERY)
+    if tally.aliases > settings.max_aliases:
+        raise _exceeded(
+            "aliases",
+            f"the operation uses {tally.aliases} aliases; at most {settings.max_aliases} are allowed",
+            settings.max_aliases,
+        )
+    if tally.complexity > settings.max_complexity:
+        raise _exceeded(
+            "complexity",
+            f"the operation may read about {tally.complexity} records (each list counts its "
+            f"`take`, or {default_page} without one); the limit is {settings.max_complexity}: "
+            "ask for smaller pages",
+            settings.max_complexity,
+        )
+
+
+def _exceeded(limit: str, message: str, maximum: int) -> LimitExceeded:
+    return LimitExceeded(
+        message,
+        extensions={"code": "limit_exceeded", "status": 400, "limit": limit, "maximum": maximum},
+    )
+
+
+class _Walker:
+    def __init__(
+        self,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        settings: GraphqlSettings,
+        default_page: int,
+        root_page: int,
+    ) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.settings = settings
+        self.default_page = default_page
+        self.root_page = root_page
+
+    def fields(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
+        found: list[FieldNode] = []
+        if selection_set is None:
+            return found
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                found.append(node)
+            elif isinstance(node, InlineFragmentNode):
+                found.extend(self.fields(node.selection_set))
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments.get(node.name.value)
+                if fragment is not None:
+                    found.extend(self.fields(fragment.selection_set))
+        return found
+
+    def visit(
+        self,
+        node: FieldNode,
+        parent: GraphQLObjectType,
+        depth: int,
+        records: int,
+        tally: _Tally,
+        *,
+        is_root: bool = False,
+    ) -> None:
+        name = node.name.value
+        if name.startswith("__"):
+            return
+        if node.alias is not None:
+            tally.aliases += 1
+        if depth > self.settings.max_depth:
+            raise _exceeded(
+                "depth",
+                f"the operation nests {depth} levels deep at `{name}`; at most "
+                f"{self.settings.max_depth} are allowed",
+                self.settings.max_depth,
+            )
+        definition = parent.fields.get(name)
+        if definition is None:
+            return  # validation has already reported it
+        target = get_named_type(definition.type)
+        if not isinstance(target, GraphQLObjectType):
+            return
+        size = 1
+        if is_list_type(get_nullable_type(definition.type)):
+            size = self._take(node, self.root_page if is_root else self.default_page)
+        records *= size
+        tally.complexity += records
+        for child in self.fields(node.selection_set):
+            self.visit(child, target, depth + 1, records, tally)
+
+    def _take(self, node: FieldNode, default: int) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != "take":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return abs(int(value.value))
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return abs(given)
+        return default
