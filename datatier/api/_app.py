@@ -26,6 +26,7 @@ from datatier.api._rest import rest_routes
 from datatier.api._rpc import rpc_routes
 from datatier.api._settings import ApiSettings
 from datatier.client import Client
+from datatier.errors import DatatierError
 
 __all__ = ["create_app"]
 
@@ -58,7 +59,12 @@ def create_app(
         debug=False,
         routes=routes,
         middleware=_middleware(settings),
-        exception_handlers={Exception: _on_error, HTTPException: _on_http_error},
+        exception_handlers={
+            HttpProblem: _on_error,
+            DatatierError: _on_error,
+            HTTPException: _on_http_error,
+            Exception: _on_error,
+        },
         lifespan=lifespan,
     )
     app.state.client = client
