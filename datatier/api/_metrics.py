@@ -1,0 +1,175 @@
+"""Prometheus metrics of one API app: requests by route and status, latency, SQL statements and their
+durations (through ``client.on_statement``), and the connection pool; the ``/metrics`` route.
+
+Each client gets its own registry (``metrics_for``), so several apps in one process (tests, mounted
+apps) do not collide in prometheus-client's global one. With several worker processes each process
+reports its own numbers; Prometheus' multiprocess mode is not wired in yet.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datatier.client import Client
+from datatier.drivers import StatementEvent
+
+__all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware", "metrics_for", "metrics_routes"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_UNMATCHED = "<unmatched>"
+
+
+class _PoolCollector(Collector):
+    """The client's pool at scrape time: connections in use, idle, and callers waiting."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = weakref.ref(client)
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "datatier_db_pool_connections",
+            "Connections of the database pool by state (in_use, idle, waiting callers, size)",
+            labels=["state"],
+        )
+        pool = _pool_of(self._client())
+        if pool is not None:
+            idle = len(pool._idle)
+            family.add_metric(["in_use"], pool.in_use)
+            family.add_metric(["idle"], idle)
+            family.add_metric(["waiting"], len(pool._waiters))
+            family.add_metric(["size"], pool.size)
+        yield family
+
+
+def _pool_of(client: Client | None) -> Any:
+    # The pool is the driver's own; it exists only once the client has connected. Reading its
+    # counters here avoids a public pool API that nothing else needs yet.
+    driver = getattr(client, "_driver", None)
+    return getattr(driver, "_pool", None)
+
+
+class Metrics:
+    """The metrics of one app; ``observe_statement`` is the client's statement listener."""
+
+    def __init__(self, client: Client | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "datatier_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "datatier_http_request_duration_seconds",
+            "Time from request to the end of the response, by method and route template",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "datatier_http_requests_in_flight",
+            "Requests being answered now",
+            registry=self.registry,
+        )
+        self.statements = Counter(
+            "datatier_sql_statements",
+            "SQL statements run, by outcome (ok or error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.statement_latency = Histogram(
+            "datatier_sql_statement_duration_seconds",
+            "Time the database took per statement",
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self._ok = self.statements.labels("ok")
+        self._error = self.statements.labels("error")
+        if client is not None:
+            self.registry.register(_PoolCollector(client))
+            client.on_statement(self.observe_statement)
+
+    def observe_statement(self, event: StatementEvent) -> None:
+        (self._ok if event.error is None else self._error).inc()
+        self.statement_latency.observe(event.duration_s)
+
+    def render(self) -> bytes:
+        """The registry in Prometheus' text format."""
+        return generate_latest(self.registry)
+
+
+_BY_CLIENT: weakref.WeakKeyDictionary[Client, Metrics] = weakref.WeakKeyDictionary()
+
+
+def metrics_for(client: Client) -> Metrics:
+    """The one ``Metrics`` of ``client`` (made, and subscribed to its statements, on first use)."""
+    metrics = _BY_CLIENT.get(client)
+    if metrics is None:
+        metrics = _BY_CLIENT[client] = Metrics(client)
+    return metrics
+
+
+def metrics_routes(client: Client) -> list[Route]:
+    """``GET /metrics``: the client's metrics in Prometheus' text format."""
+    metrics = metrics_for(client)
+
+    async def endpoint(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return [Route("/metrics", endpoint, methods=["GET"], include_in_schema=False)]
+
+
+class MetricsMiddleware:
+    """ASGI middleware counting every HTTP request by method, route template and status.
+
+    The route is the matched route's path template (``/rest/{model}/{id}``), never the raw path,
+    so ids do not explode the number of series; requests no route matched count as
+    ``<unmatched>``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, client: Client | None = None, metrics: Metrics | None = None
+    ) -> None:
+        if metrics is None:
+            if client is None:
+                raise TypeError("MetricsMiddleware needs a client or a Metrics")
+            metrics = metrics_for(client)
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            metrics.in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path", None) or _UNMATCHED
+            method = scope["method"]
+            metrics.requests.labels(method, template, str(status)).inc()
+            metrics.latency.labels(method, template).observe(time.perf_counter() - started)
