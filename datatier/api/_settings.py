@@ -21,6 +21,8 @@ class ApiSettings:
     the internal detail (exception text) that is otherwise withheld. ``auth`` and
     ``rate_limit`` switch those middlewares on (``AuthSettings`` / ``RateLimitSettings``).
     ``graphql`` holds the limits of ``/graphql`` (``GraphqlSettings``).
+    ``metrics`` serves ``/metrics`` and counts requests (``_metrics.py``); ``access_log``
+    logs one JSON line per request on the ``datatier.access`` logger (``_accesslog.py``).
     """
 
     default_page: int = 100
@@ -30,6 +32,8 @@ class ApiSettings:
     debug: bool = False
     auth: Any = None
     rate_limit: Any = None
+    metrics: bool = True
+    access_log: bool = False
     graphql: GraphqlSettings = field(default_factory=GraphqlSettings)
 
     def __post_init__(self) -> None:
