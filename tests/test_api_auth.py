@@ -41,7 +41,7 @@ SECRET = "s3cret-for-tests-only-0123456789abcdef"
 PEPPER = "pepper-for-tests"
 AUDIENCE = "datatier-api"
 ISSUER = "https://issuer.test"
-BLOG = Path("/work/shared/schemas/blog.prisma")
+BLOG = Path(__file__).parent / "conformance" / "schemas" / "shared" / "blog.prisma"
 
 
 @pytest.fixture(scope="module")
@@ -503,3 +503,24 @@ async def test_end_to_end_through_create_app(
             assert (await client.get("/healthz")).status_code == 200
     finally:
         await db.close()
+
+
+def test_docs_example_runs() -> None:
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "api-auth.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 1
+    result = subprocess.run(
+        [sys.executable, "-c", blocks[0]],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["401", "unauthenticated", "200", "403", "forbidden", "200"]

@@ -20,7 +20,7 @@ from datatier.api._metrics import Metrics, MetricsMiddleware, metrics_for, metri
 from datatier.migrate import push
 from tests.harness.backends import Backend
 
-BLOG = Path("/work/shared/schemas/blog.prisma")
+BLOG = Path(__file__).parent / "conformance" / "schemas" / "shared" / "blog.prisma"
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
