@@ -6,8 +6,6 @@ is up, ``/readyz`` that the database answers.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,9 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from datatier.api._accesslog import AccessLogMiddleware
+from datatier.api._auth import AuthMiddleware
+from datatier.api._graphql import graphql_routes
 from datatier.api._json import dumps
+from datatier.api._metrics import MetricsMiddleware, metrics_routes
 from datatier.api._openapi import openapi_routes
 from datatier.api._problems import HttpProblem, problem_response
+from datatier.api._ratelimit import RateLimitMiddleware
 from datatier.api._rest import rest_routes
 from datatier.api._rpc import rpc_routes
 from datatier.api._settings import ApiSettings
@@ -54,11 +57,13 @@ def create_app(
         *rest_routes(),
         *rpc_routes(),
     ]
-    routes.extend(_graphql_routes(settings))
+    routes.extend(graphql_routes(settings))
+    if settings.metrics:
+        routes.extend(metrics_routes(client))
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=_middleware(settings),
+        middleware=_middleware(client, settings),
         exception_handlers={
             HttpProblem: _on_error,
             DatatierError: _on_error,
@@ -72,24 +77,18 @@ def create_app(
     return app
 
 
-def _graphql_routes(settings: ApiSettings) -> list[BaseRoute]:
-    """``/graphql``'s routes, once the GraphQL transport is installed in this package."""
-    if importlib.util.find_spec("datatier.api._graphql") is None:
-        return []
-    module = importlib.import_module("datatier.api._graphql")
-    factory = getattr(module, "graphql_routes", None)
-    return list(factory(settings)) if factory is not None else []
-
-
-def _middleware(settings: ApiSettings) -> list[Middleware]:
-    """Authentication outermost (rate limits count per identity), then rate limiting."""
+def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
+    """Outermost first: the access log (sees refused requests too), metrics, authentication
+    (rate limits count per identity), rate limiting."""
     stack: list[Middleware] = []
+    if settings.access_log:
+        stack.append(Middleware(AccessLogMiddleware))
+    if settings.metrics:
+        stack.append(Middleware(MetricsMiddleware, client=client))
     if settings.auth is not None:
-        auth = importlib.import_module("datatier.api._auth")
-        stack.append(Middleware(auth.AuthMiddleware, settings=settings))
+        stack.append(Middleware(AuthMiddleware, settings=settings))
     if settings.rate_limit is not None:
-        ratelimit = importlib.import_module("datatier.api._ratelimit")
-        stack.append(Middleware(ratelimit.RateLimitMiddleware, settings=settings))
+        stack.append(Middleware(RateLimitMiddleware, settings=settings))
     return stack
 
 
