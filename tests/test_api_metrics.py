@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from datatier import Client, load_schema
 from datatier.api._accesslog import AccessLogMiddleware
-from datatier.api._metrics import Metrics, MetricsMiddleware, metrics_for, metrics_routes
+from datatier.api._metrics import Metrics, MetricsMiddleware, metrics_for
 from datatier.migrate import push
 from tests.harness.backends import Backend
 
@@ -91,9 +91,7 @@ async def test_sql_and_pool_metrics_through_create_app(sql_backend: Backend) -> 
     schema = load_schema(BLOG)
     push(schema, sql_backend.url)
     db = Client(schema=schema, url=sql_backend.url)
-    app = create_app(db)
-    app.router.routes.extend(metrics_routes(db))
-    app.add_middleware(MetricsMiddleware, client=db)
+    app = create_app(db)  # metrics are on by default
     assert metrics_for(db) is metrics_for(db)
     try:
         transport = httpx.ASGITransport(app=app)
@@ -119,3 +117,32 @@ async def test_sql_and_pool_metrics_through_create_app(sql_backend: Backend) -> 
     assert pool["in_use"] == 0 and pool["idle"] >= 1 and pool["waiting"] == 0 and pool["size"] >= 1
     route = ("datatier_http_requests_total", (("method", "GET"), ("route", "/rest/{model}"), ("status", "200")))  # fmt: skip
     assert after[route] == 4
+
+
+async def test_create_app_switches(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    create_app = pytest.importorskip("datatier.api._app").create_app
+    from datatier.api._settings import ApiSettings
+
+    schema = load_schema(BLOG)
+    url = f"file:{tmp_path}/blog.db"
+    push(schema, url)
+    db = Client(schema=schema, url=url)
+    try:
+        quiet = create_app(db, ApiSettings(metrics=False))
+        logged = create_app(db, ApiSettings(access_log=True))
+        with caplog.at_level(logging.INFO, logger="datatier.access"):
+            for app, metrics_status in ((quiet, 404), (logged, 200)):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    assert (await client.get("/metrics")).status_code == metrics_status
+                    response = await client.get("/rest/user", headers={"X-Request-ID": "r-1"})
+                    assert response.status_code == 200
+    finally:
+        await db.close()
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "datatier.access"]
+    # Only the app with access_log=True logged: its /metrics scrape and its list.
+    assert [(line["path"], line["status"]) for line in lines] == [
+        ("/metrics", 200),
+        ("/rest/user", 200),
+    ]
+    assert lines[1]["request_id"] == "r-1"
