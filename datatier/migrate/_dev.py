@@ -151,7 +151,9 @@ def _dev(
             with project_shadow(project) as shadow_url:
                 replay(shadow_url, folders)
                 _refuse_drift(read_catalog(shadow_url), store.read_catalog(db_schema))
-                before = _introspect_or_none(shadow_url, _schemas(project.schema))
+                before = _introspect_or_none(
+                    shadow_url, _schemas(project.schema), existing=project.schema
+                )
         else:
             _refuse_drift(Catalog(tables=()), store.read_catalog(db_schema))
         confirmed = _confirmed_renames(project, before, renames)
@@ -249,12 +251,16 @@ def _is_empty_catalog(catalog: Catalog) -> bool:
     return not catalog.tables and not catalog.enums
 
 
-def _introspect_or_none(url: str, schemas: Sequence[str] = ()) -> Schema | None:
-    """The database at ``url`` as a schema (``schemas``: the database schemas to read), or None when empty."""
+def _introspect_or_none(
+    url: str, schemas: Sequence[str] = (), existing: Schema | None = None
+) -> Schema | None:
+    """The database at ``url`` as a schema (``schemas``: the database schemas to read), or
+    None when empty. ``existing`` lends the names and client-side details a database cannot
+    show (relation fields, ``uuid()`` defaults, ``@updatedAt``), so they plan no change."""
     from datatier.migrate._introspect import EmptyDatabase, introspect
 
     try:
-        return introspect(url, schemas=list(schemas) or None)
+        return introspect(url, schemas=list(schemas) or None, existing=existing)
     except EmptyDatabase:
         return None
 

@@ -148,7 +148,10 @@ def _update(
     from datatier.migrate._plan import plan_migration
 
     try:
-        live: Schema | None = introspect(url)
+        # The schema lends what the database cannot show (relation names, client-side
+        # defaults), so only real differences are planned.
+        schemas = list(schema.datasource.schemas) if schema.datasource is not None else []
+        live: Schema | None = introspect(url, schemas=schemas or None, existing=schema)
     except EmptyDatabase:
         live = None
     plan = plan_migration(live, for_provider(schema, provider), provider)
