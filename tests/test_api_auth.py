@@ -524,3 +524,79 @@ def test_docs_example_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["401", "unauthenticated", "200", "403", "forbidden", "200"]
+
+
+SERVER = """
+import sys, uvicorn
+from datatier import Client
+from datatier.api._app import create_app
+from datatier.api._auth import ApiKey, AuthSettings, hash_api_key
+from datatier.api._ratelimit import RateLimitSettings
+from datatier.api._settings import ApiSettings
+
+schema, url, port, secret, pepper = sys.argv[1:6]
+auth = AuthSettings(
+    jwt_secret=secret,
+    audience="datatier-api",
+    issuer="https://issuer.test",
+    api_keys=(ApiKey("ci-bot", hash_api_key("key-live-123", pepper), "admin"),),
+    api_key_pepper=pepper,
+    rules={"admin": {"*": "*"}, "reader": {"post": ["read"]}},
+)
+limits = RateLimitSettings.from_config({"per_identity": "3/hour", "per_ip": "100/hour"})
+app = create_app(Client(schema, url), ApiSettings(auth=auth, rate_limit=limits), close_client=True)
+uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning")
+"""
+
+
+async def test_through_a_real_server_process(sql_backend: Backend) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from datatier import load_schema
+    from datatier.migrate import push
+
+    push(load_schema(BLOG), sql_backend.url)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    args = [str(BLOG), sql_backend.url, str(port), SECRET, PEPPER]
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    reader = bearer(jwt.encode(claims(), SECRET, algorithm="HS256"))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start in 30 s"
+                time.sleep(0.1)
+            assert_401(await http.get("/rest/post"))
+            first = await http.get("/rest/post", headers=reader)
+            assert first.status_code == 200, first.text
+            assert first.headers["ratelimit-limit"] == "3"
+            assert first.headers["ratelimit-remaining"] == "2"
+            denied = await http.post("/rpc/post/deleteMany", json={}, headers=reader)
+            assert denied.status_code == 403 and denied.json()["code"] == "forbidden"
+            assert (await http.get("/rest/post", headers=reader)).status_code == 200
+            limited = await http.get("/rest/post", headers=reader)
+            assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+            assert int(limited.headers["retry-after"]) > 0
+            # Another identity has its own budget.
+            admin = await http.get("/rest/user", headers={"X-API-Key": "key-live-123"})
+            assert admin.status_code == 200, admin.text
+            assert admin.headers["ratelimit-remaining"] == "2"
+    finally:
+        process.terminate()
+        process.wait(10)
