@@ -493,6 +493,80 @@ def demo(
 
 @app.command()
 @_reports_errors
+def serve(
+    schema: SchemaOption = None,
+    url: UrlOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Worker processes (default 1).")
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Serve the bundled demo schema on .datatier/demo.db, seeded on first run.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Error bodies carry internal detail (never in production)."),
+    ] = False,
+) -> None:
+    """Serve the schema's data over REST, RPC and GraphQL (with OpenAPI at /openapi.json)."""
+    import asyncio
+
+    import uvicorn
+
+    from datatier.api._serve import DEBUG_ENV, SCHEMA_ENV, URL_ENV, server_options
+
+    config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
+    options = server_options(config.extra.get("server", {}), os.environ)
+    if demo:
+        path = Path(__file__).parent / "demo" / "schema.prisma"
+        target = Path(".datatier/demo.db").resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        database_url = url or f"file:{target}"
+        _push(path, database_url)
+        asyncio.run(_seed_demo(path, database_url))
+    else:
+        path = find_schema(config, Path.cwd())
+        loaded = load_schema(path)
+        _print_warnings(loaded)
+        database_url = resolve_url(
+            config, os.environ, loaded.datasource.url if loaded.datasource else None, path
+        )
+    os.environ[SCHEMA_ENV] = str(path.resolve())
+    os.environ[URL_ENV] = database_url
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    listen_host = host or options.host
+    listen_port = port if port is not None else options.port
+    base = f"http://{listen_host}:{listen_port}"
+    typer.echo(f"datatier API on {base}: docs {base}/docs, GraphiQL {base}/graphql")
+    uvicorn.run(
+        "datatier.api._serve:app_from_environment",
+        factory=True,
+        host=listen_host,
+        port=listen_port,
+        workers=workers or options.workers,
+        log_level="warning",
+    )
+
+
+async def _seed_demo(path: Path, url: str) -> None:
+    from datatier.api._demo import seed_demo
+    from datatier.client import Client
+
+    async with Client(path, url) as db:
+        if await seed_demo(db):
+            typer.echo("seeded the demo: 300 users, 3000 posts, 9000 comments")
+
+
+@app.command()
+@_reports_errors
 def generate(
     schema: SchemaOption = None,
     output: Annotated[

@@ -1,0 +1,101 @@
+"""What ``datatier serve`` runs: settings from the ``[server]`` table, and the app factory
+each uvicorn worker process calls.
+
+The command resolves the schema and URL once and hands them to the workers through
+``DATATIER_SERVE_SCHEMA`` / ``DATATIER_SERVE_URL``, so one and N workers start alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+
+from datatier.api._app import create_app
+from datatier.api._auth import AuthSettings
+from datatier.api._graphql_settings import GraphqlSettings
+from datatier.api._ratelimit import RateLimitSettings
+from datatier.api._settings import ApiSettings
+from datatier.client import Client
+from datatier.config import load_config
+from datatier.errors import ConfigError
+
+__all__ = ["SCHEMA_ENV", "URL_ENV", "ServerOptions", "app_from_environment", "server_options"]
+
+SCHEMA_ENV = "DATATIER_SERVE_SCHEMA"
+URL_ENV = "DATATIER_SERVE_URL"
+DEBUG_ENV = "DATATIER_SERVE_DEBUG"
+
+_LISTEN_KEYS: Mapping[str, type] = {"host": str, "port": int, "workers": int}
+_SETTING_KEYS: Mapping[str, type] = {
+    "default_page": int,
+    "max_page": int,
+    "max_include_depth": int,
+    "max_batch": int,
+    "debug": bool,
+    "metrics": bool,
+    "access_log": bool,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """Where to listen and how many worker processes, plus the app's settings."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    settings: ApiSettings = field(default_factory=ApiSettings)
+
+
+def server_options(table: Mapping[str, Any], env: Mapping[str, str]) -> ServerOptions:
+    """Options from a ``[server]`` table (``auth``, ``rate_limit``, ``graphql`` sub-tables)."""
+    listen: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("auth", "rate_limit", "graphql"):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"[server.{key}] must be a table")
+            if key == "auth":
+                values["auth"] = AuthSettings.from_config(value, env)
+            elif key == "rate_limit":
+                values["rate_limit"] = RateLimitSettings.from_config(value)
+            else:
+                try:
+                    values["graphql"] = GraphqlSettings(**value)
+                except (TypeError, ValueError) as error:
+                    raise ConfigError(f"[server.graphql]: {error}") from None
+            continue
+        expected = _LISTEN_KEYS.get(key) or _SETTING_KEYS.get(key)
+        if expected is None:
+            known = sorted([*_LISTEN_KEYS, *_SETTING_KEYS, "auth", "rate_limit", "graphql"])
+            raise ConfigError(f"[server]: unknown key `{key}`; known: {', '.join(known)}")
+        if type(value) is not expected:
+            raise ConfigError(
+                f"[server] {key} must be {'an integer' if expected is int else expected.__name__}"
+                f", not {value!r}"
+            )
+        (listen if key in _LISTEN_KEYS else values)[key] = value
+    if env.get(DEBUG_ENV) == "1":
+        values["debug"] = True
+    try:
+        settings = ApiSettings(**values)
+    except ValueError as error:
+        raise ConfigError(f"[server]: {error}") from None
+    return ServerOptions(settings=settings, **listen)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one ``datatier serve`` worker (a uvicorn factory)."""
+    schema = os.environ.get(SCHEMA_ENV)
+    url = os.environ.get(URL_ENV)
+    if not schema or not url:
+        raise ConfigError(f"{SCHEMA_ENV} and {URL_ENV} must be set (`datatier serve` sets them)")
+    config = load_config(Path.cwd(), os.environ)
+    table = config.extra.get("server", {})
+    options = server_options(table, os.environ)
+    return create_app(Client(schema, url), options.settings, close_client=True)
