@@ -15,8 +15,8 @@ class GraphqlSettings:
     ``max_aliases``: aliased fields in one operation; ``max_root_fields``: root fields in one
     operation; ``max_batch``: operations in one batched (JSON array) request;
     ``max_complexity``: the estimated number of records one operation reads — every list
-    field counts its ``take`` (a missing one counts as the page size) times the records of
-    the fields around it. ``introspection`` and ``graphiql`` switch ``__schema``/``__type``
+    field counts its ``take`` (a missing one counts as ``ApiSettings.default_page``) times the
+    records of the lists around it. ``introspection`` and ``graphiql`` switch ``__schema``/``__type``
     and the browser page off when False.
     """
 

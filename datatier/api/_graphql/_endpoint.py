@@ -223,7 +223,6 @@ class GraphqlEndpoint:
                 dict(variables or {}),
                 self.limits,
                 default_page=self.settings.default_page,
-                root_page=self.settings.max_page,
             )
         except LimitExceeded as error:
             raise _RequestError([_formatted(error, error.extensions or {})]) from None
@@ -253,7 +252,7 @@ class GraphqlEndpoint:
 
     def _format(self, error: GraphQLError) -> dict[str, Any]:
         original = error.original_error
-        if original is None:
+        if original is None or isinstance(original, GraphQLError):
             # graphql-core's own checks while executing (a variable of the wrong type ...)
             return _formatted(error, {"code": "validation_error", "status": 400})
         _status, body = problem_for(original, debug=self.settings.debug)
@@ -262,7 +261,7 @@ class GraphqlEndpoint:
 
 
 def _validation_code(error: GraphQLError) -> str:
-    if "introspection" in error.message and "not allowed" in error.message:
+    if "introspection has been disabled" in error.message:
         return "introspection_disabled"
     return "graphql_validation_failed"
 

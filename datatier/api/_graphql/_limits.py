@@ -1,8 +1,9 @@
 """Limits on one GraphQL operation, checked on the parsed document before anything runs.
 
 Depth (field levels), aliases, root fields and complexity (the records an operation may read:
-each list field's ``take`` — or the page size when it has none — times the records around
-it). Fragments are spread; ``@skip``/``@include`` are ignored, so the count errs high.
+each list field counts its ``take`` — or the default page size when it has none — times the
+records of the lists around it; to-one relations and scalars are free, they come with their
+record). Fragments are spread; ``@skip``/``@include`` are ignored, so the count errs high.
 Introspection fields (``__schema``, ``__type``) are not counted.
 """
 
@@ -21,7 +22,6 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
-    OperationType,
     SelectionSetNode,
     VariableNode,
     get_named_type,
@@ -52,14 +52,12 @@ def check_operation(
     settings: GraphqlSettings,
     *,
     default_page: int,
-    root_page: int,
 ) -> None:
     """Raise ``LimitExceeded`` when ``operation`` is over a limit of ``settings``.
 
-    ``default_page`` is what a nested list field without ``take`` is counted as, ``root_page``
-    what a root list field without one is (the pipeline caps it at that).
+    ``default_page`` is what a list field without ``take`` counts as.
     """
-    walker = _Walker(fragments, variables, settings, default_page, root_page)
+    walker = _Walker(fragments, variables, settings, default_page)
     roots = list(walker.fields(operation.selection_set))
     counted = [node for node in roots if not node.name.value.startswith("__")]
     if len(counted) > settings.max_root_fields:
@@ -71,7 +69,7 @@ def check_operation(
         )
     tally = _Tally()
     for node in counted:
-        walker.visit(node, root, 1, 1, tally, is_root=operation.operation == OperationType.QUERY)
+        walker.visit(node, root, 1, 1, tally)
     if tally.aliases > settings.max_aliases:
         raise _exceeded(
             "aliases",
@@ -102,13 +100,11 @@ class _Walker:
         variables: Mapping[str, Any],
         settings: GraphqlSettings,
         default_page: int,
-        root_page: int,
     ) -> None:
         self.fragments = fragments
         self.variables = variables
         self.settings = settings
         self.default_page = default_page
-        self.root_page = root_page
 
     def fields(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
         found: list[FieldNode] = []
@@ -132,8 +128,6 @@ class _Walker:
         depth: int,
         records: int,
         tally: _Tally,
-        *,
-        is_root: bool = False,
     ) -> None:
         name = node.name.value
         if name.startswith("__"):
@@ -153,15 +147,13 @@ class _Walker:
         target = get_named_type(definition.type)
         if not isinstance(target, GraphQLObjectType):
             return
-        size = 1
         if is_list_type(get_nullable_type(definition.type)):
-            size = self._take(node, self.root_page if is_root else self.default_page)
-        records *= size
-        tally.complexity += records
+            records *= self._take(node)
+            tally.complexity += records
         for child in self.fields(node.selection_set):
             self.visit(child, target, depth + 1, records, tally)
 
-    def _take(self, node: FieldNode, default: int) -> int:
+    def _take(self, node: FieldNode) -> int:
         for argument in node.arguments or ():
             if argument.name.value != "take":
                 continue
@@ -172,4 +164,4 @@ class _Walker:
                 given = self.variables.get(value.name.value)
                 if isinstance(given, int) and not isinstance(given, bool):
                     return abs(given)
-        return default
+        return self.default_page

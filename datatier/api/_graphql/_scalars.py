@@ -79,7 +79,11 @@ def _parse_bigint(value: Any) -> int:
 
 
 def _serialize_decimal(value: Any) -> str:
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+    if isinstance(value, Decimal):
+        # plain notation without trailing zeros (12.5, not 12.500000...), as Prisma prints it
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
         return repr(value)
