@@ -336,7 +336,10 @@ async def test_health_paths_need_no_credentials(http: httpx.AsyncClient) -> None
 def jwks_server(rsa_key: rsa.RSAPrivateKey) -> Iterator[tuple[str, list[int]]]:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
     jwk.update(kid="k1", use="sig", alg="RS256")
-    body = json.dumps({"keys": [jwk]}).encode()
+    yield from serve_jwks(json.dumps({"keys": [jwk]}).encode())
+
+
+def serve_jwks(body: bytes) -> Iterator[tuple[str, list[int]]]:
     hits: list[int] = []
 
     class Handler(http_server.BaseHTTPRequestHandler):
@@ -379,6 +382,22 @@ async def test_jwks_keys_are_fetched_once_and_cached(
         assert_401(await client.get("/whoami", headers=bearer(bad)), "Signature")
         assert_401(await client.get("/whoami", headers=bearer(hs)), "not accepted")
     assert len(hits) == 1
+
+
+async def test_jwks_unreachable_is_503_and_not_refetched_per_request(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    for url, hits in serve_jwks(b"<html>not a key set</html>"):
+        app = tiny_app(AuthSettings(jwks_url=url, audience=AUDIENCE, issuer=ISSUER))
+        token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for _ in range(3):
+                response = await client.get("/whoami", headers=bearer(token))
+                assert response.status_code == 503
+                assert response.json()["code"] == "auth_unavailable"
+                assert response.headers["retry-after"] == "10"
+        assert len(hits) == 1
 
 
 # -- authorize -----------------------------------------------------------------------

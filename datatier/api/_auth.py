@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datatier.api._problems import MEDIA_TYPE, problem_for
+from datatier.api._problems import MEDIA_TYPE, HttpProblem, problem_for
 from datatier.api._settings import ApiSettings
 from datatier.errors import ConfigError, Forbidden, Unauthenticated
 
@@ -375,37 +375,52 @@ class JwksCache:
         self.timeout = timeout
         self._keys: tuple[_Key, ...] = ()
         self._fetched = float("-inf")
+        self._next_try = float("-inf")  # after a failed fetch, not before this
+        self._error: str | None = None
         self._lock = asyncio.Lock()
 
     def _fetch(self) -> tuple[_Key, ...]:
         with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
             document = json.loads(response.read())
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWKS document (no 'keys' list)")
         keys: list[_Key] = []
-        for index, jwk in enumerate(document.get("keys", [])):
-            if jwk.get("use", "sig") != "sig" or jwk.get("kty") not in {"RSA", "EC"}:
+        for index, jwk in enumerate(document["keys"]):
+            if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
                 continue
+            if jwk.get("kty") not in {"RSA", "EC"}:
+                continue  # symmetric keys are never taken from a URL
             try:
                 key = jwt.PyJWK(jwk).key
-            except jwt.PyJWKError:
+                keys.append(_public_key(key, f"JWKS {self.url} key {index}", jwk.get("kid")))
+            except (jwt.PyJWKError, ConfigError):
                 continue
-            keys.append(_public_key(key, f"JWKS {self.url} key {index}", jwk.get("kid")))
         return tuple(keys)
 
     async def keys(self, kid: str | None) -> tuple[_Key, ...]:
+        """The cached keys, refreshed when stale or when ``kid`` is unknown (rate-limited)."""
         now = time.monotonic()
         stale = now - self._fetched > self.ttl
         unknown_kid = kid is not None and all(k.kid != kid for k in self._keys)
-        if stale or (unknown_kid and now - self._fetched > 10.0):
+        if (stale or (unknown_kid and now - self._fetched > 10.0)) and now >= self._next_try:
             async with self._lock:
-                if self._fetched < now:  # nobody refreshed while we waited
+                if self._fetched < now and time.monotonic() >= self._next_try:
                     try:
                         self._keys = await asyncio.to_thread(self._fetch)
                         self._fetched = time.monotonic()
+                        self._error = None
                     except (OSError, ValueError) as error:
-                        if not self._keys:
-                            raise Unauthenticated(
-                                f"the token's signing keys could not be fetched ({error})"
-                            ) from None
+                        # Keep the keys we had; try again in 10 s, not on every request.
+                        self._error = f"{type(error).__name__}: {error}"
+                        self._next_try = time.monotonic() + 10.0
+        if not self._keys and self._error is not None:
+            raise HttpProblem(
+                503,
+                "auth_unavailable",
+                f"the token signing keys could not be fetched from {self.url} ({self._error})",
+                title="Authentication unavailable",
+                headers={"Retry-After": "10"},
+            )
         return self._keys
 
 
@@ -440,6 +455,14 @@ class AuthMiddleware:
             state["identity"] = await self.authenticate(_headers(scope["headers"]))
         except Unauthenticated as error:
             await self._refuse(scope, send, error)
+            return
+        except HttpProblem as problem:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1011, "reason": problem.code})
+                return
+            status, body = problem_for(problem)
+            headers = [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+            await send_json(send, status, body, headers)
             return
         await self.app(scope, receive, send)
 
