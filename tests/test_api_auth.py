@@ -273,6 +273,44 @@ async def test_malformed_authorization(http: httpx.AsyncClient, header: str) -> 
     assert_401(await http.get("/whoami", headers={"Authorization": header}))
 
 
+async def test_verified_tokens_are_cached_until_they_expire(
+    monkeypatch: pytest.MonkeyPatch, rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey
+) -> None:
+    calls: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    now = [time.time()]
+    app = Starlette(routes=[Route("/whoami", whoami)])
+    app.add_middleware(AuthMiddleware, settings=settings_for(rsa_key, ec_key), clock=lambda: now[0])
+    exp = int(now[0]) + 300
+    token = jwt.encode(claims(exp=exp), SECRET, algorithm="HS256")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for _ in range(3):
+            assert (await client.get("/whoami", headers=bearer(token))).status_code == 200
+        assert len(calls) == 1
+        # A tampered copy of a cached token is no cache hit.
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        assert_401(await client.get("/whoami", headers=bearer(forged)))
+        assert len(calls) == 2
+        # Past the cache's 60 s (or the token's exp), the token is verified again.
+        now[0] += 61
+        assert (await client.get("/whoami", headers=bearer(token))).status_code == 200
+        assert len(calls) == 3
+        short = jwt.encode(claims(exp=int(now[0]) + 30), SECRET, algorithm="HS256")
+        assert (await client.get("/whoami", headers=bearer(short))).status_code == 200
+        assert (await client.get("/whoami", headers=bearer(short))).status_code == 200
+        assert len(calls) == 4
+        now[0] += 31  # past this token's exp, within the cache's 60 s: verified again
+        await client.get("/whoami", headers=bearer(short))
+        assert len(calls) == 5
+
+
 # -- API keys ------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -86,6 +86,8 @@ _OPERATIONS: dict[str, tuple[OperationKind, ...]] = {
 
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 _PUBLIC_PATHS = ("/healthz", "/readyz")
+_TOKEN_CACHE_SECONDS = 60.0
+_TOKEN_CACHE_SIZE = 10_000
 _NO_CREDENTIALS = (
     "this API needs credentials: an 'Authorization: Bearer <token>' or 'X-API-Key' header"
 )
@@ -431,7 +433,12 @@ class AuthMiddleware:
     ``application/problem+json`` with ``code: unauthenticated`` and a ``WWW-Authenticate`` header.
     """
 
-    def __init__(self, app: ASGIApp, settings: AuthSettings | ApiSettings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: AuthSettings | ApiSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if isinstance(settings, ApiSettings):
             if not isinstance(settings.auth, AuthSettings):
                 raise ConfigError("AuthMiddleware needs ApiSettings.auth to be an AuthSettings")
@@ -441,6 +448,11 @@ class AuthMiddleware:
         self.jwks = (
             JwksCache(settings.jwks_url, settings.jwks_cache_seconds) if settings.jwks_url else None
         )
+        # Verified tokens -> (identity, valid until): verifying costs 80-160 us, and clients send
+        # the same token many times. An entry lasts until the token expires and at most
+        # _TOKEN_CACHE_SECONDS (so a key taken out of the JWKS stops working soon after).
+        self._verified: dict[str, tuple[Identity, float]] = {}
+        self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -498,6 +510,11 @@ class AuthMiddleware:
         return keys
 
     async def _jwt_identity(self, token: str) -> Identity:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if self._clock() < cached[1]:
+                return cached[0]
+            del self._verified[token]  # expired: verify again, which says why it fails
         settings = self.settings
         if not settings.accepts_jwt:
             raise Unauthenticated("this API accepts no bearer tokens (no JWT keys are configured)")
@@ -538,7 +555,18 @@ class AuthMiddleware:
         if not isinstance(role, str) or not role:
             raise Unauthenticated(f"the token has no {settings.role_claim!r} claim naming a role")
         subject = claims.get(settings.user_id_claim)
-        return Identity(None if subject is None else str(subject), role, claims, "jwt")
+        identity = Identity(None if subject is None else str(subject), role, claims, "jwt")
+        self._remember(token, identity, claims.get("exp"))
+        return identity
+
+    def _remember(self, token: str, identity: Identity, exp: Any) -> None:
+        until = self._clock() + _TOKEN_CACHE_SECONDS
+        if isinstance(exp, int | float):
+            until = min(until, exp + self.settings.leeway_seconds)
+        verified = self._verified
+        if len(verified) >= _TOKEN_CACHE_SIZE:
+            del verified[next(iter(verified))]  # the oldest entry
+        verified[token] = (identity, until)
 
     async def _refuse(self, scope: Scope, send: Send, error: Unauthenticated) -> None:
         challenge = f'Bearer realm="{self.settings.realm}"'
