@@ -26,81 +26,36 @@ Shape grammar (a ``Cond`` is a condition, a ``Read`` a read of one model)::
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeGuard
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from datatier.errors import ValidationError
+from datatier.query._document import (
+    DbValue,
+    Path,
+    Shape,
+    Source,
+    all_of,
+    integer,
+    is_mapping,
+    unknown_field,
+)
+from datatier.query._filters import Filters
 from datatier.query._model_info import ModelInfo, SchemaInfo
-from datatier.schema._ir import Field
 
 __all__ = ["Codec", "DbValue", "ParamStyle", "Planner", "Shape", "unknown_field"]
 
-Shape = tuple[Any, ...]
-Path = tuple[str | int, ...]
-# where a parameter comes from in a document (None: a constant), and how it is converted
-Source = tuple[Path | None, Callable[[Any], Any]]
 MAX_PLANS = 10_000
 MAX_VARIANTS = 64  # plans per signature, told apart by structural strings (sort directions ...)
 # a cached plan: the shape and, per parameter, how to compute it from a document
 _Plan = tuple[Shape, tuple[Callable[[Any], Any], ...]]
 
-_SCALAR_OPS = frozenset(
-    (
-        "equals",
-        "not",
-        "in",
-        "notIn",
-        "lt",
-        "lte",
-        "gt",
-        "gte",
-        "contains",
-        "startsWith",
-        "endsWith",
-        "search",
-    )
-)
-_TEXT_OPS = frozenset(("contains", "startsWith", "endsWith"))
-_RANGE_OPS = frozenset(("lt", "lte", "gt", "gte"))
-_LIST_OPS = frozenset(("has", "hasSome", "hasEvery", "isEmpty", "equals"))
-_TO_MANY = frozenset(("some", "every", "none"))
-_TO_ONE = frozenset(("is", "isNot"))
 _READ_ARGS = frozenset(
     ("where", "select", "include", "orderBy", "take", "skip", "cursor", "distinct")
 )
 _NESTED_ARGS = _READ_ARGS
 _AGGREGATES = ("_count", "_sum", "_avg", "_min", "_max")
-_JSON_OPS = frozenset(
-    (
-        "path",
-        "mode",
-        "equals",
-        "not",
-        "string_contains",
-        "string_starts_with",
-        "string_ends_with",
-        "array_contains",
-        "array_starts_with",
-        "array_ends_with",
-        "lt",
-        "lte",
-        "gt",
-        "gte",
-    )
-)
 _NUMERIC = frozenset(("Int", "BigInt", "Float", "Decimal"))
-
-
-class DbValue:
-    """A value already in database form (read back from the database): used as it is."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return repr(self.value)
 
 
 class Codec(Protocol):
@@ -250,11 +205,11 @@ class Planner:
         take = skip = None
         sign = 1
         if args.get("take") is not None:
-            count = _integer(args["take"], ("take",))
+            count = integer(args["take"], ("take",))
             sign = -1 if count < 0 else 1  # the last groups, as in a read
             take = walk.slot(abs(count))
         if args.get("skip") is not None:
-            count = _integer(args["skip"], ("skip",))
+            count = integer(args["skip"], ("skip",))
             if count < 0:
                 raise ValidationError("`skip` cannot be negative", ("skip",))
             skip = walk.slot(count)
@@ -286,17 +241,17 @@ class Planner:
             raise ValidationError(f"unknown model `{name}`", path) from None
 
     def _check_unique_where(self, info: ModelInfo, where: Any, path: Path) -> None:
-        if not _is_mapping(where):
+        if not is_mapping(where):
             raise ValidationError(f"needs a `where` naming a unique field of `{info.name}`", path)
         for name, fields in info.uniques:
             value = where.get(name)
             if value is None:
                 continue
             if len(fields) > 1:
-                if _is_mapping(value):
+                if is_mapping(value):
                     return
                 continue
-            if not _is_mapping(value) or set(value) == {"equals"}:
+            if not is_mapping(value) or set(value) == {"equals"}:
                 return
         options = ", ".join(f"`{name}`" for name, _ in info.uniques)
         raise ValidationError(
@@ -304,7 +259,7 @@ class Planner:
         )
 
 
-class _Walk:
+class _Walk(Filters):
     """One walk over one document: appends parameters as it meets values."""
 
     def __init__(self, planner: Planner, params: list[Any]) -> None:
@@ -335,7 +290,7 @@ class _Walk:
         allowed: frozenset[str],
         first: bool = False,
     ) -> Shape:
-        if not _is_mapping(args):
+        if not is_mapping(args):
             raise ValidationError("expected an object of query arguments", path)
         for key in args:
             if key not in allowed:
@@ -353,9 +308,9 @@ class _Walk:
         take = args.get("take")
         if take is not None:
             take_path = (*path, "take")
-            count = _integer(take, take_path)
+            count = integer(take, take_path)
             take_sign = -1 if count < 0 else 1
-            take_slot = self.slot(abs(count), (take_path, lambda v: abs(_integer(v, take_path))))
+            take_slot = self.slot(abs(count), (take_path, lambda v: abs(integer(v, take_path))))
         skip_slot = None
         skip = args.get("skip")
         if skip is not None:
@@ -398,7 +353,7 @@ class _Walk:
             key = "select"
         if spec is None:
             return tuple(item for _, item in items)
-        if not _is_mapping(spec):
+        if not is_mapping(spec):
             raise ValidationError(f"`{key}` takes an object of field names", (*path, key))
         count_item: Shape | None = None
         for name, value in spec.items():
@@ -412,7 +367,7 @@ class _Walk:
                 link = info.relations[name]
                 target = self.planner._model(link.target, where)
                 nested: Mapping[str, Any] = {} if value is True else value
-                if not _is_mapping(nested):
+                if not is_mapping(nested):
                     raise ValidationError("expected `true` or an object of arguments", where)
                 allowed = _NESTED_ARGS if link.is_list else frozenset(("select", "include"))
                 read = self.read(target, nested, where, allowed=allowed)
@@ -440,7 +395,7 @@ class _Walk:
         to_many = [name for name, link in info.relations.items() if link.is_list]
         if value is True:
             return ("c", tuple((name, None) for name in to_many))
-        if not _is_mapping(value) or set(value) != {"select"} or not _is_mapping(value["select"]):
+        if not is_mapping(value) or set(value) != {"select"} or not is_mapping(value["select"]):
             raise ValidationError("`_count` takes `true` or `{select: {relation: true}}`", path)
         counted: list[tuple[int, tuple[str, Shape | None]]] = []
         for name, spec in value["select"].items():
@@ -455,7 +410,7 @@ class _Walk:
                 continue
             cond = None
             if spec is not True:
-                if not _is_mapping(spec) or set(spec) - {"where"}:
+                if not is_mapping(spec) or set(spec) - {"where"}:
                     raise ValidationError("expected `true` or `{where: ...}`", where_path)
                 target = self.planner._model(info.relations[name].target, where_path)
                 cond = self.where(target, spec.get("where"), (*where_path, "where"))
@@ -470,7 +425,7 @@ class _Walk:
         result: list[Shape] = []
         for index, entry in enumerate(entries):
             where = (*path, index) if isinstance(order, list) else path
-            if not _is_mapping(entry) or len(entry) != 1:
+            if not is_mapping(entry) or len(entry) != 1:
                 raise ValidationError(
                     "each orderBy entry is an object with one field, e.g. {createdAt: 'desc'}",
                     where,
@@ -490,7 +445,7 @@ class _Walk:
         link = info.relations.get(name)
         if link is None:
             raise ValidationError(unknown_field(info, name), path)
-        if not _is_mapping(spec) or len(spec) != 1:
+        if not is_mapping(spec) or len(spec) != 1:
             raise ValidationError(
                 "order by a relation with one of its fields, e.g. {author: {name: 'asc'}}, "
                 "or by its count, e.g. {posts: {_count: 'desc'}}",
@@ -511,12 +466,12 @@ class _Walk:
 
     def cursor(self, info: ModelInfo, cursor: Any, path: Path) -> Shape:
         self.planner._check_unique_where(info, cursor, path)
-        assert _is_mapping(cursor)
+        assert is_mapping(cursor)
         pairs: list[tuple[str, int]] = []
         for name, value in cursor.items():
             fields = info.compound_uniques.get(name)
             if fields is not None:
-                if not _is_mapping(value):
+                if not is_mapping(value):
                     raise ValidationError(
                         "expected an object of the compound key's fields", (*path, name)
                     )
@@ -525,7 +480,7 @@ class _Walk:
                         raise ValidationError(f"missing `{part}`", (*path, name))
                     pairs.append((part, self.value(info, part, value[part], (*path, name, part))))
             elif name in info.scalars:
-                if _is_mapping(value):
+                if is_mapping(value):
                     raise ValidationError("a cursor gives plain values", (*path, name))
                 pairs.append((name, self.value(info, name, value, (*path, name))))
             else:
@@ -556,7 +511,7 @@ class _Walk:
             if op == "_count" and spec is True:
                 result.append(("_count", "*"))  # `_count: true`: the number itself, not an object
                 continue
-            if not _is_mapping(spec):
+            if not is_mapping(spec):
                 raise ValidationError(f"`{op}` takes an object of field names", op_path)
             for name, flag in spec.items():
                 if flag is not True:
@@ -583,7 +538,7 @@ class _Walk:
         """``having``: filters on grouped fields, and on aggregates ``{views: {_avg: {gt: 10}}}``."""
         if having is None:
             return None
-        if not _is_mapping(having):
+        if not is_mapping(having):
             raise ValidationError("`having` takes an object", path)
         conds: list[Shape] = []
         for name, value in having.items():
@@ -595,15 +550,15 @@ class _Walk:
                     for i, item in enumerate(items)
                 ]
                 if name == "AND":
-                    conds.append(_and(inner) or ("true",))
+                    conds.append(all_of(inner) or ("true",))
                 elif name == "OR":
                     conds.append(("or", tuple(inner)))
                 else:
-                    conds.append(_and([("not", c) for c in inner]) or ("true",))
+                    conds.append(all_of([("not", c) for c in inner]) or ("true",))
                 continue
             if name not in info.scalars:
                 raise ValidationError(unknown_field(info, name), item_path)
-            if _is_mapping(value) and value and set(value) <= set(_AGGREGATES):
+            if is_mapping(value) and value and set(value) <= set(_AGGREGATES):
                 for op, filters in value.items():
                     op_path = (*item_path, op)
                     if op in ("_count", "_avg"):
@@ -627,7 +582,7 @@ class _Walk:
                         item_path,
                     )
                 conds.append(self.scalar_filter(info, name, value, item_path))
-        return _and(conds)
+        return all_of(conds)
 
     def group_order(self, info: ModelInfo, by: tuple[str, ...], order: Any, path: Path) -> Shape:
         if order is None:
@@ -636,11 +591,11 @@ class _Walk:
         result: list[Shape] = []
         for index, entry in enumerate(entries):
             where = (*path, index) if isinstance(order, list) else path
-            if not _is_mapping(entry) or len(entry) != 1:
+            if not is_mapping(entry) or len(entry) != 1:
                 raise ValidationError("each orderBy entry is an object with one key", where)
             ((name, spec),) = entry.items()
             if name in _AGGREGATES:
-                if not _is_mapping(spec) or len(spec) != 1:
+                if not is_mapping(spec) or len(spec) != 1:
                     raise ValidationError(
                         f"order by `{name}` of one field, e.g. {{{name}: {{views: 'desc'}}}}",
                         (*where, name),
@@ -663,375 +618,6 @@ class _Walk:
 
     # -- filters ---------------------------------------------------------------------
 
-    def where(
-        self, info: ModelInfo, where: Any, path: Path, *, in_or: bool = False
-    ) -> Shape | None:
-        if where is None:
-            return None
-        if not _is_mapping(where):
-            raise ValidationError("`where` takes an object", path)
-        conditions: list[Shape] = []
-        for name, value in where.items():
-            where_path = (*path, name)
-            if name in ("AND", "OR", "NOT"):
-                if in_or and name == "OR" and value == []:
-                    continue  # Prisma drops an empty OR inside an OR branch (it is false elsewhere)
-                cond = self.logical(info, name, value, where_path)
-                if cond is not None:
-                    conditions.append(cond)
-            elif name in info.compound_uniques:
-                if not _is_mapping(value):
-                    raise ValidationError(
-                        "expected an object of the compound key's fields", where_path
-                    )
-                for part in info.compound_uniques[name]:
-                    if part not in value:
-                        raise ValidationError(f"missing `{part}`", where_path)
-                    conditions.append(
-                        self.scalar_filter(info, part, value[part], (*where_path, part))
-                    )
-            elif name in info.scalars:
-                conditions.append(self.scalar_filter(info, name, value, where_path))
-            elif name in info.relations:
-                conditions.append(self.relation_filter(info, name, value, where_path))
-            else:
-                raise ValidationError(unknown_field(info, name), where_path)
-        return _and(conditions)
-
-    def logical(self, info: ModelInfo, op: str, value: Any, path: Path) -> Shape | None:
-        items = value if isinstance(value, list) else [value]
-        if op == "OR" and not isinstance(value, list):
-            raise ValidationError("`OR` takes a list of conditions", path)
-        conds = []
-        for index, item in enumerate(items):
-            item_path = (*path, index) if isinstance(value, list) else path
-            cond = self.where(info, item, item_path, in_or=op == "OR")
-            if cond is not None:  # an empty filter says nothing and is left out, as in Prisma
-                conds.append(cond)
-        if op == "AND":
-            return _and(conds)
-        if op == "OR":
-            return ("or", tuple(conds)) if conds else ("false",)
-        return _and([("not", c) for c in conds])
-
-    def relation_filter(self, info: ModelInfo, name: str, value: Any, path: Path) -> Shape:
-        link = info.relations[name]
-        target = self.planner._model(link.target, path)
-        if link.is_list:
-            if not _is_mapping(value) or not value or set(value) - _TO_MANY:
-                raise ValidationError(
-                    "filter a to-many relation with `some`, `every` or `none`", path
-                )
-            conds = [
-                ("rel", name, kind, self.where(target, value[kind], (*path, kind)))
-                for kind in ("some", "every", "none")
-                if kind in value
-            ]
-            return _and(conds) or ("true",)
-        if value is None:
-            return ("rel", name, "isNot", None)
-        if not _is_mapping(value):
-            raise ValidationError("filter a to-one relation with an object or `null`", path)
-        if value and set(value) <= _TO_ONE:
-            conds = []
-            for kind in ("is", "isNot"):
-                if kind not in value:
-                    continue
-                inner = value[kind]
-                if inner is None:
-                    # is: null -> no related record; isNot: null -> a related record exists
-                    conds.append(("rel", name, "isNot" if kind == "is" else "is", None))
-                else:
-                    conds.append(("rel", name, kind, self.where(target, inner, (*path, kind))))
-            return _and(conds) or ("true",)
-        return ("rel", name, "is", self.where(target, value, path))
-
-    def scalar_filter(self, info: ModelInfo, name: str, value: Any, path: Path) -> Shape:
-        field = info.scalars[name]
-        if field.is_list:
-            return self.list_filter(info, field, value, path)
-        if field.type == "Json" and field.kind == "scalar":
-            return self.json_filter(info, field, value, path)
-        if not _is_mapping(value):
-            return self.equals(info, name, value, path, negate=False)
-        if not value:
-            return ("true",)
-        insensitive = False
-        if "mode" in value:
-            mode = value["mode"]
-            if mode not in ("default", "insensitive"):
-                raise ValidationError("`mode` is 'default' or 'insensitive'", (*path, "mode"))
-            insensitive = mode == "insensitive"
-            if insensitive and not self.planner.style.supports_insensitive:
-                raise ValidationError(
-                    "`mode: 'insensitive'` is not available on this database "
-                    "(SQLite's LIKE already ignores ASCII case)",
-                    (*path, "mode"),
-                )
-            if insensitive and field.type != "String":
-                raise ValidationError("`mode` applies to String fields", (*path, "mode"))
-        conds: list[Shape] = []
-        for op, operand in value.items():
-            op_path = (*path, op)
-            if op == "mode":
-                continue
-            if op not in _SCALAR_OPS:
-                raise ValidationError(
-                    f"unknown filter `{op}` for {field.type} field `{name}`; expected one of "
-                    + ", ".join(sorted(_SCALAR_OPS | {"mode"})),
-                    op_path,
-                )
-            if op == "equals":
-                conds.append(
-                    self.equals(info, name, operand, op_path, negate=False, insensitive=insensitive)
-                )
-            elif op == "not":
-                if _is_mapping(operand):
-                    # Prisma negates each condition on its own: not: {lt: a, gt: b} is
-                    # "not below a and not above b", not "outside (a, b)".
-                    mode = {"mode": value["mode"]} if "mode" in value else {}
-                    for inner_op, inner_value in operand.items():
-                        if inner_op == "mode":
-                            continue
-                        inner = self.scalar_filter(
-                            info, name, {inner_op: inner_value, **mode}, op_path
-                        )
-                        # Prisma reads not: {not: <value>} as not: <value> (no second negation);
-                        # not: {not: {<filters>}} negates twice, as logic says.
-                        plain_not = inner_op == "not" and not _is_mapping(inner_value)
-                        conds.append(inner if plain_not else ("not", inner))
-                else:
-                    conds.append(
-                        self.equals(
-                            info, name, operand, op_path, negate=True, insensitive=insensitive
-                        )
-                    )
-            elif op in ("in", "notIn"):
-                in_list = self._in_list(info, name, op, op_path)
-                slot = self.slot(in_list(operand), (op_path, in_list))
-                conds.append(("cmp", name, op, insensitive, slot))
-            elif op == "search":
-                if field.type != "String" or not isinstance(operand, str):
-                    raise ValidationError(
-                        "`search` takes a string and applies to String fields", op_path
-                    )
-                if not self.planner.style.supports_search:
-                    raise ValidationError(
-                        "full-text `search` is available on PostgreSQL; use `contains` here",
-                        op_path,
-                    )
-                conds.append(("cmp", name, "search", False, self.slot(operand)))
-            elif op in _TEXT_OPS:
-                if field.type != "String":
-                    raise ValidationError(f"`{op}` applies to String fields", op_path)
-                pattern = self._pattern(op, op_path)
-                conds.append(
-                    ("cmp", name, op, insensitive, self.slot(pattern(operand), (op_path, pattern)))
-                )
-            else:
-                if operand is None:
-                    raise ValidationError(f"`{op}` cannot compare with null", op_path)
-                convert = self._converter(info, name, op_path)
-                conds.append(
-                    ("cmp", name, op, insensitive, self.slot(convert(operand), (op_path, convert)))
-                )
-        return _and(conds) or ("true",)
-
-    def json_filter(self, info: ModelInfo, field: Field, value: Any, path: Path) -> Shape:
-        """Json fields: ``equals``/``not`` (whole value or at ``path``), string and array tests, ranges.
-
-        Shape: ``("json", field, has_path, op, path_slot, value_slot)``; ``path`` is a list of
-        keys and array indexes, bound as one parameter.
-        """
-        from datatier.query._codecs import DbNull, JsonNull
-
-        if not _is_mapping(value) or not value:
-            raise ValidationError("filter a Json field with an object, e.g. {equals: {...}}", path)
-        unknown = set(value) - _JSON_OPS
-        if unknown:
-            op = sorted(unknown)[0]
-            raise ValidationError(
-                f"unknown Json filter `{op}`; expected one of {', '.join(sorted(_JSON_OPS))}",
-                (*path, op),
-            )
-        unavailable = set(value) & self.planner.style.json_filters_unavailable
-        if unavailable:
-            op = sorted(unavailable)[0]
-            raise ValidationError(
-                f"the Json filter `{op}` is not available on this database", (*path, op)
-            )
-        json_path = value.get("path")
-        if json_path is not None:
-            problem = self.planner.style.json_path_problem(json_path)
-            if problem is not None:
-                raise ValidationError(problem, (*path, "path"))
-        style = self.planner.style
-        mode = value.get("mode", "default")
-        if mode not in ("default", "insensitive"):
-            raise ValidationError("`mode` is 'default' or 'insensitive'", (*path, "mode"))
-        insensitive = mode == "insensitive"
-        if insensitive and not style.json_insensitive_equals and ({"equals", "not"} & set(value)):
-            raise ValidationError(
-                "`mode: 'insensitive'` with `equals`/`not` on a Json value is not available on "
-                "this database; use string_contains, string_starts_with or string_ends_with",
-                (*path, "mode"),
-            )
-        conds: list[Shape] = []
-        for op, operand in value.items():
-            if op in ("path", "mode"):
-                continue
-            op_path = (*path, op)
-            suffix = {"array_starts_with": "first", "array_ends_with": "last"}.get(op)
-            path_slot = (
-                self.slot(style.json_path(json_path, suffix))
-                if json_path is not None or suffix is not None
-                else None
-            )
-            if op in ("equals", "not"):
-                if operand is None or operand is DbNull:
-                    if json_path is not None:
-                        raise ValidationError(
-                            "use JsonNull to compare a value inside the document", op_path
-                        )
-                    conds.append(("null", field.name, op == "equals"))
-                    continue
-                text = "null" if operand is JsonNull else _json_text(operand, op_path)
-                conds.append(("json", field.name, op, path_slot, self.slot(text), insensitive))
-            elif op.startswith("string_"):
-                if not isinstance(operand, str):
-                    raise ValidationError(f"`{op}` takes a string", op_path)
-                kind = {
-                    "string_contains": "contains",
-                    "string_starts_with": "startsWith",
-                    "string_ends_with": "endsWith",
-                }[op]
-                conds.append(
-                    (
-                        "json",
-                        field.name,
-                        op,
-                        path_slot,
-                        self.slot(style.like_pattern(kind, operand)),
-                        insensitive,
-                    )
-                )
-            elif op.startswith("array_"):
-                text = _json_text(operand, op_path)
-                conds.append(("json", field.name, op, path_slot, self.slot(text), False))
-            else:
-                if isinstance(operand, bool) or not isinstance(operand, int | float):
-                    raise ValidationError(f"`{op}` on a Json value takes a number", op_path)
-                conds.append(("json", field.name, op, path_slot, self.slot(operand), False))
-        return _and(conds) or ("true",)
-
-    def equals(
-        self,
-        info: ModelInfo,
-        name: str,
-        value: Any,
-        path: Path,
-        *,
-        negate: bool,
-        insensitive: bool = False,
-    ) -> Shape:
-        if value is None:
-            return ("null", name, not negate)
-        op = "not" if negate else "equals"
-        convert = self._converter(info, name, path)
-        return ("cmp", name, op, insensitive, self.slot(convert(value), (path, convert)))
-
-    def list_filter(self, info: ModelInfo, field: Field, value: Any, path: Path) -> Shape:
-        if not _is_mapping(value) or not value:
-            raise ValidationError(
-                "filter a list field with has, hasSome, hasEvery, isEmpty or equals", path
-            )
-        conds: list[Shape] = []
-        for op, operand in value.items():
-            op_path = (*path, op)
-            if op not in _LIST_OPS:
-                raise ValidationError(
-                    f"unknown list filter `{op}`; expected one of " + ", ".join(sorted(_LIST_OPS)),
-                    op_path,
-                )
-            if op == "isEmpty":
-                if not isinstance(operand, bool):
-                    raise ValidationError("`isEmpty` takes true or false", op_path)
-                conds.append(("list", field.name, "isEmpty" if operand else "isNotEmpty", None))
-            elif op == "has":
-                if operand is None:
-                    raise ValidationError("`has` takes a value", op_path)
-                item = self.convert_item(info, field.name, operand, op_path)
-                conds.append(("list", field.name, "has", self.slot(item)))
-            elif op == "equals" and operand is None:
-                conds.append(("null", field.name, True))
-            else:
-                if not isinstance(operand, list):
-                    raise ValidationError(f"`{op}` takes a list", op_path)
-                items = [
-                    self.convert_item(info, field.name, v, (*op_path, i))
-                    for i, v in enumerate(operand)
-                ]
-                conds.append(
-                    ("list", field.name, op, self.slot(self.planner.style.list_param(items)))
-                )
-        return _and(conds) or ("true",)
-
-    # -- values ----------------------------------------------------------------------
-
-    def convert(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
-        if type(value) is DbValue:
-            return value.value
-        try:
-            return self.planner.codec(info.name, name).to_db(value)
-        except ValidationError as error:
-            raise ValidationError(error.message, path) from None
-
-    def convert_item(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
-        """One element of a scalar list field (the codec converts whole lists)."""
-        converted = self.convert(info, name, [value], path)
-        return converted[0] if isinstance(converted, list) else converted
-
-    def value(self, info: ModelInfo, name: str, value: Any, path: Path) -> int:
-        convert = self._converter(info, name, path)
-        return self.slot(convert(value), (path, convert))
-
-    def _converter(self, info: ModelInfo, name: str, path: Path) -> Callable[[Any], Any]:
-        # Resolved once per plan: a cached plan converts each value with one call.
-        field_to_db = self.planner.codec(info.name, name).to_db
-
-        def to_db(value: Any) -> Any:
-            if value is None:
-                raise ValidationError("expected a value, not null", path)
-            if type(value) is DbValue:
-                return value.value
-            try:
-                return field_to_db(value)
-            except ValidationError as error:
-                raise ValidationError(error.message, path) from None
-
-        return to_db
-
-    def _in_list(self, info: ModelInfo, name: str, op: str, path: Path) -> Callable[[Any], Any]:
-        convert = self.convert
-        list_param = self.planner.style.list_param
-
-        def to_db(values: Any) -> Any:
-            if not isinstance(values, list):
-                raise ValidationError(f"`{op}` takes a list", path)
-            return list_param([convert(info, name, v, (*path, i)) for i, v in enumerate(values)])
-
-        return to_db
-
-    def _pattern(self, op: str, path: Path) -> Callable[[Any], Any]:
-        like_pattern = self.planner.style.like_pattern
-
-        def to_db(text: Any) -> Any:
-            if not isinstance(text, str):
-                raise ValidationError(f"`{op}` takes a string", path)
-            return like_pattern(op, text)
-
-        return to_db
-
 
 _AGGREGATE_FILTER_OPS = frozenset(("equals", "not", "in", "notIn", "lt", "lte", "gt", "gte"))
 
@@ -1052,7 +638,7 @@ def _aggregate_operands(kind: str, filters: Any, path: Path) -> Any:
             return DbValue(decimal.Decimal(str(value)))
         return DbValue(float(value))
 
-    if not _is_mapping(filters):
+    if not is_mapping(filters):
         return None if filters is None else number(filters, path)
     result: dict[str, Any] = {}
     for op, operand in filters.items():
@@ -1074,42 +660,12 @@ def _aggregate_operands(kind: str, filters: Any, path: Path) -> Any:
     return result
 
 
-def _json_text(value: Any, path: Path) -> str:
-    import orjson
-
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        raise ValidationError("expected a JSON value", path) from None
-
-
-_NOT_MAPPINGS = (str, int, float, list, tuple, bytes, type(None))
-
-
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    """``isinstance(value, Mapping)``, without the ABC check for the usual suspects (it is slow)."""
-    if isinstance(value, dict):
-        return True
-    if isinstance(value, _NOT_MAPPINGS):
-        return False
-    return isinstance(value, Mapping)
-
-
-def _and(conditions: Sequence[Shape]) -> Shape | None:
-    real = [c for c in conditions if c != ("true",)]
-    if not real:
-        return ("true",) if conditions else None
-    if len(real) == 1:
-        return real[0]
-    return ("and", tuple(real))
-
-
 def _one(_: Any) -> int:
     return 1
 
 
 def _count(value: Any, path: Path) -> int:
-    count = _integer(value, path)
+    count = integer(value, path)
     if count < 0:
         raise ValidationError("`skip` cannot be negative", path)
     return count
@@ -1142,7 +698,7 @@ def _signature(value: Any) -> Any:
         return value
     if kind is int or kind is float:
         return "-" if value < 0 else "+"
-    if _is_mapping(value):
+    if is_mapping(value):
         return _signature(dict(value))
     return kind
 
@@ -1181,17 +737,11 @@ def _dig(document: Any, path: Path) -> Any:
     return document
 
 
-def _integer(value: Any, path: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError("expected an integer", path)
-    return value
-
-
 def _direction(spec: Any, path: Path) -> tuple[bool, str | None]:
     if spec in ("asc", "desc"):
         return spec == "desc", None
     if (
-        _is_mapping(spec)
+        is_mapping(spec)
         and spec.get("sort") in ("asc", "desc")
         and set(spec)
         <= {
@@ -1206,12 +756,3 @@ def _direction(spec: Any, path: Path) -> tuple[bool, str | None]:
     raise ValidationError(
         "expected 'asc', 'desc' or {sort: 'asc'|'desc', nulls: 'first'|'last'}", path
     )
-
-
-def unknown_field(info: ModelInfo, name: str) -> str:
-    import difflib
-
-    candidates = [*info.scalars, *info.relations]
-    close = difflib.get_close_matches(name, candidates, n=1)
-    hint = f"; did you mean `{close[0]}`?" if close else ""
-    return f"`{info.name}` has no field `{name}`{hint}"
