@@ -367,6 +367,20 @@ async def test_health_paths_need_no_credentials(http: httpx.AsyncClient) -> None
     assert response.json() is None
 
 
+async def test_mounted_under_a_prefix(
+    rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey
+) -> None:
+    from starlette.routing import Mount
+
+    parent = Starlette(routes=[Mount("/api", app=tiny_app(settings_for(rsa_key, ec_key)))])
+    transport = httpx.ASGITransport(app=parent)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/api/healthz")).status_code == 200
+        assert_401(await client.get("/api/whoami"))
+        token = jwt.encode(claims(), SECRET, algorithm="HS256")
+        assert (await client.get("/api/whoami", headers=bearer(token))).status_code == 200
+
+
 # -- JWKS ----------------------------------------------------------------------------
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "authorize",
     "hash_api_key",
     "operation_kind",
+    "route_path",
     "send_json",
 ]
 
@@ -459,7 +460,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        if scope["path"] in self.settings.public_paths:
+        if route_path(scope) in self.settings.public_paths:
             state["identity"] = None
             await self.app(scope, receive, send)
             return
@@ -596,6 +597,13 @@ async def send_json(
     }
     await send(start)
     await send({"type": "http.response.body", "body": payload})
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path within this app: without the prefix it is mounted under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] or "/" if root and path.startswith(root) else path
 
 
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

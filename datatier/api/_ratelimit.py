@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datatier.api._auth import Identity, send_json
+from datatier.api._auth import Identity, route_path, send_json
 from datatier.api._problems import HttpProblem, problem_for
 from datatier.api._settings import ApiSettings
 from datatier.errors import ConfigError
@@ -296,7 +296,7 @@ class RateLimitMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._closing_send(send))
             return
-        if scope["type"] != "http" or scope["path"] in self.settings.exempt_paths:
+        if scope["type"] != "http" or route_path(scope) in self.settings.exempt_paths:
             await self.app(scope, receive, send)
             return
         limits: list[tuple[str, Rate]] = []
