@@ -415,6 +415,50 @@ async def test_every_mutation(db: Client, http: httpx.AsyncClient) -> None:
     assert await db.userProfile.count(where={"bio": {"equals": "hi"}}) == 0  # onDelete: Cascade
 
 
+async def test_nested_writes_in_updates(db: Client, http: httpx.AsyncClient) -> None:
+    post = await db.post.find_first_or_raise(
+        where={"title": "Bob writes"}, include={"comments": {"orderBy": {"id": "asc"}}}
+    )
+    first_comment = post["comments"][0]["id"]
+    data = await data_of(
+        http,
+        """mutation($post: Int!, $comment: Int!) {
+          updatePost(where: {id: $post}, data: {
+            title: "Bob rewrites"
+            tags: {connect: [{slug: "t1"}], disconnect: [{slug: "t2"}]}
+            category: {disconnect: true}
+            comments: {update: [{where: {id: $comment}, data: {content: "edited"}}],
+                       deleteMany: [{content: {equals: "c2.1"}}]}
+            author: {update: {name: "Robert"}}
+          }) {
+            title tags { slug } category { slug }
+            comments { content } author { name }
+          }
+        }""",
+        {"post": post["id"], "comment": first_comment},
+    )
+    assert data["updatePost"] == {
+        "title": "Bob rewrites",
+        "tags": [{"slug": "t1"}],
+        "category": None,
+        "comments": [{"content": "edited"}],
+        "author": {"name": "Robert"},
+    }
+    upsert = """mutation($bio: String!) {
+      updateUser(where: {email: "ann@example.com"},
+                 data: {profile: {upsert: {create: {bio: $bio}, update: {bio: $bio}}}}) {
+        profile { bio }
+      }
+    }"""
+    assert await data_of(http, upsert, {"bio": "new"}) == {
+        "updateUser": {"profile": {"bio": "new"}}
+    }
+    assert await data_of(http, upsert, {"bio": "changed"}) == {
+        "updateUser": {"profile": {"bio": "changed"}}
+    }
+    assert await db.userProfile.count() == 2
+
+
 async def test_write_errors_carry_codes_and_write_nothing(
     db: Client, http: httpx.AsyncClient
 ) -> None:

@@ -20,6 +20,7 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     execute,
     parse,
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from datatier.api._graphql._execute import execute_operation, needs_introspection
 from datatier.api._graphql._limits import LimitExceeded, check_operation
 from datatier.api._graphql._page import GRAPHIQL_PAGE
 from datatier.api._graphql._resolvers import GraphqlContext
@@ -153,32 +155,41 @@ class GraphqlEndpoint:
     ) -> tuple[int, dict[str, Any]]:
         """Run one operation of a request: (status, GraphQL response body)."""
         try:
-            document, variables, operation_name = self._prepare(request, schema, payload)
+            document, operation, fragments, variables = self._prepare(request, schema, payload)
         except _RequestError as error:
             return error.status, {"errors": error.errors}
         context = GraphqlContext(
             request.app.state.client.engine.info,
-            lambda model, operation, doc: run_pipeline(request, model, operation, doc),
+            lambda model, op, doc: run_pipeline(request, model, op, doc),
         )
-        result = execute(
-            schema,
-            document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-        )
-        if inspect.isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
+        if needs_introspection(operation, fragments):
+            result = execute(
+                schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation.name.value if operation.name else None,
+            )
+            if inspect.isawaitable(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+            data, errors = result.data, result.errors or []
+        else:
+            data, errors = await execute_operation(schema, operation, fragments, variables, context)
         body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [self._format(error) for error in result.errors]
-        body["data"] = result.data
+        if errors:
+            body["errors"] = [self._format(error) for error in errors]
+        body["data"] = data
         return 200, body
 
     def _prepare(
         self, request: Request, schema: GraphQLSchema, payload: Any
-    ) -> tuple[DocumentNode, dict[str, Any] | None, str | None]:
+    ) -> tuple[
+        DocumentNode,
+        OperationDefinitionNode,
+        dict[str, FragmentDefinitionNode],
+        dict[str, Any] | None,
+    ]:
         if not isinstance(payload, Mapping):
             raise _RequestError([_error("a GraphQL request is a JSON object", "bad_request")])
         query = payload.get("query")
@@ -226,7 +237,7 @@ class GraphqlEndpoint:
             )
         except LimitExceeded as error:
             raise _RequestError([_formatted(error, error.extensions or {})]) from None
-        return document, dict(variables) if variables is not None else None, operation_name
+        return document, operation, fragments, dict(variables) if variables is not None else None
 
     def _document(self, schema: GraphQLSchema, query: str) -> DocumentNode:
         """The parsed and validated ``query`` (cached); a ``_RequestError`` if it is not."""

@@ -30,8 +30,9 @@ __all__ = ["SCALARS"]
 
 def _serialize_datetime(value: Any) -> str:
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if value.tzinfo is not UTC:  # the engine's values are UTC already: no conversion
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
     if isinstance(value, str):
         return value
     raise GraphQLError(f"DateTime cannot represent {value!r}")

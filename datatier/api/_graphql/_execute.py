@@ -1,0 +1,209 @@
+"""Executes a validated operation on datatier's GraphQL schema: root resolvers run, then each
+result is shaped by a plan built once per request from the selection set.
+
+graphql-core's executor completes every field of every record through a resolver call;
+here, nested fields are only read from the fetched dict, so the work per record is a few
+dict operations. Introspection (``__schema``, ``__type``) goes to graphql-core's executor.
+Values come from the engine in the schema's shape, so non-null checks are not repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLFloat,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    located_error,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+
+from datatier.api._graphql._resolvers import GraphqlContext
+from datatier.api._graphql._scalars import SCALARS
+from datatier.api._graphql._selection import field_nodes
+
+__all__ = ["FieldInfo", "execute_operation", "needs_introspection"]
+
+# (response key, field name, leaf serializer, child plan, is a list, __typename value)
+_Entry = tuple[str, str, Callable[[Any], Any] | None, "list[_Entry] | None", bool, str | None]
+_PASS_THROUGH = frozenset(("String", "Boolean", "Int", "ID", "Json"))
+
+
+class FieldInfo(NamedTuple):
+    """The part of graphql-core's ``GraphQLResolveInfo`` the root resolvers read."""
+
+    field_name: str
+    field_nodes: list[FieldNode]
+    return_type: GraphQLOutputType
+    fragments: dict[str, FragmentDefinitionNode]
+    variable_values: Any
+    context: GraphqlContext
+
+
+def needs_introspection(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> bool:
+    """Whether a root field of ``operation`` is ``__schema`` or ``__type`` (directives aside)."""
+
+    def found(selection_set: SelectionSetNode | None) -> bool:
+        for node in selection_set.selections if selection_set is not None else ():
+            if isinstance(node, FieldNode):
+                if node.name.value in ("__schema", "__type"):
+                    return True
+            elif isinstance(node, InlineFragmentNode):
+                if found(node.selection_set):
+                    return True
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None and found(fragment.selection_set):
+                    return True
+        return False
+
+    return found(operation.selection_set)
+
+
+async def execute_operation(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any] | None,
+    context: GraphqlContext,
+) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+    """Run ``operation``: (data, errors) as a GraphQL response holds them."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return None, coerced
+    mutation = operation.operation == OperationType.MUTATION
+    root = schema.mutation_type if mutation else schema.query_type
+    assert root is not None
+    grouped = _group(field_nodes([operation.selection_set], fragments, coerced))
+    errors: list[GraphQLError] = []
+    data: dict[str, Any] = {}
+    failed_non_null = False
+
+    async def run(key: str, nodes: list[FieldNode]) -> Any:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return root.name
+        definition = root.fields[name]
+        info = FieldInfo(name, nodes, definition.type, fragments, coerced, context)
+        try:
+            args = get_argument_values(definition, nodes[0], coerced)
+            assert definition.resolve is not None
+            value = await definition.resolve(None, info, **args)
+            return _complete(value, definition.type, nodes, fragments, coerced)
+        except Exception as error:  # every failure of a root field becomes its error entry
+            nonlocal failed_non_null
+            errors.append(located_error(error, nodes, [key]))
+            failed_non_null = failed_non_null or isinstance(definition.type, GraphQLNonNull)
+            return None
+
+    if mutation:  # mutations run one after the other, in the order written
+        for key, nodes in grouped.items():
+            data[key] = await run(key, nodes)
+    else:
+        values = await asyncio.gather(*(run(key, nodes) for key, nodes in grouped.items()))
+        data = dict(zip(grouped, values, strict=True))
+    return (None if failed_non_null else data), errors
+
+
+def _group(nodes: Any) -> dict[str, list[FieldNode]]:
+    grouped: dict[str, list[FieldNode]] = {}
+    for node in nodes:
+        key = node.alias.value if node.alias else node.name.value
+        grouped.setdefault(key, []).append(node)
+    return grouped
+
+
+def _complete(
+    value: Any,
+    kind: GraphQLOutputType,
+    nodes: Sequence[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Any,
+) -> Any:
+    """A root field's value in the response's shape."""
+    is_list = isinstance(_nullable(kind), GraphQLList)
+    named = get_named_type(kind)
+    if isinstance(named, GraphQLObjectType):
+        plan = _plan(named, nodes, fragments, variables)
+        if value is None:
+            return None
+        return [_shape(v, plan) for v in value] if is_list else _shape(value, plan)
+    leaf = _leaf(named)
+    if value is None or leaf is None:
+        return value
+    return [leaf(v) for v in value] if is_list else leaf(value)
+
+
+def _nullable(kind: Any) -> Any:
+    return kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+
+
+def _leaf(kind: Any) -> Callable[[Any], Any] | None:
+    """How a scalar or enum value is written (None: as it is)."""
+    if isinstance(kind, GraphQLEnumType) or kind.name in _PASS_THROUGH:
+        return None
+    if kind is GraphQLFloat:
+        return float
+    assert isinstance(kind, GraphQLScalarType) and kind.name in SCALARS
+    return kind.serialize
+
+
+def _plan(
+    kind: GraphQLObjectType,
+    nodes: Sequence[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Any,
+) -> list[_Entry]:
+    selected = field_nodes([node.selection_set for node in nodes], fragments, variables)
+    plan: list[_Entry] = []
+    for key, group in _group(selected).items():
+        name = group[0].name.value
+        if name == "__typename":
+            plan.append((key, name, None, None, False, kind.name))
+            continue
+        field_type = kind.fields[name].type
+        is_list = isinstance(_nullable(field_type), GraphQLList)
+        named = get_named_type(field_type)
+        if isinstance(named, GraphQLObjectType):
+            child = _plan(named, group, fragments, variables)
+            plan.append((key, name, None, child, is_list, None))
+        else:
+            plan.append((key, name, _leaf(named), None, is_list, None))
+    return plan
+
+
+def _shape(record: dict[str, Any], plan: list[_Entry]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, name, leaf, child, is_list, typename in plan:
+        if typename is not None:
+            out[key] = typename
+            continue
+        value = record.get(name)
+        if value is None:
+            out[key] = None
+        elif child is not None:
+            out[key] = [_shape(v, child) for v in value] if is_list else _shape(value, child)
+        elif leaf is not None:
+            out[key] = [leaf(v) for v in value] if is_list else leaf(value)
+        else:
+            out[key] = value
+    return out
