@@ -30,9 +30,10 @@ __all__ = ["SCALARS"]
 
 def _serialize_datetime(value: Any) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is not UTC:  # the engine's values are UTC already: no conversion
-            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+        moment: datetime = value
+        if moment.tzinfo is not UTC:  # the engine's values are UTC already: no conversion
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     if isinstance(value, str):
         return value
     raise GraphQLError(f"DateTime cannot represent {value!r}")
