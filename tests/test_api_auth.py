@@ -520,6 +520,13 @@ def test_bad_settings_are_clear_errors(rsa_key: rsa.RSAPrivateKey) -> None:
         AuthSettings.from_config({"secret": "x"}, env={})
 
 
+def test_rules_must_name_models_of_the_schema() -> None:
+    settings = AuthSettings(rules={"reader": {"post": "read", "OrderItem": "*", "*": ["read"]}})
+    settings.check_models(["Post", "OrderItem", "User"])
+    with pytest.raises(ConfigError, match=r"names model 'posts'.*did you mean 'post'"):
+        AuthSettings(rules={"reader": {"posts": "read"}}).check_models(["Post", "User"])
+
+
 def test_settings_from_config_take_secrets_from_env(
     tmp_path: Path, rsa_key: rsa.RSAPrivateKey
 ) -> None:
@@ -671,3 +678,14 @@ async def test_through_a_real_server_process(sql_backend: Backend) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_create_app_refuses_rules_for_unknown_models(tmp_path: Path) -> None:
+    create_app = pytest.importorskip("datatier.api._app").create_app
+    from datatier import Client, load_schema
+    from datatier.api._settings import ApiSettings
+
+    db = Client(schema=load_schema(BLOG), url=f"file:{tmp_path}/x.db")
+    auth = AuthSettings(rules={"reader": {"Posts": ["read"]}})
+    with pytest.raises(ConfigError, match="did you mean 'post'"):
+        create_app(db, ApiSettings(auth=auth))

@@ -23,6 +23,7 @@ from datatier.api._graphql import graphql_routes
 from datatier.api._json import dumps
 from datatier.api._metrics import MetricsMiddleware, metrics_routes
 from datatier.api._openapi import openapi_routes
+from datatier.api._pipeline import READ_OPERATIONS
 from datatier.api._problems import HttpProblem, problem_response
 from datatier.api._ratelimit import RateLimitMiddleware
 from datatier.api._rest import rest_routes
@@ -40,6 +41,8 @@ def create_app(
     """An ASGI app for ``client``'s schema and database; ``close_client`` closes its pool
     when the app shuts down (the app does not own a client passed in otherwise)."""
     settings = settings or ApiSettings()
+    if settings.auth is not None:  # a misspelt model in the role rules is a startup error
+        settings.auth.check_models(client.engine.info.models)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -107,9 +110,11 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
         if error.status_code == 405
         else str(error.detail)
     )
-    return problem_response(
-        HttpProblem(error.status_code, code, detail), headers=dict(error.headers or {})
-    )
+    headers = dict(error.headers or {})
+    operation = request.path_params.get("operation")
+    if error.status_code == 405 and operation is not None and operation not in READ_OPERATIONS:
+        headers["Allow"] = "POST"  # RPC writes: POST only, as /openapi.json says
+    return problem_response(HttpProblem(error.status_code, code, detail), headers=headers)
 
 
 async def healthz(request: Request) -> Response:

@@ -20,6 +20,7 @@ Security choices (docs/api-auth.md says them to users):
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
 import hmac
 import json
@@ -298,6 +299,25 @@ class AuthSettings:
         if "public_paths" in values:
             values["public_paths"] = tuple(values["public_paths"])
         return cls(**values)
+
+    def check_models(self, models: Iterable[str]) -> None:
+        """Raise ``ConfigError`` if a rule names a model that is not in ``models`` (the schema's):
+        a misspelt model would otherwise just forbid everything, silently."""
+        known = {_model_key(model) for model in models}
+        for role, rules in self._rules.items():
+            for model in rules:
+                if model == "*" or model in known:
+                    continue
+                close = difflib.get_close_matches(model, sorted(known), 1)
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"models: {', '.join(sorted(known))}"
+                )
+                raise ConfigError(
+                    f"auth rules: role {role!r} names model {model!r}, which the schema does not "
+                    f"have; {hint}"
+                )
 
     @property
     def accepts_jwt(self) -> bool:
