@@ -242,8 +242,13 @@ def test_bad_settings() -> None:
     with pytest.raises(ConfigError, match="100/minute"):
         RateLimitSettings(per_ip=100)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown key"):
-        RateLimitSettings.from_config({"per_ip": "1/second", "burst": 3})
-    assert RateLimitSettings.from_config({"per_identity": "7/minute"}).per_identity == Rate(7, 60)
+        RateLimitSettings.from_config({"per_ip": "1/second", "burst": 3}, env={})
+    from_table = RateLimitSettings.from_config({"per_identity": "7/minute"}, env={})
+    assert from_table.per_identity == Rate(7, 60) and from_table.redis_url is None
+    table = {"per_ip": "1/second", "redis_url": "redis://config"}
+    env = {"DATATIER_RATE_LIMIT_REDIS_URL": "redis://:secret@env:6379/2"}
+    assert RateLimitSettings.from_config(table, env).redis_url == "redis://:secret@env:6379/2"
+    assert RateLimitSettings.from_config(table, {}).redis_url == "redis://config"
     with pytest.raises(ConfigError, match="trusted_proxies"):
         RateLimitSettings(per_ip=parse_rate("1/second"), trusted_proxies=-1)
 

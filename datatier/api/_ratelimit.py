@@ -12,6 +12,7 @@ is it counted against any of them, so a refused request costs nothing.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 KEY_PREFIX = "datatier:rl:"
+REDIS_URL_ENV = "DATATIER_RATE_LIMIT_REDIS_URL"
 _EPSILON = 1e-9
 _UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
@@ -111,8 +113,11 @@ class RateLimitSettings:
             )
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RateLimitSettings:
-        """Settings from a ``[server.rate_limit]`` table (rates written as ``"100/minute"``)."""
+    def from_config(
+        cls, config: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> RateLimitSettings:
+        """Settings from a ``[server.rate_limit]`` table (rates written as ``"100/minute"``);
+        ``DATATIER_RATE_LIMIT_REDIS_URL`` (a URL may hold a password) wins over ``redis_url``."""
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(config) - known)
         if unknown:
@@ -121,6 +126,9 @@ class RateLimitSettings:
                 f"known: {', '.join(sorted(known))}"
             )
         values = dict(config)
+        redis_url = (os.environ if env is None else env).get(REDIS_URL_ENV)
+        if redis_url:
+            values["redis_url"] = redis_url
         for name in ("per_identity", "per_ip"):
             if isinstance(values.get(name), str):
                 values[name] = parse_rate(values[name])
