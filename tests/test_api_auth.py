@@ -518,6 +518,13 @@ def test_bad_settings_are_clear_errors(rsa_key: rsa.RSAPrivateKey) -> None:
         AuthSettings(api_keys=(ApiKey("a", "plain-key", "r"),), api_key_pepper=PEPPER)
     with pytest.raises(ConfigError, match="unknown key"):
         AuthSettings.from_config({"secret": "x"}, env={})
+    with pytest.raises(ConfigError, match="a kind or a list of kinds"):
+        AuthSettings(rules={"reader": {"post": 3}})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match="must map models"):
+        AuthSettings(rules={"reader": ["post"]})  # type: ignore[dict-item]
+    # Secrets stay out of reprs (and so out of logs and tracebacks).
+    shown = repr(AuthSettings(jwt_secret=SECRET, api_key_pepper=PEPPER))
+    assert SECRET not in shown and PEPPER not in shown
 
 
 def test_rules_must_name_models_of_the_schema() -> None:

@@ -178,6 +178,11 @@ def _parse_rules(
             )
         parsed[role] = {}
         for model, kinds in models.items():
+            if not isinstance(kinds, str | list | tuple | set | frozenset):
+                raise ConfigError(
+                    f"auth rules: role {role!r}, model {model!r}: give a kind or a list of kinds "
+                    f"(read, create, update, delete, '*'), not {kinds!r}"
+                )
             names = [kinds] if isinstance(kinds, str) else list(kinds)
             allowed: set[str] = set()
             for kind in names:
@@ -206,7 +211,7 @@ class AuthSettings:
     ``delete`` or ``*``); anything not allowed is forbidden.
     """
 
-    jwt_secret: str | None = None
+    jwt_secret: str | None = field(default=None, repr=False)  # never in logs
     jwt_public_keys: tuple[str, ...] = ()
     jwks_url: str | None = None
     jwks_cache_seconds: float = 300.0
@@ -218,7 +223,7 @@ class AuthSettings:
     user_id_claim: str = "sub"
     default_role: str | None = None
     api_keys: tuple[ApiKey, ...] = ()
-    api_key_pepper: str | None = None
+    api_key_pepper: str | None = field(default=None, repr=False)
     anonymous_role: str | None = None
     rules: Mapping[str, Mapping[str, str | Sequence[str]]] = field(default_factory=dict)
     public_paths: tuple[str, ...] = _PUBLIC_PATHS
