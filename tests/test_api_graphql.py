@@ -24,6 +24,7 @@ import pytest_asyncio
 
 from datatier import Client
 from datatier.api import ApiSettings, create_app
+from datatier.api._auth import AuthSettings
 from datatier.api._graphql._names import plural, plural_field
 from datatier.api._graphql_settings import GraphqlSettings
 from datatier.migrate._push import push
@@ -221,6 +222,33 @@ async def test_unique_count_and_aggregate_equal_the_client(
     assert data["postsAggregate"] == as_json(aggregate)
     assert data["postsAggregate"]["_sum"] == {"views": 75}
     assert data["posts"] == [{"title": "Second post"}]
+
+
+async def test_filtered_counts_and_json_filters(db: Client, http: httpx.AsyncClient) -> None:
+    data = await data_of(
+        http,
+        """{
+          users(orderBy: {email: asc}) {
+            email
+            _count { comments(where: {content: {startsWith: "c3"}}) posts }
+          }
+          userProfiles(where: {preferences: {equals: {}}}) { bio }
+          none: userProfiles(where: {preferences: {equals: {theme: "dark"}}}) { bio }
+        }""",
+    )
+    expected = await db.user.find_many(
+        order_by={"email": "asc"},
+        select={
+            "email": True,
+            "_count": {
+                "select": {"comments": {"where": {"content": {"startsWith": "c3"}}}, "posts": True}
+            },
+        },
+    )
+    assert data["users"] == expected
+    assert [u["_count"]["comments"] for u in data["users"]] == [0, 3, 0]
+    assert data["userProfiles"] == [{"bio": "hi"}]
+    assert data["none"] == []
 
 
 async def test_fragments_aliases_directives_and_variables(http: httpx.AsyncClient) -> None:
@@ -484,6 +512,20 @@ async def test_write_errors_carry_codes_and_write_nothing(
     )
     assert body["errors"][0]["extensions"]["code"] == "not_found"
     assert await db.post.count() == before
+
+
+async def test_role_rules_apply_to_each_root_field(db: Client) -> None:
+    auth = AuthSettings(anonymous_role="reader", rules={"reader": {"post": ["read"]}})
+    async with http_for(db, ApiSettings(auth=auth)) as http:
+        body = await gql(http, '{ postsCount user(where: {email: "ann@example.com"}) { name } }')
+        assert body["data"] == {"postsCount": 4, "user": None}
+        (error,) = body["errors"]
+        assert error["path"] == ["user"]
+        assert error["extensions"]["code"] == "forbidden"
+        body = await gql(http, 'mutation { createTag(data: {name: "n", slug: "n"}) { id } }')
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "forbidden"
+    assert await db.tag.count(where={"slug": "n"}) == 0
 
 
 # -- one statement per root field ----------------------------------------------------------
