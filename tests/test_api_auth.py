@@ -696,3 +696,34 @@ def test_create_app_refuses_rules_for_unknown_models(tmp_path: Path) -> None:
     auth = AuthSettings(rules={"reader": {"Posts": ["read"]}})
     with pytest.raises(ConfigError, match="did you mean 'post'"):
         create_app(db, ApiSettings(auth=auth))
+
+
+async def test_websocket_without_credentials_is_closed(
+    rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey
+) -> None:
+    reached: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["state"]["identity"].role)
+
+    middleware = AuthMiddleware(inner, settings_for(rsa_key, ec_key))
+
+    async def connect(headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        scope = {"type": "websocket", "path": "/ws", "root_path": "", "headers": headers}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await middleware(scope, receive, send)
+        return sent
+
+    refused = await connect([])
+    assert refused == [{"type": "websocket.close", "code": 1008, "reason": refused[0]["reason"]}]
+    assert "credentials" in refused[0]["reason"]
+    assert reached == []
+    assert await connect([(b"x-api-key", b"key-live-123")]) == []
+    assert reached == ["writer"]
