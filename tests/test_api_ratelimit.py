@@ -331,3 +331,25 @@ async def test_two_processes_share_one_budget(two_servers: list[str]) -> None:
     assert statuses.count(200) == 50
     assert statuses.count(429) == 70
     # Separate budgets would have let 100 through.
+
+
+async def test_redis_connection_closed_at_shutdown(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_url)
+    settings = RateLimitSettings(per_ip=Rate(5, 60), redis_url=redis_url)
+    app = app_with(settings, limiter)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/things")).status_code == 200
+    assert limiter._redis is not None
+    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return next(events)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)  # type: ignore[arg-type]
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert limiter._redis is None
