@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -174,7 +174,9 @@ def _decide(
 class MemoryLimiter:
     """GCRA in this process's memory: right for one process; several processes each count alone."""
 
-    def __init__(self, clock: Any = time.monotonic, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+    ) -> None:
         self._clock = clock
         self._tat: dict[str, float] = {}
         self._max_keys = max_keys
