@@ -518,6 +518,8 @@ def test_bad_settings_are_clear_errors(rsa_key: rsa.RSAPrivateKey) -> None:
         AuthSettings(api_keys=(ApiKey("a", "plain-key", "r"),), api_key_pepper=PEPPER)
     with pytest.raises(ConfigError, match="unknown key"):
         AuthSettings.from_config({"secret": "x"}, env={})
+    with pytest.raises(ConfigError, match="jwks_url needs audience and issuer"):
+        AuthSettings(jwks_url="https://idp.example/jwks.json", issuer=ISSUER)
     with pytest.raises(ConfigError, match="a kind or a list of kinds"):
         AuthSettings(rules={"reader": {"post": 3}})  # type: ignore[dict-item]
     with pytest.raises(ConfigError, match="must map models"):

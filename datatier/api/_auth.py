@@ -256,6 +256,13 @@ class AuthSettings:
                     "(hash_api_key(key, pepper)), not the key itself"
                 )
             by_hash[api_key.hash.lower()] = api_key
+        if self.jwks_url is not None and (self.audience is None or self.issuer is None):
+            # An identity provider's key set signs tokens for every service it serves; without
+            # aud and iss checks a token minted for another service would be accepted here.
+            raise ConfigError(
+                "auth jwks_url needs audience and issuer: the identity provider's keys also sign "
+                "tokens meant for other services; set audience (this API's id) and issuer"
+            )
         if self.leeway_seconds < 0:
             raise ConfigError(f"auth leeway_seconds must be >= 0, not {self.leeway_seconds}")
         object.__setattr__(self, "_keys", tuple(keys))
