@@ -579,8 +579,21 @@ async def test_postgres_one_statement_per_root_field(
 
 TIGHT = ApiSettings(
     graphql=GraphqlSettings(
-        max_depth=4, max_aliases=2, max_root_fields=3, max_batch=2, max_complexity=500
+        max_depth=4,
+        max_aliases=2,
+        max_root_fields=3,
+        max_batch=2,
+        max_complexity=500,
+        max_fields=12,
     )
+)
+# fragments that double at every level: 2**30 fields once spread, if anything spread them all
+EXPONENTIAL = "\n".join(
+    [
+        "fragment F0 on User { email }",
+        *(f"fragment F{i} on User {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 31)),
+        "{ users(take: 1) { ...F30 } }",
+    ]
 )
 OVER_LIMITS = [
     ("depth", "{ users(take: 1) { posts(take: 1) { author { posts(take: 1) { title } } } } }"),
@@ -591,6 +604,13 @@ OVER_LIMITS = [
     (
         "root_fields",
         "fragment F on Query { usersCount postsCount } { ...F ...F tagsCount commentsCount }",
+    ),
+    ("fields", "{ users(take: 1) { " + "id " * 13 + "} }"),
+    ("fields", EXPONENTIAL),
+    (
+        "fields",
+        "fragment A on User { ...B email } fragment B on User { ...A id } "
+        "{ users(take: 1) { ...A " + "name " * 12 + "} }",
     ),
 ]
 
@@ -656,6 +676,12 @@ async def test_bad_queries_get_errors_with_codes(db: Client, http: httpx.AsyncCl
             "graphql_validation_failed",
         ),
         ("query Q { usersCount } query R { postsCount }", 400, "bad_request"),
+        (
+            "fragment A on User { ...B } fragment B on User { ...A } { users(take: 1) { ...A } }",
+            400,
+            "graphql_validation_failed",
+        ),
+        ('{ users(take: 1) { posts(take: "x") { id } } }', 400, "graphql_validation_failed"),
     ]
     for query, status, code in cases:
         body = await gql(http, query, status=status)

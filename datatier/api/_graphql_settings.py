@@ -16,7 +16,9 @@ class GraphqlSettings:
     operation; ``max_batch``: operations in one batched (JSON array) request;
     ``max_complexity``: the estimated number of records one operation reads — every list
     field counts its ``take`` (a missing one counts as ``ApiSettings.default_page``) times the
-    records of the lists around it. ``introspection`` and ``graphiql`` switch ``__schema``/``__type``
+    records of the lists around it; ``max_fields``: field selections in one operation, each
+    fragment counted every time it is spread (validating a query costs time that grows
+    faster than its size, so the size is bounded before it is validated). ``introspection`` and ``graphiql`` switch ``__schema``/``__type``
     and the browser page off when False.
     """
 
@@ -25,11 +27,19 @@ class GraphqlSettings:
     max_root_fields: int = 20
     max_batch: int = 10
     max_complexity: int = 200_000
+    max_fields: int = 500
     introspection: bool = True
     graphiql: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_aliases", "max_root_fields", "max_batch", "max_complexity"):
+        for name in (
+            "max_depth",
+            "max_aliases",
+            "max_root_fields",
+            "max_batch",
+            "max_complexity",
+            "max_fields",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(

@@ -77,7 +77,8 @@ class GraphqlEndpoint:
         self.settings = settings
         self.limits = settings.graphql
         self._schema: tuple[Engine, GraphQLSchema] | None = None
-        self._documents: OrderedDict[str, DocumentNode | list[dict[str, Any]]] = OrderedDict()
+        # query text -> [document or its syntax errors, validation errors (None: not yet)]
+        self._documents: OrderedDict[str, list[Any]] = OrderedDict()
         rules = list(specified_rules)
         if not self.limits.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
@@ -203,7 +204,7 @@ class GraphqlEndpoint:
             raise _RequestError([_error("`variables` is a JSON object", "bad_request")])
         if operation_name is not None and not isinstance(operation_name, str):
             raise _RequestError([_error("`operationName` is a string", "bad_request")])
-        document = self._document(schema, query)
+        document = self._parsed(query)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             message = (
@@ -212,54 +213,63 @@ class GraphqlEndpoint:
                 else "the query holds several operations; name one in `operationName`"
             )
             raise _RequestError([_error(message, "bad_request")])
-        if request.method == "GET" and operation.operation != OperationType.QUERY:
-            raise _RequestError(
-                [_error("mutations are sent with POST, not GET", "method_not_allowed")], 405
-            )
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         root = (
             schema.query_type
             if operation.operation == OperationType.QUERY
             else schema.mutation_type
         )
-        if root is None:
-            raise _RequestError([_error("the schema has no such operation type", "bad_request")])
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        try:
-            check_operation(
-                operation,
-                fragments,
-                root,
-                dict(variables or {}),
-                self.limits,
-                default_page=self.settings.default_page,
+        if root is not None:  # limits first: validating a huge document is what they prevent
+            try:
+                check_operation(
+                    operation,
+                    fragments,
+                    root,
+                    dict(variables or {}),
+                    self.limits,
+                    default_page=self.settings.default_page,
+                )
+            except LimitExceeded as error:
+                raise _RequestError([_formatted(error, error.extensions or {})]) from None
+        self._check_valid(schema, query, document)
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            raise _RequestError(
+                [_error("mutations are sent with POST, not GET", "method_not_allowed")], 405
             )
-        except LimitExceeded as error:
-            raise _RequestError([_formatted(error, error.extensions or {})]) from None
         return document, operation, fragments, dict(variables) if variables is not None else None
 
-    def _document(self, schema: GraphQLSchema, query: str) -> DocumentNode:
-        """The parsed and validated ``query`` (cached); a ``_RequestError`` if it is not."""
+    def _parsed(self, query: str) -> DocumentNode:
+        """``query`` parsed (cached by its text); a ``_RequestError`` on a syntax error."""
         found = self._documents.get(query)
         if found is None:
-            found = self._parse(schema, query)
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                found = [[_formatted(error, {"code": "graphql_parse_failed"})], None]
+            else:
+                found = [document, None]
             if len(self._documents) >= _DOCUMENTS:
                 self._documents.popitem(last=False)
             self._documents[query] = found
-        if isinstance(found, list):
-            raise _RequestError(found)
-        return found
+        parsed = found[0]
+        if isinstance(parsed, list):
+            raise _RequestError(parsed)
+        assert isinstance(parsed, DocumentNode)
+        return parsed
 
-    def _parse(self, schema: GraphQLSchema, query: str) -> DocumentNode | list[dict[str, Any]]:
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return [_formatted(error, {"code": "graphql_parse_failed"})]
-        errors = validate(schema, document, self._rules)
+    def _check_valid(self, schema: GraphQLSchema, query: str, document: DocumentNode) -> None:
+        """Validate ``document`` against the schema once (the answer is cached with it)."""
+        entry = self._documents.get(query)
+        errors = entry[1] if entry is not None else None
+        if errors is None:
+            found = validate(schema, document, self._rules)
+            errors = [_formatted(e, {"code": _validation_code(e)}) for e in found]
+            if entry is not None:
+                entry[1] = errors
         if errors:
-            return [_formatted(e, {"code": _validation_code(e)}) for e in errors]
-        return document
+            raise _RequestError(errors)
 
     def _format(self, error: GraphQLError) -> dict[str, Any]:
         original = error.original_error

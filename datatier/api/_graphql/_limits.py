@@ -40,6 +40,7 @@ class LimitExceeded(GraphQLError):
 
 @dataclass
 class _Tally:
+    fields: int = 0
     aliases: int = 0
     complexity: int = 0
 
@@ -55,11 +56,14 @@ def check_operation(
 ) -> None:
     """Raise ``LimitExceeded`` when ``operation`` is over a limit of ``settings``.
 
-    ``default_page`` is what a list field without ``take`` counts as.
+    ``default_page`` is what a list field without ``take`` counts as. The document need not
+    be validated yet: unknown fields and fragments are passed over, a fragment cycle is not
+    followed, and the walk stops as soon as the field count passes ``max_fields``, so the
+    work done here is bounded whatever the document.
     """
-    walker = _Walker(fragments, variables, settings, default_page)
-    roots = list(walker.fields(operation.selection_set))
-    counted = [node for node in roots if not node.name.value.startswith("__")]
+    tally = _Tally()
+    walker = _Walker(fragments, variables, settings, default_page, tally)
+    counted = [n for n in walker.fields(operation.selection_set) if not _introspection(n)]
     if len(counted) > settings.max_root_fields:
         raise _exceeded(
             "root_fields",
@@ -67,9 +71,8 @@ def check_operation(
             f"{settings.max_root_fields} are allowed in one request",
             settings.max_root_fields,
         )
-    tally = _Tally()
     for node in counted:
-        walker.visit(node, root, 1, 1, tally)
+        walker.visit(node, root, 1, 1)
     if tally.aliases > settings.max_aliases:
         raise _exceeded(
             "aliases",
@@ -86,6 +89,10 @@ def check_operation(
         )
 
 
+def _introspection(node: FieldNode) -> bool:
+    return node.name.value.startswith("__")
+
+
 def _exceeded(limit: str, message: str, maximum: int) -> LimitExceeded:
     return LimitExceeded(
         message,
@@ -100,25 +107,40 @@ class _Walker:
         variables: Mapping[str, Any],
         settings: GraphqlSettings,
         default_page: int,
+        tally: _Tally,
     ) -> None:
         self.fragments = fragments
         self.variables = variables
         self.settings = settings
         self.default_page = default_page
+        self.tally = tally
 
-    def fields(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
+    def fields(
+        self, selection_set: SelectionSetNode | None, spreading: tuple[str, ...] = ()
+    ) -> list[FieldNode]:
+        """The fields of ``selection_set``, fragments spread (each counts towards ``max_fields``)."""
         found: list[FieldNode] = []
         if selection_set is None:
             return found
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
                 found.append(node)
+                if not _introspection(node):
+                    self.tally.fields += 1
+                    if self.tally.fields > self.settings.max_fields:
+                        raise _exceeded(
+                            "fields",
+                            f"the operation selects more than {self.settings.max_fields} fields "
+                            "(fragments count each time they are spread)",
+                            self.settings.max_fields,
+                        )
             elif isinstance(node, InlineFragmentNode):
-                found.extend(self.fields(node.selection_set))
+                found.extend(self.fields(node.selection_set, spreading))
             elif isinstance(node, FragmentSpreadNode):
-                fragment = self.fragments.get(node.name.value)
-                if fragment is not None:
-                    found.extend(self.fields(fragment.selection_set))
+                name = node.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in spreading:
+                    found.extend(self.fields(fragment.selection_set, (*spreading, name)))
         return found
 
     def visit(
@@ -127,13 +149,12 @@ class _Walker:
         parent: GraphQLObjectType,
         depth: int,
         records: int,
-        tally: _Tally,
     ) -> None:
         name = node.name.value
         if name.startswith("__"):
             return
         if node.alias is not None:
-            tally.aliases += 1
+            self.tally.aliases += 1
         if depth > self.settings.max_depth:
             raise _exceeded(
                 "depth",
@@ -143,15 +164,15 @@ class _Walker:
             )
         definition = parent.fields.get(name)
         if definition is None:
-            return  # validation has already reported it
+            return  # validation reports it
         target = get_named_type(definition.type)
         if not isinstance(target, GraphQLObjectType):
             return
         if is_list_type(get_nullable_type(definition.type)):
             records *= self._take(node)
-            tally.complexity += records
+            self.tally.complexity += records
         for child in self.fields(node.selection_set):
-            self.visit(child, target, depth + 1, records, tally)
+            self.visit(child, target, depth + 1, records)
 
     def _take(self, node: FieldNode) -> int:
         for argument in node.arguments or ():
