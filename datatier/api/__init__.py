@@ -7,7 +7,21 @@
 from __future__ import annotations
 
 from datatier.api._app import create_app
+from datatier.api._auth import ApiKey, AuthSettings, Identity, hash_api_key
 from datatier.api._problems import HttpProblem, problem_for
+from datatier.api._ratelimit import Rate, RateLimitSettings, parse_rate
 from datatier.api._settings import ApiSettings
 
-__all__ = ["ApiSettings", "HttpProblem", "create_app", "problem_for"]
+__all__ = [
+    "ApiKey",
+    "ApiSettings",
+    "AuthSettings",
+    "HttpProblem",
+    "Identity",
+    "Rate",
+    "RateLimitSettings",
+    "create_app",
+    "hash_api_key",
+    "parse_rate",
+    "problem_for",
+]
