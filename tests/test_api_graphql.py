@@ -733,6 +733,27 @@ async def test_get_runs_queries_but_not_mutations(http: httpx.AsyncClient) -> No
     assert response.json() == {"data": {"tagsCount": 4}}
 
 
+async def test_root_fields_have_the_contract_names(http: httpx.AsyncClient) -> None:
+    data = await data_of(
+        http, "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
+    )
+    queries = {f["name"] for f in data["__schema"]["queryType"]["fields"]}
+    mutations = {f["name"] for f in data["__schema"]["mutationType"]["fields"]}
+    assert {"user", "users", "usersCount", "usersAggregate"} <= queries
+    assert {"category", "categories", "categoriesCount", "userProfiles"} <= queries
+    assert {
+        "createUser",
+        "createManyUser",
+        "updateUser",
+        "updateManyUser",
+        "upsertUser",
+        "deleteUser",
+        "deleteManyUser",
+        "createManyCategory",
+    } <= mutations
+    assert len(queries) == 7 * 4 and len(mutations) == 7 * 7
+
+
 async def test_introspection_can_be_switched_off(db: Client, http: httpx.AsyncClient) -> None:
     query = '{ __schema { queryType { name } } __type(name: "User") { fields { name } } }'
     data = await data_of(http, query)
