@@ -450,26 +450,27 @@ async def test_nested_writes_in_updates(db: Client, http: httpx.AsyncClient) -> 
     first_comment = post["comments"][0]["id"]
     data = await data_of(
         http,
-        """mutation($post: Int!, $comment: Int!) {
+        """mutation($post: Int!, $comment: Int!, $bob: String!) {
           updatePost(where: {id: $post}, data: {
             title: "Bob rewrites"
             tags: {connect: [{slug: "t1"}], disconnect: [{slug: "t2"}]}
             category: {disconnect: true}
             comments: {update: [{where: {id: $comment}, data: {content: "edited"}}],
-                       deleteMany: [{content: {equals: "c2.1"}}]}
+                       deleteMany: [{content: {equals: "c2.1"}}],
+                       createMany: {data: [{content: "bulk", authorId: $bob}]}}
             author: {update: {name: "Robert"}}
           }) {
             title tags { slug } category { slug }
-            comments { content } author { name }
+            comments(orderBy: {content: asc}) { content } author { name }
           }
         }""",
-        {"post": post["id"], "comment": first_comment},
+        {"post": post["id"], "comment": first_comment, "bob": post["authorId"]},
     )
     assert data["updatePost"] == {
         "title": "Bob rewrites",
         "tags": [{"slug": "t1"}],
         "category": None,
-        "comments": [{"content": "edited"}],
+        "comments": [{"content": "bulk"}, {"content": "edited"}],
         "author": {"name": "Robert"},
     }
     upsert = """mutation($bio: String!) {

@@ -307,12 +307,18 @@ class Inputs:
 
         return self._input(name, fields)
 
-    def create_many(self, info: ModelInfo) -> GraphQLInputObjectType:
-        """``UserCreateManyInput``: scalar fields only, foreign keys included."""
+    def create_many(self, info: ModelInfo, without: str | None = None) -> GraphQLInputObjectType:
+        """``UserCreateManyInput``: scalar fields only, foreign keys included (nested under a
+        relation, ``PostCreateManyAuthorInput``: without the keys that relation fills)."""
+        omitted: set[str] = set()
+        if without is not None and info.relations[without].holds_foreign_key:
+            omitted = set(info.model.field(without).relation_from_fields)
 
         def fields() -> InputFields:
             result: InputFields = {}
             for field_name, field in info.scalars.items():
+                if field_name in omitted:
+                    continue
                 required = (
                     field.is_required
                     and field.default is None
@@ -323,7 +329,8 @@ class Inputs:
                 result[field_name] = GraphQLInputField(GraphQLNonNull(kind) if required else kind)
             return result
 
-        return self._input(f"{info.name}CreateManyInput", fields)
+        name = f"{info.name}CreateMany{upper_first(without)}Input" if without else None
+        return self._input(name or f"{info.name}CreateManyInput", fields)
 
     def _nested_create(self, link: Link) -> GraphQLInputObjectType:
         target, back = self._without(link)
@@ -337,6 +344,8 @@ class Inputs:
                 _list if link.is_list else (lambda kind: kind)
             )
             result: InputFields = {"create": GraphQLInputField(wrap(create))}
+            if link.is_list and link.through is None and back is not None:
+                result["createMany"] = GraphQLInputField(self._create_many_envelope(target, back))
             if unique is not None:
                 result["connect"] = GraphQLInputField(wrap(unique))
                 result["connectOrCreate"] = GraphQLInputField(
@@ -345,6 +354,16 @@ class Inputs:
             return result
 
         return self._input(f"{target.name}CreateNested{many}{suffix}Input", fields)
+
+    def _create_many_envelope(self, target: ModelInfo, back: str) -> GraphQLInputObjectType:
+        data = self.create_many(target, back)
+        return self._input(
+            f"{data.name.removesuffix('Input')}Envelope",
+            lambda: {
+                "data": GraphQLInputField(GraphQLNonNull(_list(data))),
+                "skipDuplicates": GraphQLInputField(GraphQLBoolean),
+            },
+        )
 
     def _connect_or_create(
         self,
