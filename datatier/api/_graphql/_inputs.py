@@ -140,8 +140,8 @@ class Inputs:
             if field.kind == "scalar" and field.type == "String":
                 for op in ("contains", "startsWith", "endsWith"):
                     result[op] = GraphQLInputField(GraphQLString)
-                result["mode"] = GraphQLInputField(self.query_mode)
-                if self.provider == "postgresql":
+                if self.provider == "postgresql":  # as in Prisma: SQLite has no `mode` here
+                    result["mode"] = GraphQLInputField(self.query_mode)
                     result["search"] = GraphQLInputField(GraphQLString)
             result["not"] = GraphQLInputField(self.types[filter_name])  # type: ignore[arg-type]
             return result
