@@ -21,10 +21,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from graphql import GraphQLInputObjectType
 
 from datatier import Client
 from datatier.api import ApiSettings, create_app
 from datatier.api._auth import AuthSettings
+from datatier.api._graphql import build_schema
 from datatier.api._graphql._names import plural, plural_field
 from datatier.api._graphql_settings import GraphqlSettings
 from datatier.migrate._push import push
@@ -790,6 +792,57 @@ def test_plural_names_follow_english() -> None:
     assert plural_field("News") == "newsList"
     assert plural_field("Sheep") == "sheepList"
     assert plural_field("UserProfile") == "userProfiles"
+
+
+NAMES_SCHEMA = """
+datasource db {
+  provider = "sqlite"
+  url      = "file:./names.db"
+}
+
+model News {
+  id     Int    @id
+  title  String
+}
+
+model Person {
+  first String
+  last  String
+  @@id([first, last])
+}
+"""
+
+
+def test_schema_names_and_input_shapes(tmp_path: Path) -> None:
+    blog = Client(SCHEMA, "file:unused.db").engine
+    schema = build_schema(blog.info, "sqlite")
+    nested = schema.type_map["PostCreateWithoutAuthorInput"]
+    assert isinstance(nested, GraphQLInputObjectType)
+    assert "author" not in nested.fields and "authorId" not in nested.fields
+    assert str(nested.fields["title"].type) == "String!"
+    create = schema.type_map["UserCreateInput"]
+    assert isinstance(create, GraphQLInputObjectType)
+    assert str(create.fields["email"].type) == "String!"
+    assert str(create.fields["id"].type) == "String"  # it has a default
+    assert str(create.fields["posts"].type) == "PostCreateNestedManyWithoutAuthorInput"
+    post = schema.type_map["PostCreateInput"]
+    assert isinstance(post, GraphQLInputObjectType)
+    assert str(post.fields["authorId"].type) == "String"  # or given through `author`
+    assert "mode" not in schema.type_map["StringFilter"].fields  # type: ignore[union-attr]
+    on_postgres = build_schema(blog.info, "postgresql")
+    assert "mode" in on_postgres.type_map["StringFilter"].fields  # type: ignore[union-attr]
+
+    path = tmp_path / "schema.prisma"
+    path.write_text(NAMES_SCHEMA)
+    other = Client(path, f"file:{tmp_path / 'names.db'}").engine
+    names = build_schema(other.info, "sqlite")
+    assert names.query_type is not None and names.mutation_type is not None
+    assert {"news", "newsList", "newsListCount", "person", "people", "peopleCount"} <= set(
+        names.query_type.fields
+    )
+    unique = names.type_map["PersonWhereUniqueInput"]
+    assert isinstance(unique, GraphQLInputObjectType)
+    assert str(unique.fields["first_last"].type) == "PersonFirstLastCompoundUniqueInput"
 
 
 def test_settings_check_themselves() -> None:

@@ -220,7 +220,7 @@ class Inputs:
         self, info: ModelInfo, label: str, parts: tuple[str, ...]
     ) -> GraphQLInputObjectType:
         return self._input(
-            f"{info.name}{upper_first(label)}CompoundUniqueInput",
+            f"{info.name}{''.join(upper_first(p) for p in label.split('_'))}CompoundUniqueInput",
             lambda: {
                 p: GraphQLInputField(GraphQLNonNull(self.value_type(info.scalars[p])))
                 for p in parts
