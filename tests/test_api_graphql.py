@@ -344,7 +344,9 @@ async def test_every_mutation(db: Client, http: httpx.AsyncClient) -> None:
               createUser(data: $data) {
                 email role
                 profile { bio preferences }
-                posts(orderBy: {title: asc}) { title tags { slug } category { slug } }
+                posts(orderBy: {title: asc}) {
+                  title tags(orderBy: {slug: asc}) { slug } category { slug }
+                }
                 _count { posts }
               }
             }""",
@@ -358,7 +360,18 @@ async def test_every_mutation(db: Client, http: httpx.AsyncClient) -> None:
                             {
                                 "title": "A",
                                 "content": "a",
-                                "tags": {"connect": [{"slug": "t0"}]},
+                                "tags": {
+                                    "connectOrCreate": [
+                                        {
+                                            "where": {"slug": "t0"},
+                                            "create": {"name": "-", "slug": "t0"},
+                                        },
+                                        {
+                                            "where": {"slug": "t9"},
+                                            "create": {"name": "nine", "slug": "t9"},
+                                        },
+                                    ]
+                                },
                                 "category": {"connect": {"slug": "news"}},
                             },
                             {"title": "B", "content": "b"},
@@ -373,11 +386,14 @@ async def test_every_mutation(db: Client, http: httpx.AsyncClient) -> None:
         "role": "EDITOR",
         "profile": {"bio": "writer", "preferences": {"theme": "dark"}},
         "posts": [
-            {"title": "A", "tags": [{"slug": "t0"}], "category": {"slug": "news"}},
+            {"title": "A", "tags": [{"slug": "t0"}, {"slug": "t9"}], "category": {"slug": "news"}},
             {"title": "B", "tags": [], "category": None},
         ],
         "_count": {"posts": 2},
     }
+
+    t0 = await db.tag.find_unique_or_raise(where={"slug": "t0"})
+    assert t0["name"] == "tag0"  # connectOrCreate connected the tag that was there
 
     many = await data_of(
         http,
