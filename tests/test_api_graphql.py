@@ -738,6 +738,23 @@ async def test_bad_queries_get_errors_with_codes(db: Client, http: httpx.AsyncCl
     assert response.status_code == 415
 
 
+async def test_internal_errors_say_nothing_unless_debug(
+    db: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: Any) -> Any:
+        raise RuntimeError("SELECT secret FROM internals")
+
+    monkeypatch.setattr(db.engine, "count", broken)  # a fault, injected past the database
+    for debug in (False, True):
+        async with http_for(db, ApiSettings(debug=debug)) as http:
+            body = await gql(http, "{ usersCount tagsAggregate { _count { _all } } }")
+        assert body["data"] is None  # usersCount is non-null: its failure nulls the data
+        (error,) = body["errors"]
+        assert error["path"] == ["usersCount"]
+        assert error["extensions"]["code"] == "internal_error"
+        assert ("secret" in error["message"]) is debug
+
+
 async def test_get_runs_queries_but_not_mutations(http: httpx.AsyncClient) -> None:
     response = await http.get("/graphql", params={"query": "{ usersCount }"})
     assert response.status_code == 200
