@@ -144,25 +144,68 @@ def test_every_transport_through_a_real_server(served: tuple[str, Client]) -> No
         assert http.get("/readyz").json()["status"] == "ok"
 
 
-def test_docs_examples_run_against_the_demo(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """``datatier serve --demo`` in a fresh folder; yields its URL and, after, its output."""
+    started = time.monotonic()
+    process, base = start_server(["--demo"], tmp_path_factory.mktemp("demo"))
+    output: list[str] = [f"startup {time.monotonic() - started:.1f}"]
+    try:
+        yield base, output
+    finally:
+        output.append(stop_server(process))
+
+
+def test_docs_examples_run_against_the_demo(demo_server: tuple[str, list[str]]) -> None:
     """Every ``curl`` line of docs/api.md's example runs against ``datatier serve --demo``."""
+    base, output = demo_server
     text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- example: start -->(.*?)<!-- example: end -->", text, re.S)
     assert block is not None, "docs/api.md lost its example block"
     lines = [ln.strip() for ln in block.group(1).splitlines() if ln.strip().startswith("curl ")]
     assert len(lines) >= 8
-    started = time.monotonic()
-    process, base = start_server(["--demo"], tmp_path)
-    startup = time.monotonic() - started
-    try:
-        for line in lines:
-            command = shlex.split(line.replace("http://127.0.0.1:8000", base))
-            assert command[0] == "curl" and "--fail-with-body" in command, line
-            result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-            assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
-            assert result.stdout.strip(), line
-    finally:
-        output = stop_server(process)
-    assert "seeded the demo: 300 users, 3000 posts, 9000 comments" in output
-    assert f"docs {base}/docs" in output and f"GraphiQL {base}/graphql" in output
+    for line in lines:
+        command = shlex.split(line.replace("http://127.0.0.1:8000", base))
+        assert command[0] == "curl" and "--fail-with-body" in command, line
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
+        assert result.stdout.strip(), line
+    startup = float(output[0].split()[1])
     assert startup < 30, f"the demo took {startup:.1f} s to start"
+    users = httpx.get(f"{base}/rest/user?count=true&take=1").json()["count"]
+    comments = httpx.get(f"{base}/rpc/comment/count").json()["data"]
+    assert (users, comments) == (300, 9000)
+
+
+def test_schemathesis_finds_no_failure(demo_server: tuple[str, list[str]]) -> None:
+    """schemathesis against /openapi.json, bounded and seeded: no server error, and every
+    status, content type, header and body as the document says.
+
+    Schema-valid requests only (``--mode positive``); the fuzzing phase with 3 examples per
+    operation (~10 s). ``DATATIER_SCHEMATHESIS_FULL=1`` adds the coverage and stateful
+    phases with 5 examples (~1 min).
+    """
+    base, _ = demo_server
+    full = os.environ.get("DATATIER_SCHEMATHESIS_FULL") == "1"
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{base}/openapi.json",
+        "--seed",
+        "42",
+        "--max-examples",
+        "5" if full else "3",
+        "--mode",
+        "positive",
+        "--phases",
+        "coverage,fuzzing,stateful" if full else "fuzzing",
+        "--checks",
+        "not_a_server_error,status_code_conformance,content_type_conformance,"
+        "response_schema_conformance,response_headers_conformance",
+        "--continue-on-failure",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert re.search(r"[1-9][0-9]* generated, [1-9][0-9]* passed", result.stdout), result.stdout[
+        -2000:
+    ]

@@ -96,6 +96,10 @@ async def execute(
 
         authorize(getattr(request.state, "identity", None), model, operation, settings)
     check_limits(client.engine.info, model, document, settings)
+    if operation in ("aggregate", "groupBy"):
+        _check_aggregates(document)
+    if operation == "aggregate" and not any(key.startswith("_") for key in document):
+        return {}  # nothing to aggregate: Prisma Client answers {} too
     if operation == "findMany" and "take" not in document:
         document = {**document, "take": settings.max_page}
     target = runner if runner is not None else client
@@ -103,6 +107,22 @@ async def execute(
     if operation in READ_OPERATIONS:
         return await target.read(engine_method, model, document)
     return await target.write(engine_method, model, document)
+
+
+_AGGREGATES = ("_count", "_avg", "_sum", "_min", "_max")
+
+
+def _check_aggregates(document: Mapping[str, Any]) -> None:
+    """Shapes the engine takes on trust: ``by`` names fields, an aggregate selects some."""
+    by = document.get("by")
+    if by is not None and not (
+        isinstance(by, str) or (isinstance(by, list) and by and all(isinstance(b, str) for b in by))
+    ):
+        raise ValidationError("`by` is a field name or a non-empty list of field names", ("by",))
+    for key in _AGGREGATES:
+        value = document.get(key)
+        if isinstance(value, Mapping) and not any(v is True for v in value.values()):
+            raise ValidationError(f"`{key}` selects no field; set at least one to true", (key,))
 
 
 def check_limits(

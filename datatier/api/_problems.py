@@ -6,6 +6,7 @@ answer with it and GraphQL puts the same body into an error's ``extensions``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from datatier.errors import (
 __all__ = ["PROBLEM_TYPE", "HttpProblem", "problem_for", "problem_response"]
 
 PROBLEM_TYPE = "https://datatier.dev/problems/"
+_log = logging.getLogger("datatier.api")
 MEDIA_TYPE = "application/problem+json"
 
 # Most specific class first: the first match wins.
@@ -52,7 +54,7 @@ _STATUS: tuple[tuple[type[DatatierError], int, str], ...] = (
     (QueryTimeout, 503, "Query timed out"),
     (ConnectionLost, 503, "Database connection lost"),
     (ConnectionFailed, 503, "Database unreachable"),
-    (QueryError, 400, "Query failed"),
+    (QueryError, 500, "Query failed"),
 )
 
 
@@ -95,7 +97,12 @@ def problem_for(error: BaseException, *, debug: bool = False) -> tuple[int, dict
             if isinstance(error, kind):
                 status, title = kind_status, kind_title
                 break
-        body = _body(status, error.code, title, error.message, getattr(error, "path", ()))
+        detail = error.message
+        if type(error) is QueryError and not debug:
+            # the database's own words, unclassified: they may quote SQL, so withheld
+            detail = "the database refused the query; the server log has its message"
+            _log.error("query failed: %s", error.message)
+        body = _body(status, error.code, title, detail, getattr(error, "path", ()))
         prisma_code = getattr(error, "prisma_code", None)
         if prisma_code:
             body["prisma_code"] = prisma_code

@@ -256,7 +256,7 @@ async def one_record(request: Request) -> Response:
     if request.method == "GET":
         row = await execute(request, name, "findUniqueOrThrow", {"where": where, **selection})
         return _json(request, row)
-    if_match = request.headers.get("if-match")
+    if_match = request.headers.get("if-match", "").strip() or None  # blank: no precondition
     data = await _body(request) if request.method != "DELETE" else None
     if data is not None and not isinstance(data, dict):
         raise HttpProblem(400, "validation_error", "the body is a JSON object", path=("body",))
