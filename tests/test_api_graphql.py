@@ -961,6 +961,53 @@ async def test_custom_scalars_round_trip(sql_backend: Backend, tmp_path: Path) -
             assert "BigInt takes an integer" in body["errors"][0]["message"]
 
 
+LISTS_SCHEMA = """
+datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+enum Color {
+  RED
+  BLUE
+}
+
+model Item {
+  id     Int      @id @default(autoincrement())
+  tags   String[]
+  colors Color[]
+  note   String?  @db.VarChar(20)
+}
+"""
+
+
+async def test_scalar_lists_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    schema = tmp_path / "schema.prisma"
+    schema.write_text(LISTS_SCHEMA)
+    async with Client(schema, pg_url) as db:
+        push(db.schema, pg_url)
+        async with http_for(db) as http:
+            created = await data_of(
+                http,
+                'mutation { a: createItem(data: {tags: ["x", "y"], colors: [RED]}) { tags colors } '
+                'b: createItem(data: {tags: [], colors: [BLUE, RED], note: "b"}) { id } }',
+            )
+            assert created["a"] == {"tags": ["x", "y"], "colors": ["RED"]}
+            found = await data_of(
+                http,
+                """{
+                  has: items(where: {tags: {has: "x"}}) { tags }
+                  some: items(where: {colors: {hasSome: [BLUE]}}) { note }
+                  empty: items(where: {tags: {isEmpty: true}}) { colors }
+                }""",
+            )
+            assert found == {
+                "has": [{"tags": ["x", "y"]}],
+                "some": [{"note": "b"}],
+                "empty": [{"colors": ["BLUE", "RED"]}],
+            }
+
+
 # -- the documented example and a real server ---------------------------------------------------
 
 
