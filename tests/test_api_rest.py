@@ -429,3 +429,15 @@ async def test_openapi_document_validates(sqlite_url: str) -> None:
     assert {"where", "orderBy", "take", "skip", "cursor", "include", "select", "count"} <= names
     assert {"title", "views", "status", "createdAt"} <= names
     assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
+def test_api_exports_are_complete() -> None:
+    import datatier.api
+
+    assert sorted(datatier.api.__all__) == [
+        "ApiSettings",
+        "HttpProblem",
+        "create_app",
+        "problem_for",
+    ]
+    assert all(hasattr(datatier.api, name) for name in datatier.api.__all__)
