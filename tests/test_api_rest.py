@@ -437,3 +437,63 @@ def test_api_exports_are_complete() -> None:
     mine = {"ApiSettings", "HttpProblem", "create_app", "problem_for"}
     assert mine <= set(datatier.api.__all__)
     assert all(hasattr(datatier.api, name) for name in datatier.api.__all__)
+
+
+COMPOSITE = """
+datasource db {
+  provider = "sqlite"
+  url      = "file:./x.db"
+}
+
+model Membership {
+  team   String
+  userId Int
+  role   String
+
+  @@id([team, userId])
+}
+"""
+
+
+async def test_composite_ids_and_mounting(tmp_path: Any) -> None:
+    """A key of two fields, one value holding `,` and `/`; the app mounted under a prefix."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    schema = tmp_path / "schema.prisma"
+    schema.write_text(COMPOSITE)
+    url = f"file:{tmp_path / 'x.db'}"
+    db = Client(schema, url)
+    push(db.schema, url)
+    outer = Starlette(routes=[Mount("/data", app=create_app(db))])
+    async with (
+        db,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://x") as http,
+    ):
+        created = await http.post(
+            "/data/rest/membership", json={"team": "a,b/c", "userId": 7, "role": "dev"}
+        )
+        assert created.status_code == 201, created.text
+        assert created.headers["location"] == "/data/rest/membership/a%2Cb%2Fc,7"
+        response = await http.get(created.headers["location"])
+        assert response.status_code == 200 and response.json()["role"] == "dev"
+        response = await http.patch("/data/rest/membership/a%2Cb%2Fc,7", json={"role": "lead"})
+        assert response.json() == {"team": "a,b/c", "userId": 7, "role": "lead"}
+        assert_problem(await http.get("/data/rest/membership/a%2Cb%2Fc"), 400, "validation_error")
+        assert_problem(await http.get("/data/rest/membership/a,x"), 400, "validation_error", ["id"])
+        assert_problem(await http.get("/data/rest/membership/zz,7"), 404, "not_found")
+        await http.post(
+            "/data/rest/membership",
+            json=[{"team": "t", "userId": i, "role": "r"} for i in range(3)],
+        )
+        page = await http.get("/data/rest/membership", params={"take": "2", "orderBy": "team"})
+        cursor = page.json()["nextCursor"]
+        assert page.headers["link"].startswith("<http://x/data/rest/membership?")
+        rest = await http.get(
+            "/data/rest/membership", params={"take": "2", "orderBy": "team", "cursor": cursor}
+        )
+        keys = [(r["team"], r["userId"]) for r in page.json()["data"] + rest.json()["data"]]
+        assert keys == [("a,b/c", 7), ("t", 0), ("t", 1), ("t", 2)]
+        deleted = await http.delete("/data/rest/membership/t,1")
+        assert deleted.status_code == 200
+        assert await db.membership.count() == 3

@@ -212,7 +212,8 @@ async def _create(request: Request) -> Response:
     row = await execute(request, model.name, "create", document)
     headers = {}
     if model.key_fields:
-        headers["Location"] = f"/rest/{request.path_params['model']}/{render_key(model, row)}"
+        root = request.scope.get("root_path", "")
+        headers["Location"] = f"{root}/rest/{request.path_params['model']}/{render_key(model, row)}"
     return _json(request, row, 201, headers)
 
 
