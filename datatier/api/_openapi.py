@@ -126,7 +126,22 @@ class _Builder:
             "/healthz": {"get": _simple("Liveness: the process is up", "health")},
             "/readyz": {"get": _simple("Readiness: the database answers", "health")},
             "/rpc/$batch": {"post": _batch_operation()},
+            "/graphql": _graphql_operations(),
         }
+        if self.settings.metrics:
+            paths["/metrics"] = {
+                "get": {
+                    "summary": "Prometheus metrics (text exposition format)",
+                    "tags": ["health"],
+                    "responses": {
+                        "200": {
+                            "description": "the metrics",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "default": _PROBLEM_RESPONSE,
+                    },
+                }
+            }
         for model in self.info.models.values():
             name = model.name
             schemas[name] = _model_schema(model)
@@ -661,6 +676,37 @@ def _batch_operation() -> dict[str, Any]:
                 },
             )
         ),
+    }
+
+
+def _graphql_operations() -> dict[str, Any]:
+    """``/graphql``: GraphQL over HTTP (POST a JSON request, or GET a query)."""
+    answer = {
+        "type": "object",
+        "properties": {"data": {}, "errors": {"type": "array", "items": {"type": "object"}}},
+    }
+    request = {
+        "type": "object",
+        "required": ["query"],
+        "properties": {
+            "query": {"type": "string"},
+            "variables": {"type": ["object", "null"]},
+            "operationName": {"type": ["string", "null"]},
+        },
+    }
+    responses = {
+        "200": _json_response("the GraphQL response", answer),
+        "400": _json_response("a request that does not parse or validate", answer),
+        "default": _PROBLEM_RESPONSE,
+    }
+    return {
+        "post": {
+            "summary": "Run a GraphQL query or mutation (see /graphql in a browser: GraphiQL)",
+            "operationId": "graphql",
+            "tags": ["graphql"],
+            "requestBody": _body(request),
+            "responses": responses,
+        },
     }
 
 
