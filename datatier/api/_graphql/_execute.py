@@ -118,7 +118,10 @@ async def execute_operation(
     if mutation:  # mutations run one after the other, in the order written
         for key, nodes in grouped.items():
             data[key] = await run(key, nodes)
-    else:
+    elif len(grouped) == 1:  # the common case: no task to schedule
+        ((key, nodes),) = grouped.items()
+        data[key] = await run(key, nodes)
+    else:  # query root fields run side by side, each on a connection of its own
         values = await asyncio.gather(*(run(key, nodes) for key, nodes in grouped.items()))
         data = dict(zip(grouped, values, strict=True))
     return (None if failed_non_null else data), errors
