@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import typer
 
 from datatier.config import check_provider, find_schema, load_config, resolve_url
-from datatier.errors import DatatierError, SchemaError
+from datatier.errors import ConfigError, DatatierError, SchemaError
 from datatier.schema import Schema, load_schema, schema_files
 
 if TYPE_CHECKING:
@@ -514,6 +514,10 @@ def serve(
         bool,
         typer.Option("--debug", help="Error bodies carry internal detail (never in production)."),
     ] = False,
+    reload: Annotated[
+        bool,
+        typer.Option("--reload", help="Restart when datatier's code changes (development)."),
+    ] = False,
 ) -> None:
     """Serve the schema's data over REST, RPC and GraphQL (with OpenAPI at /openapi.json)."""
     import asyncio
@@ -522,6 +526,8 @@ def serve(
 
     from datatier.api._serve import DEBUG_ENV, SCHEMA_ENV, URL_ENV, server_options
 
+    if reload and workers not in (None, 1):
+        raise ConfigError("--reload runs one process; leave out --workers")
     config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
     options = server_options(config.extra.get("server", {}), os.environ)
     if demo:
@@ -551,7 +557,8 @@ def serve(
         factory=True,
         host=listen_host,
         port=listen_port,
-        workers=workers or options.workers,
+        workers=None if reload else workers or options.workers,
+        reload=reload,
         log_level="warning",
     )
 

@@ -209,3 +209,58 @@ def test_schemathesis_finds_no_failure(demo_server: tuple[str, list[str]]) -> No
     assert re.search(r"[1-9][0-9]* generated, [1-9][0-9]* passed", result.stdout), result.stdout[
         -2000:
     ]
+
+
+def test_server_options_from_config() -> None:
+    from datatier.api._serve import server_options
+    from datatier.errors import ConfigError
+
+    options = server_options(
+        {"host": "0.0.0.0", "port": 9000, "workers": 2, "max_page": 50, "default_page": 10}, {}
+    )
+    assert (options.host, options.port, options.workers) == ("0.0.0.0", 9000, 2)
+    assert (options.settings.max_page, options.settings.default_page) == (50, 10)
+    assert options.settings.debug is False
+    assert server_options({}, {"DATATIER_SERVE_DEBUG": "1"}).settings.debug is True
+    with pytest.raises(ConfigError, match=r"unknown key `max_pages`; known: .*max_page"):
+        server_options({"max_pages": 5}, {})
+    with pytest.raises(ConfigError, match="port must be an integer"):
+        server_options({"port": "80"}, {})
+    with pytest.raises(ConfigError, match=r"default_page .* exceeds max_page"):
+        server_options({"default_page": 500, "max_page": 100}, {})
+    with pytest.raises(ConfigError, match=r"\[server.graphql\]"):
+        server_options({"graphql": {"max_depht": 3}}, {})
+
+
+def test_serve_refuses_bad_config_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "datatier.toml").write_text('[server]\nport = "eighty"\n')
+    result = subprocess.run(
+        [str(DATATIER), "serve", "--demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: [server] port must be an integer, not 'eighty'"
+    result = subprocess.run(
+        [str(DATATIER), "serve", "--demo", "--reload", "--workers", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "--reload runs one process" in result.stderr
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    (tmp_path / "datatier.toml").write_text("[server]\nworkers = 2\ndefault_page = 7\n")
+    process, base = start_server(["--demo"], tmp_path)
+    try:
+        pids = set()
+        for _ in range(40):
+            response = httpx.get(f"{base}/rest/post", timeout=10)
+            assert response.status_code == 200 and len(response.json()["data"]) == 7
+        children = subprocess.run(
+            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        pids.update(children)
+        assert len(pids) >= 2, "uvicorn should run two worker processes"
+    finally:
+        stop_server(process)
