@@ -229,3 +229,29 @@ async def test_batch_errors(http: httpx.AsyncClient) -> None:
         "validation_error",
         ["transaction"],
     )
+
+
+async def test_aggregate_shapes_checked_before_sql(db: Client, http: httpx.AsyncClient) -> None:
+    """Shapes found by fuzzing that the engine would turn into bad SQL or a crash."""
+    assert (await http.post("/rpc/post/aggregate", json={})).json() == {"data": {}}
+    assert (await http.post("/rpc/post/aggregate", json={"_count": False})).json() == {"data": {}}
+    response = await http.post(
+        "/rpc/post/aggregate", json={"_count": None, "_max": {"views": True}}
+    )
+    assert response.json() == {"data": same(await db.post.aggregate(_max={"views": True}))}
+    assert_problem(
+        await http.post("/rpc/post/aggregate", json={"_count": {}}),
+        400,
+        "validation_error",
+        ["_count"],
+    )
+    assert_problem(
+        await http.post("/rpc/post/aggregate", json={"_sum": {"views": False}}),
+        400,
+        "validation_error",
+        ["_sum"],
+    )
+    assert_problem(
+        await http.post("/rpc/post/groupBy", json={"by": [{}]}), 400, "validation_error", ["by"]
+    )
+    assert_problem(await http.post("/rpc/post/groupBy", json={"by": []}), 400, "validation_error")

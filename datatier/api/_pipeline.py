@@ -97,7 +97,7 @@ async def execute(
         authorize(getattr(request.state, "identity", None), model, operation, settings)
     check_limits(client.engine.info, model, document, settings)
     if operation in ("aggregate", "groupBy"):
-        _check_aggregates(document)
+        document = _checked_aggregates(document)
     if operation == "aggregate" and not any(key.startswith("_") for key in document):
         return {}  # nothing to aggregate: Prisma Client answers {} too
     if operation == "findMany" and "take" not in document:
@@ -112,17 +112,27 @@ async def execute(
 _AGGREGATES = ("_count", "_avg", "_sum", "_min", "_max")
 
 
-def _check_aggregates(document: Mapping[str, Any]) -> None:
-    """Shapes the engine takes on trust: ``by`` names fields, an aggregate selects some."""
+def _checked_aggregates(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Shapes the engine takes on trust: ``by`` names fields, an aggregate selects some
+    field; ``_count: false``/``null`` select nothing and are dropped, as Prisma ignores them."""
     by = document.get("by")
     if by is not None and not (
         isinstance(by, str) or (isinstance(by, list) and by and all(isinstance(b, str) for b in by))
     ):
         raise ValidationError("`by` is a field name or a non-empty list of field names", ("by",))
+    dropped = [key for key in _AGGREGATES if key in document and document[key] in (None, False)]
     for key in _AGGREGATES:
         value = document.get(key)
-        if isinstance(value, Mapping) and not any(v is True for v in value.values()):
-            raise ValidationError(f"`{key}` selects no field; set at least one to true", (key,))
+        if key in dropped or (value is True and key == "_count"):
+            continue
+        if key in document and not (
+            isinstance(value, Mapping) and any(v is True for v in value.values())
+        ):
+            raise ValidationError(
+                f"`{key}` selects no field; give an object with at least one field set to true",
+                (key,),
+            )
+    return {k: v for k, v in document.items() if k not in dropped} if dropped else document
 
 
 def check_limits(
