@@ -696,7 +696,14 @@ def _graphql_operations() -> dict[str, Any]:
     }
     responses = {
         "200": _json_response("the GraphQL response", answer),
-        "400": _json_response("a request that does not parse or validate", answer),
+        "400": {
+            "description": "a query that does not parse or validate (a GraphQL response), or "
+            "a body that is not JSON (a problem)",
+            "content": {
+                "application/json": {"schema": answer},
+                "application/problem+json": {"schema": _PROBLEM},
+            },
+        },
         "default": _PROBLEM_RESPONSE,
     }
     return {
