@@ -94,6 +94,11 @@ async def test_round_trip_every_type(db: Client) -> None:
         select={"price": True, "at": True, "blob": True, "big": True, "data": True}
     )
     assert nested == [{k: read[k] for k in ("price", "at", "blob", "big", "data")}]
+    # raw SQL read as the model's records decodes every type as a read does
+    raw = await db.item.query_raw('SELECT * FROM "Item" WHERE "id" = $1', created["id"])
+    assert raw == [read]
+    extra = await db.item.query_raw('SELECT "at", 1 AS "one" FROM "Item"')
+    assert extra == [{"at": read["at"], "one": 1}]
 
 
 async def test_filters_on_types(db: Client) -> None:

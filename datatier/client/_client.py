@@ -47,6 +47,9 @@ class _Runner:
     async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         raise NotImplementedError
 
+    async def query_raw(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
 
 class ModelClient:
     """The operations on one model: ``db.user``. Keyword arguments are the query document."""
@@ -110,6 +113,15 @@ class ModelClient:
 
     async def delete_many(self, **args: Any) -> int:
         return await self._runner.write(self._engine.delete_many, self._model, _document(args))
+
+    # raw SQL read as this model's records
+    async def query_raw(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        """Rows of raw SQL (``$1``, ``$2``, ... bound) read as this model's records: a column
+        named like one of its fields (or that field's database column) comes back under the
+        field's name and decoded as every read decodes it (aware DateTimes, Decimals, Json,
+        enums); other columns come back as the database returns them."""
+        rows = await self._runner.query_raw(sql, *params)
+        return self._engine.decode_raw(self._model, rows)
 
 
 def install_accessors(owner: Any, models: Mapping[str, Any]) -> None:

@@ -60,6 +60,9 @@ class SyncModelClient:
     def find_unique(self, **args: Any) -> dict[str, Any] | None:
         return self._call(self._model.find_unique, args)
 
+    def query_raw(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return self._loop.run(self._model.query_raw(sql, *params))
+
     def find_unique_or_raise(self, **args: Any) -> dict[str, Any]:
         return self._call(self._model.find_unique_or_raise, args)
 

@@ -274,7 +274,21 @@ def _model_class(accessor: ModelAccessor, sync: bool) -> str:
         "        self._model = model",
     ]
     methods = [_method(m, accessor.model, sync) for m in accessor.methods]
+    methods.append(_raw_method(accessor, sync))
     return "\n".join(lines) + "\n\n" + "\n".join(methods)
+
+
+def _raw_method(accessor: ModelAccessor, sync: bool) -> str:
+    """``query_raw``: raw SQL read as the model's rows (columns named like its fields decoded)."""
+    rows = next(m.returns for m in accessor.methods if m.name == "find_many")
+    prefix, awaited = ("def", "") if sync else ("async def", "await ")
+    lines = [
+        f"    {prefix} query_raw(self, sql: str, *params: Any) -> {rows}:",
+        f'        """Raw SQL (``$1``, ``$2``, ... bound) read as {accessor.model} rows."""',
+        f"        found = {awaited}self._model.query_raw(sql, *params)",
+        f'        return cast("{rows}", found)',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _models_base(package: ClientPackage, sync: bool) -> str:

@@ -57,7 +57,28 @@ class Engine:
         self.planner = Planner(self.info, self._planner_codec, self.dialect)
         self.compiler = Compiler(self.info, tables, self.dialect, self._compiler_codec)
         self._reads: dict[Shape, Compiled] = {}
+        self._raw_fields: dict[str, dict[str, tuple[str, Any]]] = {}
         self.writer = Writer(self)
+
+    def decode_raw(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Raw SQL rows as ``model``'s records: columns named like a field (or its database
+        column) renamed to the field and decoded; other columns kept as they are."""
+        fields = self._raw_fields.get(model)
+        if fields is None:
+            info = self.info.model(model)
+            fields = {}
+            for field in info.scalars.values():
+                decode = self._codec(model, field.name).from_db
+                fields[field.db_name] = fields[field.name] = (field.name, decode)
+            self._raw_fields[model] = fields
+        decoded = []
+        for row in rows:
+            record: dict[str, Any] = {}
+            for column, value in row.items():
+                name, decode = fields.get(column, (column, None))
+                record[name] = decode(value) if decode is not None and value is not None else value
+            decoded.append(record)
+        return decoded
 
     def _planner_codec(self, model: str, field: str) -> Codec:
         codec: Codec = self._codec(model, field)

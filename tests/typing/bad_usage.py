@@ -46,6 +46,7 @@ async def mistakes(db: Client) -> None:
     await db.post.find_many(where={"views": {"gte": "ten"}})  # E: wrong value type for a filter
     await db.post.find_many(where={"title": {"startswith": "a"}})  # E: operator spelled wrongly
     await db.user.find_many(limit=10)  # E: unknown method keyword argument
+    print([row["email"] for row in await db.post.query_raw("SELECT * FROM users")])  # E: Post rows
     await db.tag.create(data={"name": 1, "slug": "s"})  # E: wrong type in create data
     await db.tag.create(data={"name": "n"})  # E: missing required create field
     await db.user.find_unique(where={"id": "u"}, take=1)  # E: find_unique takes no take

@@ -105,6 +105,7 @@ async def reads(db: Client) -> None:
     assert_type(await db.post.count(where={"status": "PUBLISHED"}), int)
     rows = await db.query_raw("SELECT 1 AS one")
     assert_type(rows, list[dict[str, Any]])
+    assert_type(await db.post.query_raw('SELECT * FROM "Post" WHERE "views" > $1', 10), list[Post])
 
 
 async def narrowed(db: Client) -> None:
@@ -218,6 +219,7 @@ def sync_usage(where: PostWhereInput) -> None:
         assert_type(db.post.aggregate(_count=True), AggregatePost[int])
         assert_type(db.post.group_by(by="status", _count=True), list[PostGroupByOutputType[int]])
         assert_type(db.userSession.count(), int)
+        assert_type(db.user.query_raw("SELECT * FROM users"), list[User])
         with db.tx() as tx:
             assert_type(tx.post.find_first(where=where), Post | None)
     assert_type(Decimal("1"), Decimal)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, cast, overload
 
 import datatier
 from datatier.client import ModelClient
@@ -530,6 +530,11 @@ class UserClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[User]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as User rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[User]", found)
+
 
 class UserProfileClient:
     """``db.userProfile``: model UserProfile. A ``select`` class (a closed ``TypedDict``)
@@ -864,6 +869,11 @@ class UserProfileClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[UserProfile]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as UserProfile rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[UserProfile]", found)
+
 
 class UserSessionClient:
     """``db.userSession``: model UserSession. A ``select`` class (a closed ``TypedDict``)
@@ -1197,6 +1207,11 @@ class UserSessionClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[UserSession]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as UserSession rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[UserSession]", found)
 
 
 class CategoryClient:
@@ -1536,6 +1551,11 @@ class CategoryClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[Category]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Category rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Category]", found)
+
 
 class TagClient:
     """``db.tag``: model Tag. A ``select`` class (a closed ``TypedDict``)
@@ -1873,6 +1893,11 @@ class TagClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[Tag]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Tag rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Tag]", found)
 
 
 class PostClient:
@@ -2212,6 +2237,11 @@ class PostClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[Post]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Post rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Post]", found)
+
 
 class CommentClient:
     """``db.comment``: model Comment. A ``select`` class (a closed ``TypedDict``)
@@ -2549,6 +2579,11 @@ class CommentClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[Comment]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Comment rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Comment]", found)
 
 
 class _Models:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, cast, overload
 
 import datatier
 import datatier.client
@@ -531,6 +531,11 @@ class SyncUserClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[User]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as User rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[User]", found)
+
 
 class SyncUserProfileClient:
     """``db.userProfile``: model UserProfile. A ``select`` class (a closed ``TypedDict``)
@@ -865,6 +870,11 @@ class SyncUserProfileClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[UserProfile]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as UserProfile rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[UserProfile]", found)
+
 
 class SyncUserSessionClient:
     """``db.userSession``: model UserSession. A ``select`` class (a closed ``TypedDict``)
@@ -1198,6 +1208,11 @@ class SyncUserSessionClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[UserSession]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as UserSession rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[UserSession]", found)
 
 
 class SyncCategoryClient:
@@ -1537,6 +1552,11 @@ class SyncCategoryClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[Category]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Category rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Category]", found)
+
 
 class SyncTagClient:
     """``db.tag``: model Tag. A ``select`` class (a closed ``TypedDict``)
@@ -1874,6 +1894,11 @@ class SyncTagClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[Tag]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Tag rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Tag]", found)
 
 
 class SyncPostClient:
@@ -2213,6 +2238,11 @@ class SyncPostClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[Post]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Post rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Post]", found)
+
 
 class SyncCommentClient:
     """``db.comment``: model Comment. A ``select`` class (a closed ``TypedDict``)
@@ -2550,6 +2580,11 @@ class SyncCommentClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[Comment]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Comment rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Comment]", found)
 
 
 class _SyncModels:

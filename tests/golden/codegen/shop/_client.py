@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, cast, overload
 
 import datatier
 from datatier.client import ModelClient
@@ -544,6 +544,11 @@ class CustomerClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[Customer]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Customer rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Customer]", found)
+
 
 class CategoryClient:
     """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
@@ -882,6 +887,11 @@ class CategoryClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[Category]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Category rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Category]", found)
+
 
 class ProductClient:
     """``db.product``: model Product. A ``select`` class (a closed ``TypedDict``)
@@ -1219,6 +1229,11 @@ class ProductClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[Product]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Product rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Product]", found)
 
 
 class CollectionClient:
@@ -1561,6 +1576,11 @@ class CollectionClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[Collection]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Collection rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Collection]", found)
 
 
 class ProductCollectionClient:
@@ -1918,6 +1938,11 @@ class ProductCollectionClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[ProductCollection]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as ProductCollection rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[ProductCollection]", found)
+
 
 class OrderClient:
     """``db.order``: model Order. A ``select`` class (a closed ``TypedDict``)
@@ -2256,6 +2281,11 @@ class OrderClient:
         )
         return result
 
+    async def query_raw(self, sql: str, *params: Any) -> list[Order]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Order rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[Order]", found)
+
 
 class OrderItemClient:
     """``db.orderItem``: model OrderItem. A ``select`` class (a closed ``TypedDict``)
@@ -2593,6 +2623,11 @@ class OrderItemClient:
             where=where,
         )
         return result
+
+    async def query_raw(self, sql: str, *params: Any) -> list[OrderItem]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as OrderItem rows."""
+        found = await self._model.query_raw(sql, *params)
+        return cast("list[OrderItem]", found)
 
 
 class _Models:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, cast, overload
 
 import datatier
 import datatier.client
@@ -545,6 +545,11 @@ class SyncCustomerClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[Customer]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Customer rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Customer]", found)
+
 
 class SyncCategoryClient:
     """``db.category``: model Category. A ``select`` class (a closed ``TypedDict``)
@@ -883,6 +888,11 @@ class SyncCategoryClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[Category]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Category rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Category]", found)
+
 
 class SyncProductClient:
     """``db.product``: model Product. A ``select`` class (a closed ``TypedDict``)
@@ -1220,6 +1230,11 @@ class SyncProductClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[Product]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Product rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Product]", found)
 
 
 class SyncCollectionClient:
@@ -1562,6 +1577,11 @@ class SyncCollectionClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[Collection]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Collection rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Collection]", found)
 
 
 class SyncProductCollectionClient:
@@ -1917,6 +1937,11 @@ class SyncProductCollectionClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[ProductCollection]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as ProductCollection rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[ProductCollection]", found)
+
 
 class SyncOrderClient:
     """``db.order``: model Order. A ``select`` class (a closed ``TypedDict``)
@@ -2255,6 +2280,11 @@ class SyncOrderClient:
         )
         return result
 
+    def query_raw(self, sql: str, *params: Any) -> list[Order]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as Order rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[Order]", found)
+
 
 class SyncOrderItemClient:
     """``db.orderItem``: model OrderItem. A ``select`` class (a closed ``TypedDict``)
@@ -2592,6 +2622,11 @@ class SyncOrderItemClient:
             where=where,
         )
         return result
+
+    def query_raw(self, sql: str, *params: Any) -> list[OrderItem]:
+        """Raw SQL (``$1``, ``$2``, ... bound) read as OrderItem rows."""
+        found = self._model.query_raw(sql, *params)
+        return cast("list[OrderItem]", found)
 
 
 class _SyncModels:
