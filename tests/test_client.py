@@ -563,6 +563,8 @@ async def test_group_by(db: Client) -> None:
         await db.post.group_by(by=["authorId"], having={"title": "x"})
     with pytest.raises(ValidationError, match="need an `orderBy`"):
         await db.post.group_by(by=["authorId"], take=1)
+    with pytest.raises(ValidationError, match="each `by` entry is a field name"):
+        await db.post.group_by(by=[{}])
 
 
 async def test_having_on_counts_and_averages_takes_numbers(db: Client) -> None:

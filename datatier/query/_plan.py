@@ -196,8 +196,10 @@ class Planner:
         if not isinstance(by, list) or not by:
             raise ValidationError("`by` takes a field name or a list of them", ("by",))
         for index, name in enumerate(by):
+            if not isinstance(name, str):
+                raise ValidationError("each `by` entry is a field name", ("by", index))
             if name not in info.scalars:
-                raise ValidationError(unknown_field(info, str(name)), ("by", index))
+                raise ValidationError(unknown_field(info, name), ("by", index))
         where = walk.where(info, args.get("where"), ("where",))
         aggregates = walk.aggregates(info, args, ())
         having = walk.having(info, tuple(by), args.get("having"), ("having",))
