@@ -68,26 +68,28 @@ def main(argv: list[str] | None = None) -> int:
             return code
     config = RunConfig.for_mode(args.quick)
     now = dt.datetime.now(dt.UTC)
+    out: Path = args.out or RESULTS_ROOT / now.date().isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    environment = _environment.describe()
     results: list[WorkloadResult] = []
+
+    def run_result() -> RunResult:
+        mode = "quick" if args.quick else "full"
+        return RunResult(now.isoformat(timespec="seconds"), mode, environment, results)
+
     with config.resources:
         for name, run in workloads.items():
             print(f"running {name} ...", file=sys.stderr, flush=True)
             started = time.perf_counter()
             results.append(_run_one(name, run, config))
             print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    run_result = RunResult(
-        created_at=now.isoformat(timespec="seconds"),
-        mode="quick" if args.quick else "full",
-        environment=_environment.describe(),
-        workloads=results,
-    )
-    out: Path = args.out or RESULTS_ROOT / now.date().isoformat()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(
-        json.dumps(run_result.to_json(), indent=2) + "\n", encoding="utf-8"
-    )
-    charts, chart_note = draw_charts(run_result, out / "charts")
-    report = render_report(run_result, charts, chart_note)
+            # After every workload, so an interrupted run keeps what it measured.
+            _write_json(out, run_result())
+    environment = _environment.describe()  # again: peers imported during the run report versions
+    _write_json(out, run_result())
+    finished = run_result()
+    charts, chart_note = draw_charts(finished, out / "charts")
+    report = render_report(finished, charts, chart_note)
     (out / "report.md").write_text(report, encoding="utf-8")
     print(report)
     print(f"wrote {out / 'results.json'} and {out / 'report.md'}", file=sys.stderr)
@@ -95,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _write_json(out: Path, result: RunResult) -> None:
+    (out / "results.json").write_text(
+        json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _run_one(name: str, run: Workload, config: RunConfig) -> WorkloadResult:

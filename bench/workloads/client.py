@@ -96,11 +96,11 @@ WORKLOADS_LIST = (
     ),
     ClientWorkload(
         "client.find_many_50", FIND_MANY_50,
-        "The 50 latest posts (ORDER BY createdAt DESC LIMIT 50), every scalar field.", 500, 1.5,
+        "The 50 latest posts (ORDER BY createdAt DESC LIMIT 50), every scalar field.", 150, 1.5,
     ),
     ClientWorkload(
         "client.find_many_1000", FIND_MANY,
-        "The 1,000 latest posts (ORDER BY createdAt DESC LIMIT 1000), every scalar field.", 100,
+        "The 1,000 latest posts (ORDER BY createdAt DESC LIMIT 1000), every scalar field.", 40,
         1.5,
     ),
     ClientWorkload(

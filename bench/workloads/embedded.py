@@ -35,7 +35,7 @@ WORKLOADS_LIST = (
     ClientWorkload("embedded.find_unique", FIND_UNIQUE,
                    "One post by its int id on SQLite, every scalar field.", 2_000, 1.3),
     ClientWorkload("embedded.find_many_50", FIND_MANY_50,
-                   "The 50 latest posts on SQLite, every scalar field.", 500, 1.5),
+                   "The 50 latest posts on SQLite, every scalar field.", 150, 1.5),
     ClientWorkload("embedded.nested", NESTED,
                    "20 users by email, each with their 10 latest posts and each post's comment "
                    "count, on SQLite.", 300, 1.3),
