@@ -101,6 +101,10 @@ class Pool(Generic[C]):
                 return
         self._idle.append(conn)
 
+    def give_back(self, conn: C, *, interrupted: bool) -> None:
+        """Release ``conn`` after use: kept if it resets cleanly, dropped otherwise."""
+        self.release(conn, broken=not conn.reset(interrupted=interrupted))
+
     async def close(self) -> None:
         """Close the idle connections; connections in use are closed when released."""
         self._closed = True
@@ -199,9 +203,8 @@ class Lease(Generic[C]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        conn = self._conn
         interrupted = exc_type is not None and not issubclass(exc_type, Exception)
-        self._pool.release(conn, broken=not conn.reset(interrupted=interrupted))
+        self._pool.give_back(self._conn, interrupted=interrupted)
 
 
 T = TypeVar("T")
@@ -228,10 +231,9 @@ class PooledDriver(Generic[C]):
         try:
             result = await op(conn, *args)
         except BaseException as error:
-            interrupted = not isinstance(error, Exception)
-            pool.release(conn, broken=not conn.reset(interrupted=interrupted))
+            pool.give_back(conn, interrupted=not isinstance(error, Exception))
             raise
-        pool.release(conn, broken=not conn.reset(interrupted=False))
+        pool.give_back(conn, interrupted=False)
         return result
 
     def add_listener(self, listener: Any) -> None:
