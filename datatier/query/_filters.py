@@ -390,12 +390,7 @@ class Filters:
     # -- values ----------------------------------------------------------------------
 
     def convert(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
-        if type(value) is DbValue:
-            return value.value
-        try:
-            return self.planner.codec(info.name, name).to_db(value)
-        except ValidationError as error:
-            raise ValidationError(error.message, path) from None
+        return _field_value(self.planner.codec(info.name, name).to_db, value, path)
 
     def convert_item(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
         """One element of a scalar list field (the codec converts whole lists)."""
@@ -413,12 +408,7 @@ class Filters:
         def to_db(value: Any) -> Any:
             if value is None:
                 raise ValidationError("expected a value, not null", path)
-            if type(value) is DbValue:
-                return value.value
-            try:
-                return field_to_db(value)
-            except ValidationError as error:
-                raise ValidationError(error.message, path) from None
+            return _field_value(field_to_db, value, path)
 
         return to_db
 
@@ -442,3 +432,14 @@ class Filters:
             return like_pattern(op, text)
 
         return to_db
+
+
+def _field_value(to_db: Callable[[Any], Any], value: Any, path: Path) -> Any:
+    """``value`` in database form by its field's ``to_db`` (a ``DbValue`` already is), with a
+    conversion error placed at ``path``."""
+    if type(value) is DbValue:
+        return value.value
+    try:
+        return to_db(value)
+    except ValidationError as error:
+        raise ValidationError(error.message, path) from None
