@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from datatier.api._accesslog import AccessLogMiddleware
 from datatier.api._auth import AuthMiddleware
+from datatier.api._cachehooks import CacheHeadersMiddleware, cache_of
 from datatier.api._graphql import graphql_routes
 from datatier.api._json import dumps
 from datatier.api._metrics import MetricsMiddleware, metrics_routes
@@ -82,7 +83,7 @@ def create_app(
 
 def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
     """Outermost first: the access log (sees refused requests too), metrics, authentication
-    (rate limits count per identity), rate limiting."""
+    (rate limits count per identity), rate limiting, the cache headers (only with a cache)."""
     stack: list[Middleware] = []
     if settings.access_log:
         stack.append(Middleware(AccessLogMiddleware))
@@ -92,6 +93,8 @@ def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
         stack.append(Middleware(AuthMiddleware, settings=settings))
     if settings.rate_limit is not None:
         stack.append(Middleware(RateLimitMiddleware, settings=settings))
+    if cache_of(client) is not None:  # inside auth: the cache key needs the identity
+        stack.append(Middleware(CacheHeadersMiddleware, client=client))
     return stack
 
 

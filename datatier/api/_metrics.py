@@ -53,6 +53,18 @@ class _PoolCollector(Collector):
         yield family
 
 
+class _CacheCollector(Collector):
+    """The client's cache metrics (hits, misses, lag, ...) at scrape time, when it has a cache."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = weakref.ref(client)
+
+    def collect(self) -> Iterable[Metric]:
+        cache = getattr(self._client(), "cache", None)
+        if cache is not None:
+            yield from cache.collect()
+
+
 def _pool_of(client: Client | None) -> Any:
     # The pool is the driver's own; it exists only once the client has connected. Reading its
     # counters here avoids a public pool API that nothing else needs yet.
@@ -99,6 +111,7 @@ class Metrics:
         self._error = self.statements.labels("error")
         if client is not None:
             self.registry.register(_PoolCollector(client))
+            self.registry.register(_CacheCollector(client))
             client.on_statement(self.observe_statement)
 
     def observe_statement(self, event: StatementEvent) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from datatier.api._cachehooks import WROTE
 from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
@@ -106,6 +107,8 @@ async def execute(
     engine_method = getattr(client.engine, method)
     if operation in READ_OPERATIONS:
         return await target.read(engine_method, model, document)
+    # a request that wrote gets no X-Datatier-Change-Seq (it would predate its own write)
+    request.scope.setdefault("state", {})[WROTE] = True
     return await target.write(engine_method, model, document)
 
 
