@@ -11,18 +11,25 @@ The cache, change feeds and webhooks read this table; nothing else writes it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
+
+if TYPE_CHECKING:
+    from datatier.drivers._protocol import Connection
 
 __all__ = [
     "OUTBOX_TABLE",
     "ChangeEvent",
     "ChangeOp",
+    "ensure_outbox",
     "insert_changes_sql",
     "key_text",
     "outbox_ddl",
+    "pending_changes",
+    "record_changes",
 ]
 
 OUTBOX_TABLE = "_datatier_changes"
@@ -85,3 +92,46 @@ def insert_changes_sql(provider: str, rows: int) -> str:
     else:
         values = ", ".join(f"(${3 * i + 1}, ${3 * i + 2}, ${3 * i + 3})" for i in range(rows))
     return f'INSERT INTO "{OUTBOX_TABLE}" ("model", "op", "key") VALUES {values}'
+
+
+# The events of the write call running in this task, or None when changes are not recorded.
+# The engine sets a fresh list around each write call; the writer appends (model, op, key).
+pending_changes: ContextVar[list[tuple[str, str, str]] | None] = ContextVar(
+    "datatier_pending_changes", default=None
+)
+
+
+async def ensure_outbox(conn: Connection, provider: str) -> None:
+    """Create the outbox table, its sequence and indexes on ``conn`` if they are missing."""
+    for statement in outbox_ddl(provider):
+        await conn.execute(statement)
+
+
+def _record_sql(provider: str) -> str:
+    # One statement shape for any number of events: PostgreSQL takes three text arrays,
+    # SQLite one JSON array of [model, op, key] triples, so the driver prepares it once and
+    # no event count runs into a parameter limit.
+    table = f'"{OUTBOX_TABLE}" ("model", "op", "key")'
+    if provider == "sqlite":
+        return (
+            f"INSERT INTO {table} SELECT json_extract(value, '$[0]'),"
+            " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)"
+        )
+    return f"INSERT INTO {table} SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+
+
+_RECORD_SQL = {provider: _record_sql(provider) for provider in ("sqlite", "postgresql")}
+
+
+async def record_changes(
+    conn: Connection, provider: str, events: Sequence[tuple[str, str, str]]
+) -> None:
+    """Insert ``events`` ((model, op, key) triples, in order) into the outbox with one
+    statement on ``conn``, inside the caller's transaction."""
+    if not events:
+        return
+    if provider == "sqlite":
+        await conn.execute(_RECORD_SQL["sqlite"], [orjson.dumps(events).decode()])
+        return
+    models, ops, keys = (list(column) for column in zip(*events, strict=True))
+    await conn.execute(_RECORD_SQL["postgresql"], [models, ops, keys])

@@ -7,8 +7,8 @@ GraphQL, RPC and the Python client all end here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -16,6 +16,7 @@ from datatier.dialects import get_dialect
 from datatier.drivers._protocol import Connection
 from datatier.errors import NotFound, ValidationError
 from datatier.migrate._ddl import to_metadata
+from datatier.query._changes import pending_changes, record_changes
 from datatier.query._compile import Compiled, Compiler, FieldCodec
 from datatier.query._dialect import QueryDialect, query_dialect
 from datatier.query._model_info import SchemaInfo
@@ -25,15 +26,27 @@ from datatier.schema._ir import Field, Schema
 
 __all__ = ["CodecFactory", "Engine"]
 
+T = TypeVar("T")
 CodecFactory = Callable[[str, Field, Schema], Any]
 MAX_SHAPES = 10_000  # compiled statements kept per engine
 
 
 class Engine:
-    """Runs query documents for one schema on one kind of database."""
+    """Runs query documents for one schema on one kind of database.
+
+    With ``record_changes`` (settable at any time) every write call also inserts one change
+    event per row it created, updated, deleted or (many-to-many) linked into the outbox table
+    ``_datatier_changes``, with one extra statement in the write's own transaction; the
+    table must exist (``datatier.query._changes.ensure_outbox``).
+    """
 
     def __init__(
-        self, schema: Schema, provider: str, codec_factory: CodecFactory | None = None
+        self,
+        schema: Schema,
+        provider: str,
+        codec_factory: CodecFactory | None = None,
+        *,
+        record_changes: bool = False,
     ) -> None:
         if codec_factory is None:
             from datatier.query._codecs import codec_for
@@ -41,6 +54,7 @@ class Engine:
             codec_factory = codec_for
         self.schema = schema
         self.provider = provider
+        self.record_changes = record_changes
         self.info = SchemaInfo(schema)
         self.dialect: QueryDialect = query_dialect(provider)
         metadata = to_metadata(schema, get_dialect(provider))
@@ -197,17 +211,63 @@ class Engine:
     # -- writes (the caller runs each in a transaction) --------------------------------
 
     async def create(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert one record (and its nested writes); the record as ``select``/``include`` ask."""
+        return await self._recorded(conn, self._create(conn, model, args))
+
+    async def create_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        """Insert records of scalar fields; how many were inserted."""
+        return await self._recorded(conn, self._create_many(conn, model, args))
+
+    async def update(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Update the record a unique ``where`` names (NotFound if none); the record after."""
+        return await self._recorded(conn, self._update(conn, model, args))
+
+    async def update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        """Update the records ``where`` selects; how many changed."""
+        return await self._recorded(conn, self._update_many(conn, model, args))
+
+    async def upsert(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Update the record a unique ``where`` names, or create it; the record after."""
+        return await self._recorded(conn, self._upsert(conn, model, args))
+
+    async def delete(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Delete the record a unique ``where`` names (NotFound if none); the record before."""
+        return await self._recorded(conn, self._delete(conn, model, args))
+
+    async def delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+        """Delete the records ``where`` selects; how many went."""
+        return await self._recorded(conn, self._delete_many(conn, model, args))
+
+    async def _recorded(self, conn: Connection, write: Awaitable[T]) -> T:
+        """Await ``write``; when recording changes, collect its events meanwhile and insert
+        them after it (a write that raises records nothing: its transaction rolls back)."""
+        if not self.record_changes:
+            return await write
+        events: list[tuple[str, str, str]] = []
+        token = pending_changes.set(events)
+        try:
+            result = await write
+        finally:
+            pending_changes.reset(token)
+        await record_changes(conn, self.provider, events)
+        return result
+
+    async def _create(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(args, ("data", "select", "include"), "create")
         key = await self.writer.create(conn, model, args.get("data"))
         return await self._read_key(conn, model, key, args)
 
-    async def create_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+    async def _create_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("data", "skipDuplicates"), "createMany")
         return await self.writer.create_many(
             conn, model, args.get("data"), bool(args.get("skipDuplicates", False))
         )
 
-    async def update(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    async def _update(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(args, ("where", "data", "select", "include"), "update")
         key = await self._unique_key(conn, model, args.get("where"))
         if key is None:
@@ -219,11 +279,13 @@ class Engine:
         )
         return await self._read_key(conn, model, keys[0] if keys else key, args)
 
-    async def update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+    async def _update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where", "data"), "updateMany")
         return await self.writer.update_where(conn, model, args.get("where"), args.get("data"))
 
-    async def upsert(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    async def _upsert(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(args, ("where", "create", "update", "select", "include"), "upsert")
         for required in ("where", "create", "update"):
             if required not in args:
@@ -239,7 +301,9 @@ class Engine:
             key = keys[0] if keys else key
         return await self._read_key(conn, model, key, args)
 
-    async def delete(self, conn: Connection, model: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    async def _delete(
+        self, conn: Connection, model: str, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(args, ("where", "select", "include"), "delete")
         key = await self._unique_key(conn, model, args.get("where"))
         if key is None:
@@ -248,7 +312,7 @@ class Engine:
         await self.writer.delete_where(conn, model, _key_where(key))
         return record
 
-    async def delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
+    async def _delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where",), "deleteMany")
         return await self.writer.delete_where(conn, model, args.get("where"))
 

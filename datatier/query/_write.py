@@ -8,13 +8,14 @@ converted by the same codecs as reads, and SQL is compiled once per statement sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from datatier.errors import NotFound, RequiredRelationViolation, ValidationError
+from datatier.query._changes import key_text, pending_changes
 from datatier.query._ids import generator_for
 from datatier.query._links import Link
 from datatier.query._model_info import ModelInfo
@@ -85,6 +86,25 @@ class Writer:
             return await conn.fetch(sql, args)
         return await conn.execute(sql, args)
 
+    def _changed(self, info: ModelInfo, op: str, keys: Iterable[Sequence[Any]]) -> None:
+        """Record ``op`` on each row whose key (database values, in key-field order) is in
+        ``keys``, when the running write call records changes."""
+        events = pending_changes.get()
+        if events is None:
+            return
+        decode = [self._codec(info, name).from_db for name in info.key_fields]
+        for key in keys:
+            values = [
+                value if conv is None or value is None else conv(value)
+                for conv, value in zip(decode, key, strict=True)
+            ]
+            events.append((info.name, op, key_text(values)))
+
+    def _changed_keyless(self, info: ModelInfo, op: str, count: int) -> None:
+        # A model without a key that finds a row again: one event per row, each keyed "[]".
+        if count and pending_changes.get() is not None:
+            self._changed(info, op, [()] * count)
+
     def _table(self, info: ModelInfo) -> sa.Table:
         model = info.model
         return self.engine.compiler.tables[
@@ -133,6 +153,7 @@ class Writer:
 
         rows = await self._run(conn, ("insert", model, columns), build, params, rows=True)
         key = dict(zip(keys, rows[0], strict=True))
+        self._changed(info, "create", rows)
         for link, value, field_path in after:
             await self._nested_many(conn, info, key, link, value, field_path, creating=True)
         return key
@@ -160,22 +181,39 @@ class Writer:
             self._check_required(info, values, ("data", index))
             columns = tuple(values)
             table = self._table(info)
+            recording = pending_changes.get() is not None and bool(info.key_fields)
 
-            def build(columns: tuple[str, ...] = columns, table: sa.Table = table) -> Any:
+            def build(
+                columns: tuple[str, ...] = columns,
+                table: sa.Table = table,
+                recording: bool = recording,
+            ) -> Any:
                 values: dict[str, Any] = {
                     info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)
                 }
                 if skip_duplicates:
-                    return self.engine.dialect.insert_skipping_duplicates(table, values)
-                return sa.insert(table).values(values)
+                    statement = self.engine.dialect.insert_skipping_duplicates(table, values)
+                else:
+                    statement = sa.insert(table).values(values)
+                if recording:
+                    statement = statement.returning(
+                        *(table.c[info.scalars[k].db_name] for k in info.key_fields)
+                    )
+                return statement
 
-            count += await self._run(
+            result = await self._run(
                 conn,
-                ("insertMany", model, columns, skip_duplicates),
+                ("insertMany", model, columns, skip_duplicates, recording),
                 build,
                 list(values.values()),
-                rows=False,
+                rows=recording,
             )
+            if recording:
+                self._changed(info, "create", result)
+                count += len(result)
+            else:
+                count += result
+                self._changed_keyless(info, "create", result)
         return count
 
     def _scalar_value(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
@@ -450,6 +488,7 @@ class Writer:
         table = self._table(target)
         base = len(params)
         values = list(own) if own is not None else [None] * len(link.target_columns)
+        recording = pending_changes.get() is not None and bool(target.key_fields)
 
         def build() -> Any:
             statement = sa.update(table).values(
@@ -459,17 +498,24 @@ class Writer:
                 statement = statement.where(
                     self.engine.compiler._condition(target, table, cond, _scope())
                 )
+            if recording:
+                statement = statement.returning(
+                    *(table.c[target.scalars[k].db_name] for k in target.key_fields)
+                )
             return statement
 
-        return int(
-            await self._run(
-                conn,
-                ("setFk", target.name, link.field, cond, base),
-                build,
-                [*params, *values],
-                rows=False,
-            )
+        result = await self._run(
+            conn,
+            ("setFk", target.name, link.field, cond, base, recording),
+            build,
+            [*params, *values],
+            rows=recording,
         )
+        if recording:
+            self._changed(target, "update", result)
+            return len(result)
+        self._changed_keyless(target, "update", int(result))
+        return int(result)
 
     async def _link_through(
         self, conn: Connection, link: Link, own: Sequence[Any], other: Sequence[Any]
@@ -487,9 +533,11 @@ class Writer:
             }
             return self.engine.dialect.insert_skipping_duplicates(table, values)
 
-        await self._run(
+        linked = await self._run(
             conn, ("link", through.table, through.own), build, [own[0], other[0]], rows=False
         )
+        if linked:
+            self._linked(link, own, [other])
 
     async def _unlink_through(
         self,
@@ -508,6 +556,7 @@ class Writer:
         target_table = self._table(target)
         cond, params = self.engine.planner.where(target.name, where)
         base = len(params)
+        recording = pending_changes.get() is not None
 
         def build() -> Any:
             chosen = sa.select(target_table.c[link.target_columns[0]]).select_from(target_table)
@@ -515,19 +564,32 @@ class Writer:
                 chosen = chosen.where(
                     self.engine.compiler._condition(target, target_table, cond, _scope())
                 )
-            return sa.delete(table).where(
+            statement: Any = sa.delete(table).where(
                 table.c[through.own] == sa.bindparam(f"p{base}"), table.c[through.other].in_(chosen)
             )
+            if recording:
+                statement = statement.returning(table.c[through.other])
+            return statement
 
-        return int(
-            await self._run(
-                conn,
-                ("unlink", through.table, through.own, cond, base),
-                build,
-                [*params, own[0]],
-                rows=False,
-            )
+        result = await self._run(
+            conn,
+            ("unlink", through.table, through.own, cond, base, recording),
+            build,
+            [*params, own[0]],
+            rows=recording,
         )
+        if recording:
+            self._linked(link, own, result)
+            return len(result)
+        return int(result)
+
+    def _linked(self, link: Link, own: Sequence[Any], others: Sequence[Sequence[Any]]) -> None:
+        """Record ``link`` on the parent row and on each row of ``others`` (target keys) that
+        an implicit many-to-many link was added to or removed from."""
+        if not others or pending_changes.get() is None:
+            return
+        self._changed(self.engine.info.model(link.model), "link", [own])
+        self._changed(self.engine.info.model(link.target), "link", others)
 
     async def _update_related(
         self,
@@ -672,8 +734,13 @@ class Writer:
                 values.append(self._codec(info, name).to_db(datetime.now(UTC)))
         cond, params = self.engine.planner.where(model, where)
         count = 0
-        want_keys = bool(relations) or keys_out is not None
+        recording = pending_changes.get() is not None and bool(info.key_fields)
+        want_keys = bool(relations) or keys_out is not None or recording
         keys: list[Key] = []
+        if recording and sets and any(name in info.key_fields for name, _ in sets):
+            # The update changes keys: the old ones name rows that no longer exist.
+            old = await self._keys_where(conn, info, cond, params)
+            self._changed(info, "update", (tuple(key.values()) for key in old))
         if sets:
             base = len(params)
             table = self._table(info)
@@ -706,8 +773,10 @@ class Writer:
             if want_keys:
                 keys = [dict(zip(info.key_fields, row, strict=True)) for row in result]
                 count = len(keys)
+                self._changed(info, "update", result)
             else:
                 count = int(result)
+                self._changed_keyless(info, "update", count)
         elif want_keys:
             keys = await self._keys_where(conn, info, cond, params)
         for key in keys if relations else ():
@@ -820,21 +889,35 @@ class Writer:
             [*raw.values(), *key.values()],
             rows=False,
         )
+        self._changed(info, "update", [tuple(key.values())])
 
     async def delete_where(self, conn: Connection, model: str, where: Any) -> int:
+        """``DELETE`` the records ``where`` selects; returns how many went."""
         info = self.engine.info.model(model)
         cond, params = self.engine.planner.where(model, where)
         table = self._table(info)
+        recording = pending_changes.get() is not None and bool(info.key_fields)
 
         def build() -> Any:
-            statement = sa.delete(table)
+            statement: Any = sa.delete(table)
             if cond is not None:
                 statement = statement.where(
                     self.engine.compiler._condition(info, table, cond, _scope())
                 )
+            if recording:
+                statement = statement.returning(
+                    *(table.c[info.scalars[k].db_name] for k in info.key_fields)
+                )
             return statement
 
-        return int(await self._run(conn, ("delete", model, cond), build, params, rows=False))
+        result = await self._run(
+            conn, ("delete", model, cond, recording), build, params, rows=recording
+        )
+        if recording:
+            self._changed(info, "delete", result)
+            return len(result)
+        self._changed_keyless(info, "delete", int(result))
+        return int(result)
 
 
 def _assignment(column: Any, op: str, param: Any) -> Any:
