@@ -524,12 +524,20 @@ def serve(
 
     import uvicorn
 
-    from datatier.api._serve import DEBUG_ENV, SCHEMA_ENV, URL_ENV, server_options
+    from datatier.api._serve import (
+        DEBUG_ENV,
+        SCHEMA_ENV,
+        URL_ENV,
+        load_procedures,
+        server_options,
+    )
 
     if reload and workers not in (None, 1):
         raise ConfigError("--reload runs one process; leave out --workers")
     config = load_config(Path.cwd(), os.environ, schema=schema, url=url)
     options = server_options(config.extra.get("server", {}), os.environ)
+    if options.procedures:  # a bad module is a clear error here, not a worker's traceback
+        load_procedures(options.procedures)
     if demo:
         path = Path(__file__).parent / "demo" / "schema.prisma"
         target = Path(".datatier/demo.db").resolve()

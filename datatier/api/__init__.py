@@ -9,6 +9,7 @@ from __future__ import annotations
 from datatier.api._app import create_app
 from datatier.api._auth import ApiKey, AuthSettings, Identity, hash_api_key
 from datatier.api._problems import HttpProblem, problem_for
+from datatier.api._procedures import Procedure, ProcedureContext, Procedures, procedure
 from datatier.api._ratelimit import Rate, RateLimitSettings, parse_rate
 from datatier.api._settings import ApiSettings
 
@@ -18,10 +19,14 @@ __all__ = [
     "AuthSettings",
     "HttpProblem",
     "Identity",
+    "Procedure",
+    "ProcedureContext",
+    "Procedures",
     "Rate",
     "RateLimitSettings",
     "create_app",
     "hash_api_key",
     "parse_rate",
     "problem_for",
+    "procedure",
 ]

@@ -6,7 +6,7 @@ is up, ``/readyz`` that the database answers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,6 +26,7 @@ from datatier.api._metrics import MetricsMiddleware, metrics_routes
 from datatier.api._openapi import openapi_routes
 from datatier.api._pipeline import READ_OPERATIONS
 from datatier.api._problems import HttpProblem, problem_response
+from datatier.api._procedures import Procedure, Procedures
 from datatier.api._ratelimit import RateLimitMiddleware
 from datatier.api._rest import rest_routes
 from datatier.api._rpc import rpc_routes
@@ -37,13 +38,22 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    client: Client, settings: ApiSettings | None = None, *, close_client: bool = False
+    client: Client,
+    settings: ApiSettings | None = None,
+    *,
+    procedures: Procedures | Iterable[Procedure | Callable[..., Awaitable[Any]]] | None = None,
+    close_client: bool = False,
 ) -> Starlette:
-    """An ASGI app for ``client``'s schema and database; ``close_client`` closes its pool
-    when the app shuts down (the app does not own a client passed in otherwise)."""
+    """An ASGI app for ``client``'s schema and database; ``procedures`` (a ``Procedures``
+    registry, or a list of ``procedure(...)``s / typed async functions) are served under
+    ``/rpc/{name}``; ``close_client`` closes the client's pool when the app shuts down (the
+    app does not own a client passed in otherwise)."""
     settings = settings or ApiSettings()
+    registry = Procedures.of(procedures)
+    models = client.engine.info.models
+    registry.check_names(name[:1].lower() + name[1:] for name in models)
     if settings.auth is not None:  # a misspelt model in the role rules is a startup error
-        settings.auth.check_models(client.engine.info.models)
+        settings.auth.check_models(models, (p.name for p in registry))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +88,7 @@ def create_app(
     )
     app.state.client = client
     app.state.settings = settings
+    app.state.procedures = registry
     return app
 
 

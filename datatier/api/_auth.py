@@ -48,14 +48,16 @@ __all__ = [
     "Identity",
     "JwksCache",
     "authorize",
+    "authorize_procedure",
     "hash_api_key",
     "operation_kind",
     "route_path",
     "send_json",
 ]
 
-OperationKind = Literal["read", "create", "update", "delete"]
-OPERATION_KINDS: tuple[OperationKind, ...] = ("read", "create", "update", "delete")
+OperationKind = Literal["read", "create", "update", "delete", "call"]
+# ``call`` is the one kind of a user-defined procedure (a rule keyed by the procedure's name).
+OPERATION_KINDS: tuple[OperationKind, ...] = ("read", "create", "update", "delete", "call")
 
 # Prisma Client's operation names (lower-cased, underscores dropped, so ``find_many`` matches too)
 # and the kinds of access each needs. An upsert may create or update, so it needs both.
@@ -312,10 +314,10 @@ class AuthSettings:
             values["public_paths"] = tuple(values["public_paths"])
         return cls(**values)
 
-    def check_models(self, models: Iterable[str]) -> None:
-        """Raise ``ConfigError`` if a rule names a model that is not in ``models`` (the schema's):
-        a misspelt model would otherwise just forbid everything, silently."""
-        known = {_model_key(model) for model in models}
+    def check_models(self, models: Iterable[str], procedures: Iterable[str] = ()) -> None:
+        """Raise ``ConfigError`` if a rule names a model that is not in ``models`` (the schema's)
+        nor a procedure: a misspelt name would otherwise just forbid everything, silently."""
+        known = {_model_key(model) for model in [*models, *procedures]}
         for role, rules in self._rules.items():
             for model in rules:
                 if model == "*" or model in known:
@@ -328,7 +330,7 @@ class AuthSettings:
                 )
                 raise ConfigError(
                     f"auth rules: role {role!r} names model {model!r}, which the schema does not "
-                    f"have; {hint}"
+                    f"have (nor is it a procedure); {hint}"
                 )
 
     @property
@@ -395,6 +397,22 @@ def authorize(
                 model=model,
                 operation=operation,
             )
+
+
+def authorize_procedure(identity: Identity | None, name: str, auth: AuthSettings) -> None:
+    """Raise ``Forbidden`` unless ``identity``'s role may ``call`` the procedure ``name``."""
+    if identity is None:
+        raise Forbidden(
+            f"procedure {name}: the request has no identity (is AuthMiddleware installed?)",
+            operation=name,
+        )
+    if not auth.allows(identity.role, name, "call"):
+        raise Forbidden(
+            f"role {identity.role!r} may not call procedure {name}; add 'call' for "
+            f"{_model_key(name)!r} to the role's rules to allow it",
+            role=identity.role,
+            operation=name,
+        )
 
 
 class JwksCache:

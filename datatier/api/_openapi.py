@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from datatier.api._json import dumps
+from datatier.api._openapi_procedures import procedure_paths
 from datatier.api._pipeline import OPERATIONS, READ_OPERATIONS
+from datatier.api._procedures import Procedures
 from datatier.api._settings import ApiSettings
 from datatier.client import Client
 from datatier.query._model_info import ModelInfo
@@ -81,7 +83,8 @@ def openapi_routes() -> list[Route]:
 async def openapi_json(request: Request) -> Response:
     document = getattr(request.app.state, "openapi", None)
     if document is None:
-        document = dumps(build_openapi(request.app.state.client, request.app.state.settings))
+        state = request.app.state
+        document = dumps(build_openapi(state.client, state.settings, state.procedures))
         request.app.state.openapi = document
     return Response(document, media_type="application/json")
 
@@ -470,9 +473,16 @@ class _Builder:
 _NEEDS_UNIQUE = frozenset({"findUnique", "findUniqueOrThrow", "update", "upsert", "delete"})
 
 
-def build_openapi(client: Client, settings: ApiSettings) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``client``'s schema as this app serves it."""
-    return _Builder(client, settings).document()
+def build_openapi(
+    client: Client, settings: ApiSettings, procedures: Procedures | None = None
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``client``'s schema (and ``procedures``) as this app
+    serves it."""
+    document = _Builder(client, settings).document()
+    if procedures:
+        schemas = document["components"]["schemas"]
+        document["paths"].update(procedure_paths(procedures, schemas))
+    return document
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -645,13 +655,22 @@ def _responses(ok: dict[str, Any], *extra: int, status: int = 200) -> dict[str, 
 
 def _batch_operation() -> dict[str, Any]:
     call = {
-        "type": "object",
-        "required": ["model", "operation"],
-        "properties": {
-            "model": {"type": "string"},
-            "operation": {"type": "string", "enum": list(OPERATIONS)},
-            "args": {"type": "object"},
-        },
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["model", "operation"],
+                "properties": {
+                    "model": {"type": "string"},
+                    "operation": {"type": "string", "enum": list(OPERATIONS)},
+                    "args": {"type": "object"},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["procedure"],
+                "properties": {"procedure": {"type": "string"}, "args": {}},
+            },
+        ]
     }
     return {
         "summary": "Several calls, optionally in one transaction (all or nothing)",

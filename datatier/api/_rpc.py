@@ -1,26 +1,32 @@
 """RPC under ``/rpc/{model}/{operation}``: Prisma Client's operations and documents as they
-are; reads by ``GET ?q=<json>`` or POST, writes by POST; ``POST /rpc/$batch``.
+are; reads by ``GET ?q=<json>`` or POST, writes by POST; user-defined procedures under
+``/rpc/{name}`` (``_procedures.py``); ``POST /rpc/$batch`` runs several of either.
 
 Answers are ``{"data": <the operation's result>}``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pydantic
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from datatier.api._cachehooks import WROTE
 from datatier.api._json import dumps, loads
 from datatier.api._pipeline import OPERATIONS, READ_OPERATIONS, execute, resolve_model
 from datatier.api._problems import HttpProblem, problem_for
+from datatier.api._procedures import Procedure, ProcedureContext, Procedures, to_problem_errors
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
 
-__all__ = ["rpc_routes"]
+__all__ = ["rpc_routes", "run_procedure"]
 
 JSON = "application/json"
+_log = logging.getLogger("datatier.api")
 
 
 def rpc_routes() -> list[Route]:
@@ -28,6 +34,7 @@ def rpc_routes() -> list[Route]:
     return [
         Route("/rpc/$batch", batch, methods=["POST"]),
         Route("/rpc/{model}/{operation}", call, methods=["GET", "POST"]),
+        Route("/rpc/{name}", call_procedure, methods=["GET", "POST"]),
     ]
 
 
@@ -94,18 +101,22 @@ async def batch(request: Request) -> Response:
             f"{len(calls)} calls in one batch; the maximum is {settings.max_batch}",
             path=("calls",),
         )
-    planned = [_plan(client, index, item) for index, item in enumerate(calls)]
+    procedures: Procedures = request.app.state.procedures
+    planned = [_plan(client, procedures, index, item) for index, item in enumerate(calls)]
     if transaction:
         results: list[Any] = []
         async with client.tx() as tx:
-            for index, (model, operation, args) in enumerate(planned):
-                results.append(await _run(request, index, model, operation, args, tx))
+            for index, (target, operation, args) in enumerate(planned):
+                results.append(await _run(request, index, target, operation, args, tx))
         return Response(dumps({"data": results}), media_type=JSON)
     data: list[Any] = []
     errors: list[dict[str, Any]] = []
-    for index, (model, operation, args) in enumerate(planned):
+    for index, (target, operation, args) in enumerate(planned):
         try:
-            data.append(await execute(request, model, operation, args))
+            if isinstance(target, Procedure):
+                data.append(await run_procedure(request, target, args, ("args",)))
+            else:
+                data.append(await execute(request, target, operation, args))
         except Exception as error:
             _, problem = problem_for(error, debug=settings.debug)
             problem["path"] = ["calls", index, *problem.get("path", [])]
@@ -117,12 +128,23 @@ async def batch(request: Request) -> Response:
     return Response(dumps(answer), media_type=JSON)
 
 
-def _plan(client: Client, index: int, item: Any) -> tuple[str, str, dict[str, Any]]:
+def _plan(
+    client: Client, procedures: Procedures, index: int, item: Any
+) -> tuple[str | Procedure, str, Any]:
+    """(model, operation, args) of one batch call, or (procedure, "", input)."""
+    if isinstance(item, dict) and isinstance(item.get("procedure"), str):
+        try:
+            found = _procedure(procedures, item["procedure"])
+        except HttpProblem as problem:
+            problem.path = ("calls", index, "procedure")
+            raise
+        return found, "", item.get("args")
     if not isinstance(item, dict) or not isinstance(item.get("model"), str):
         raise HttpProblem(
             400,
             "validation_error",
-            'each call is {"model": "<accessor>", "operation": "<name>", "args": {...}}',
+            'each call is {"model": "<accessor>", "operation": "<name>", "args": {...}} '
+            'or {"procedure": "<name>", "args": <input>}',
             path=("calls", index),
         )
     operation = item.get("operation")
@@ -143,10 +165,17 @@ def _plan(client: Client, index: int, item: Any) -> tuple[str, str, dict[str, An
 
 
 async def _run(
-    request: Request, index: int, model: str, operation: str, args: dict[str, Any], tx: Transaction
+    request: Request,
+    index: int,
+    target: str | Procedure,
+    operation: str,
+    args: Any,
+    tx: Transaction,
 ) -> Any:
     try:
-        return await execute(request, model, operation, args, runner=tx)
+        if isinstance(target, Procedure):
+            return await run_procedure(request, target, args, ("args",), tx)
+        return await execute(request, target, operation, args, runner=tx)
     except HttpProblem as problem:
         problem.path = ("calls", index, *problem.path)
         raise
@@ -160,3 +189,94 @@ async def _run(
             path=("calls", index, *body.get("path", [])),
             extra={k: v for k, v in body.items() if k in ("prisma_code", "fields", "model")},
         ) from error
+
+
+def _procedure(procedures: Procedures, name: str) -> Procedure:
+    found = procedures.get(name)
+    if found is None:
+        known = ", ".join(sorted(p.name for p in procedures)) or "none are registered"
+        raise HttpProblem(
+            404,
+            "unknown_procedure",
+            f"no procedure `{name}` (procedures: {known}); model operations are "
+            "/rpc/{model}/{operation}",
+            title="Unknown procedure",
+            path=(name,),
+        )
+    return found
+
+
+async def call_procedure(request: Request) -> Response:
+    procedures: Procedures = request.app.state.procedures
+    found = _procedure(procedures, request.path_params["name"])
+    if request.method == "GET":
+        if not found.read_only:
+            raise HttpProblem(
+                405,
+                "method_not_allowed",
+                f"procedure `{found.name}` is not read-only; send it by POST",
+                title="Method not allowed",
+                headers={"Allow": "POST"},
+            )
+        raw = request.query_params.get("q")
+        args = loads(raw, "q") if raw else None
+    else:
+        body = await request.body()
+        args = loads(body, "body") if body.strip() else None
+    result = await run_procedure(request, found, args, ())
+    return Response(dumps({"data": result}), media_type=JSON)
+
+
+async def run_procedure(
+    request: Request,
+    found: Procedure,
+    args: Any,
+    path: tuple[str | int, ...],
+    runner: Transaction | None = None,
+) -> Any:
+    """Authorize, validate ``args`` against the input type, run ``found`` (in ``runner``, else a
+    transaction of its own unless it is read-only) and give its output in JSON form.
+
+    Bad input is a 400 ``validation_error`` whose ``path`` (after ``path``) names the bad field
+    and whose ``errors`` list every problem pydantic found.
+    """
+    client: Client = request.app.state.client
+    settings: ApiSettings = request.app.state.settings
+    identity = request.scope.get("state", {}).get("identity")
+    if settings.auth is not None:
+        from datatier.api._auth import authorize_procedure
+
+        authorize_procedure(identity, found.name, settings.auth)
+    value = None
+    if found.input is not None:
+        try:
+            value = found.input.validate_python(args)
+        except pydantic.ValidationError as error:
+            errors = to_problem_errors(error)
+            first = errors[0]
+            where = ".".join(str(p) for p in first["path"]) or "the input"
+            raise HttpProblem(
+                400,
+                "validation_error",
+                f"procedure {found.name}: {where}: {first['message']}",
+                title="Invalid input",
+                path=(*path, *first["path"]),
+                extra={"errors": errors},
+            ) from None
+    if not found.read_only:
+        request.scope.setdefault("state", {})[WROTE] = True
+    if runner is not None:
+        result = await found.run(ProcedureContext(runner, identity, request), value)
+    elif found.read_only:
+        result = await found.run(ProcedureContext(client, identity, request), value)
+    else:
+        async with client.tx() as tx:
+            result = await found.run(ProcedureContext(tx, identity, request), value)
+    try:
+        return found.output.dump_python(found.output.validate_python(result), mode="json")
+    except pydantic.ValidationError as error:
+        # the server's bug, not the caller's: a 500 that says so only in the log (or debug)
+        _log.error("procedure %s returned a value its output type rejects: %s", found.name, error)
+        raise RuntimeError(
+            f"procedure {found.name} returned a value its output type rejects: {error}"
+        ) from None

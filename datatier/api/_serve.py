@@ -7,7 +7,9 @@ The command resolves the schema and URL once and hands them to the workers throu
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,19 +20,32 @@ from starlette.applications import Starlette
 from datatier.api._app import create_app
 from datatier.api._auth import AuthSettings
 from datatier.api._graphql_settings import GraphqlSettings
+from datatier.api._procedures import Procedures
 from datatier.api._ratelimit import RateLimitSettings
 from datatier.api._settings import ApiSettings
 from datatier.client import Client
 from datatier.config import load_config
 from datatier.errors import ConfigError
 
-__all__ = ["SCHEMA_ENV", "URL_ENV", "ServerOptions", "app_from_environment", "server_options"]
+__all__ = [
+    "SCHEMA_ENV",
+    "URL_ENV",
+    "ServerOptions",
+    "app_from_environment",
+    "load_procedures",
+    "server_options",
+]
 
 SCHEMA_ENV = "DATATIER_SERVE_SCHEMA"
 URL_ENV = "DATATIER_SERVE_URL"
 DEBUG_ENV = "DATATIER_SERVE_DEBUG"
 
-_LISTEN_KEYS: Mapping[str, type] = {"host": str, "port": int, "workers": int}
+_LISTEN_KEYS: Mapping[str, type] = {
+    "host": str,
+    "port": int,
+    "workers": int,
+    "procedures": str,
+}
 _SETTING_KEYS: Mapping[str, type] = {
     "default_page": int,
     "max_page": int,
@@ -44,11 +59,13 @@ _SETTING_KEYS: Mapping[str, type] = {
 
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
-    """Where to listen and how many worker processes, plus the app's settings."""
+    """Where to listen and how many worker processes, the module whose ``procedures`` the app
+    serves (``"myapp.procs"``; None: none), plus the app's settings."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    procedures: str | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
 
 
@@ -98,4 +115,28 @@ def app_from_environment() -> Starlette:
     config = load_config(Path.cwd(), os.environ)
     table = config.extra.get("server", {})
     options = server_options(table, os.environ)
-    return create_app(Client(schema, url), options.settings, close_client=True)
+    procedures = load_procedures(options.procedures) if options.procedures else None
+    return create_app(
+        Client(schema, url), options.settings, procedures=procedures, close_client=True
+    )
+
+
+def load_procedures(module_name: str) -> Procedures:
+    """The ``procedures`` registry of module ``module_name`` (importable from the working
+    directory, the project's root); ``ConfigError`` saying what is missing otherwise."""
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(
+            f"[server] procedures = {module_name!r}: cannot import it ({error}); give a module "
+            "importable from the project's directory"
+        ) from None
+    registry = getattr(module, "procedures", None)
+    if not isinstance(registry, Procedures):
+        raise ConfigError(
+            f"[server] procedures = {module_name!r}: the module must define "
+            "`procedures = Procedures()` and register its functions on it"
+        )
+    return registry
