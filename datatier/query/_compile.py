@@ -221,7 +221,24 @@ class Compiler:
     ]:
         (_, model, where, selection, order, take, sign, skip, cursor, distinct) = shape
         info = self.info.model(model)
-        alias = self._alias(info, scope)
+        if (
+            cursor is not None
+            and not distinct
+            and order[:1]
+            and order[0][0] == "f"
+            and _nullable(self.info, info, order[0])
+        ):
+            alias = self._cursor_rows(info, where, order, take, sign, skip, cursor, scope)
+            # The rows are filtered and placed after the cursor already; the outer query
+            # orders them (with the key as tie-breaker, as the branches do) and pages.
+            order = order + tuple(
+                ("f", name, False, None)
+                for name in info.key_fields
+                if not any(item[0] == "f" and item[1] == name for item in order)
+            )
+            where = cursor = None
+        else:
+            alias = self._alias(info, scope)
         columns = self._columns(info, alias, selection, scope)
         statement = sa.select(*(c.expr.label(c.key) for c in columns)).select_from(alias)
         statement = self._filter_order_page(
@@ -229,6 +246,85 @@ class Compiler:
         )
         post = _reverse if sign < 0 else None
         return statement, columns, post
+
+    def _cursor_rows(
+        self,
+        info: ModelInfo,
+        where: Shape | None,
+        order: Shape,
+        take: int | None,
+        sign: int,
+        skip: int | None,
+        cursor: Shape,
+        scope: _Scope,
+    ) -> Any:
+        """The rows at or after a cursor whose first order key is nullable, as a derived table
+        with the model's columns.
+
+        The cursor condition ORs over where the cursor's and each row's first key are NULL,
+        and no index can serve an OR. So the rows come from three branches, one per case
+        (cursor value set and row value set, cursor value NULL and row value set, row value
+        NULL), each with the whole condition plus a bound an index can use, each ordered and
+        cut at ``take + skip``: a page then reads a few index entries past the cursor instead
+        of every row before it. A branch whose case does not hold for the cursor row is
+        dropped by the database before it reads anything.
+        """
+        _, _, desc, nulls = order[0]
+        nulls_last = (
+            nulls == "last" if nulls is not None else self.dialect.nulls_last_by_default(desc)
+        )
+        nulls_after = nulls_last == (sign > 0)  # NULLs come after every value, walking
+        branches = []
+        for case in ("value", "cursor_null", "row_null"):
+            if case == "cursor_null" and nulls_after:
+                continue  # every row with a value lies before a NULL cursor
+            alias = self._alias(info, scope)
+            keys = self._order_keys(info, alias, order, scope)
+            keys = keys + self._tie_breakers(info, alias, keys)
+            conditions = [] if where is None else [self._condition(info, alias, where, scope)]
+            conditions.append(
+                self._cursor_condition(info, alias, order, keys, cursor, sign, where, scope)
+            )
+            first, desc, _ = keys[0]
+            at_cursor = self._cursor_value(info, order[0][1], cursor, scope)
+            if case == "value":
+                bound = first <= at_cursor if desc == (sign > 0) else first >= at_cursor
+                conditions += [at_cursor.is_not(None), first.is_not(None), bound]
+            elif case == "cursor_null":
+                conditions += [at_cursor.is_(None), first.is_not(None)]
+            else:
+                conditions.append(first.is_(None))
+                if not nulls_after:  # NULL rows lie before a cursor that has a value
+                    conditions.append(at_cursor.is_(None))
+            branch = sa.select(*alias.c).where(*conditions).order_by(
+                *(_ordered(expr, d if sign > 0 else not d, n, sign) for expr, d, n in keys)
+            )
+            if take is not None:
+                limit: Any = sa.bindparam(f"p{take}", type_=sa.BigInteger)
+                if skip is not None:
+                    limit = limit + sa.bindparam(f"p{skip}", type_=sa.BigInteger)
+                branch = branch.limit(limit)
+            # Each branch sits in its own subquery: SQLite takes no ORDER BY/LIMIT on the
+            # members of a compound select.
+            member = branch.subquery(scope.name("b"))
+            branches.append(sa.select(*member.c))
+        return sa.union_all(*branches).subquery(scope.name("t"))
+
+    def _cursor_value(
+        self, info: ModelInfo, field: str, cursor: Shape, scope: _Scope
+    ) -> ColumnElement[Any]:
+        """``field`` of the cursor row, as a scalar subquery."""
+        alias = self._alias(info, scope)
+        locate = [
+            alias.c[info.scalars[name].db_name] == sa.bindparam(f"p{slot}")
+            for name, slot in cursor
+        ]
+        value: ColumnElement[Any] = (
+            sa.select(alias.c[info.scalars[field].db_name])
+            .where(*locate)
+            .scalar_subquery()
+        )
+        return value
 
     def _filter_order_page(
         self,
@@ -675,7 +771,14 @@ class Compiler:
         if where is not None:
             found = [*locate, self._condition(info, cursor_alias, where, scope)]
         exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*found))
-        return sa.and_(exists, sa.or_(*branches))
+        if nullable[0]:
+            return sa.and_(exists, sa.or_(*branches))
+        # Every branch keeps the first key at or beyond the cursor's value; said on its own, that
+        # bound lets the database start an index scan at the cursor instead of filtering
+        # every row before it.
+        first, desc, _ = keys[0]
+        bound = first <= values[0] if desc == (sign > 0) else first >= values[0]
+        return sa.and_(exists, bound, sa.or_(*branches))
 
     # -- helpers ---------------------------------------------------------------------
 
