@@ -161,6 +161,11 @@ _KNOWN_CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "test_empty_filter_inside_or_and_not": ("Tag", "findMany", {"where": {"OR": [{}]}}),
     "test_every_with_empty_filter": ("Tag", "findMany", {"where": {"posts": {"every": {}}}}),
+    "test_empty_or_inside_and": (
+        "User",
+        "findMany",
+        {"where": {"AND": [{"OR": []}, {"id": {"not": "u01"}}]}, "select": {"id": True}},
+    ),
     "test_not_of_not": ("Comment", "count", {"where": {"parentId": {"not": {"not": None}}}}),
     "test_not_with_several_conditions": (
         "UserSession",
@@ -238,6 +243,10 @@ async def test_empty_filter_inside_or_and_not(sql_backend: Backend, tmp_path: Pa
 
 async def test_every_with_empty_filter(sql_backend: Backend, tmp_path: Path) -> None:
     await check_known("test_every_with_empty_filter", sql_backend, tmp_path)
+
+
+async def test_empty_or_inside_and(sql_backend: Backend, tmp_path: Path) -> None:
+    await check_known("test_empty_or_inside_and", sql_backend, tmp_path)
 
 
 async def test_not_of_not(sql_backend: Backend, tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ class Filters:
         raise NotImplementedError
 
     def where(
-        self, info: ModelInfo, where: Any, path: Path, *, in_or: bool = False
+        self, info: ModelInfo, where: Any, path: Path, *, in_list: bool = False
     ) -> Shape | None:
         if where is None:
             return None
@@ -85,8 +85,10 @@ class Filters:
         for name, value in where.items():
             where_path = (*path, name)
             if name in ("AND", "OR", "NOT"):
-                if in_or and name == "OR" and value == []:
-                    continue  # Prisma drops an empty OR inside an OR branch (it is false elsewhere)
+                if in_list and name == "OR" and value == []:
+                    # Prisma drops an empty OR inside an AND or OR item; at the top of a
+                    # `where` (and under NOT) it is false.
+                    continue
                 cond = self.logical(info, name, value, where_path)
                 if cond is not None:
                     conditions.append(cond)
@@ -116,7 +118,7 @@ class Filters:
         conds = []
         for index, item in enumerate(items):
             item_path = (*path, index) if isinstance(value, list) else path
-            cond = self.where(info, item, item_path, in_or=op == "OR")
+            cond = self.where(info, item, item_path, in_list=op != "NOT")
             if cond is not None:  # an empty filter says nothing and is left out, as in Prisma
                 conds.append(cond)
         if op == "AND":
