@@ -167,6 +167,11 @@ _KNOWN_CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"where": {"AND": [{"OR": []}, {"id": {"not": "u01"}}]}, "select": {"id": True}},
     ),
     "test_not_of_not": ("Comment", "count", {"where": {"parentId": {"not": {"not": None}}}}),
+    "test_chain_of_nots_ending_in_a_value": (
+        "Comment",
+        "count",
+        {"where": {"id": {"not": {"not": {"not": 1}}}}},
+    ),
     "test_not_with_several_conditions": (
         "UserSession",
         "count",
@@ -247,6 +252,10 @@ async def test_every_with_empty_filter(sql_backend: Backend, tmp_path: Path) -> 
 
 async def test_empty_or_inside_and(sql_backend: Backend, tmp_path: Path) -> None:
     await check_known("test_empty_or_inside_and", sql_backend, tmp_path)
+
+
+async def test_chain_of_nots_ending_in_a_value(sql_backend: Backend, tmp_path: Path) -> None:
+    await check_known("test_chain_of_nots_ending_in_a_value", sql_backend, tmp_path)
 
 
 async def test_not_of_not(sql_backend: Backend, tmp_path: Path) -> None:

@@ -209,9 +209,10 @@ class Filters:
                         inner = self.scalar_filter(
                             info, name, {inner_op: inner_value, **mode}, op_path
                         )
-                        # Prisma reads not: {not: <value>} as not: <value> (no second negation);
-                        # not: {not: {<filters>}} negates twice, as logic says.
-                        plain_not = inner_op == "not" and not is_mapping(inner_value)
+                        # Prisma reads a chain of nots that ends in a value (not: {not: {not:
+                        # <value>}}, at any depth) as not: <value>; a chain that ends in
+                        # filters (not: {not: {gt: 1}}) negates at every level, as logic says.
+                        plain_not = inner_op == "not" and _ends_in_value(inner_value)
                         conds.append(inner if plain_not else ("not", inner))
                 else:
                     conds.append(
@@ -445,3 +446,10 @@ def _field_value(to_db: Callable[[Any], Any], value: Any, path: Path) -> Any:
         return to_db(value)
     except ValidationError as error:
         raise ValidationError(error.message, path) from None
+
+
+def _ends_in_value(operand: Any) -> bool:
+    """Whether ``operand`` is a value, or ``{not: ...}`` objects nested around one."""
+    while is_mapping(operand) and set(operand) - {"mode"} == {"not"}:
+        operand = operand["not"]
+    return not is_mapping(operand)
