@@ -568,6 +568,7 @@ def serve(
         workers=None if reload else workers or options.workers,
         reload=reload,
         log_level="warning",
+        timeout_graceful_shutdown=options.graceful_timeout,
     )
 
 

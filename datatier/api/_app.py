@@ -19,7 +19,9 @@ from starlette.routing import BaseRoute, Route
 
 from datatier.api._accesslog import AccessLogMiddleware
 from datatier.api._auth import AuthMiddleware
+from datatier.api._bodylimit import BodyLimitMiddleware
 from datatier.api._cachehooks import CacheHeadersMiddleware, cache_of
+from datatier.api._compression import CompressionMiddleware
 from datatier.api._graphql import graphql_routes
 from datatier.api._json import dumps
 from datatier.api._metrics import MetricsMiddleware, metrics_routes
@@ -93,18 +95,26 @@ def create_app(
 
 
 def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
-    """Outermost first: the access log (sees refused requests too), metrics, authentication
-    (rate limits count per identity), rate limiting, the cache headers (only with a cache)."""
+    """Outermost first: CORS (a preflight needs no credentials), the access log (sees refused
+    requests too), metrics, compression (of every answer, refusals included),
+    authentication, rate limiting (per identity), the body size limit, the cache headers
+    (only with a cache; inside auth: the cache key needs the identity)."""
     stack: list[Middleware] = []
+    if settings.cors is not None:
+        stack.append(settings.cors.middleware())
     if settings.access_log:
         stack.append(Middleware(AccessLogMiddleware))
     if settings.metrics:
         stack.append(Middleware(MetricsMiddleware, client=client))
+    if settings.compression is not None:
+        stack.append(Middleware(CompressionMiddleware, settings=settings.compression))
     if settings.auth is not None:
         stack.append(Middleware(AuthMiddleware, settings=settings))
     if settings.rate_limit is not None:
         stack.append(Middleware(RateLimitMiddleware, settings=settings))
-    if cache_of(client) is not None:  # inside auth: the cache key needs the identity
+    if settings.max_body_size is not None:
+        stack.append(Middleware(BodyLimitMiddleware, limit=settings.max_body_size))
+    if cache_of(client) is not None:
         stack.append(Middleware(CacheHeadersMiddleware, client=client))
     return stack
 

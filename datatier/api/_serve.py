@@ -19,6 +19,8 @@ from starlette.applications import Starlette
 
 from datatier.api._app import create_app
 from datatier.api._auth import AuthSettings
+from datatier.api._compression import CompressionSettings
+from datatier.api._cors import CorsSettings
 from datatier.api._graphql_settings import GraphqlSettings
 from datatier.api._procedures import Procedures
 from datatier.api._ratelimit import RateLimitSettings
@@ -45,7 +47,9 @@ _LISTEN_KEYS: Mapping[str, type] = {
     "port": int,
     "workers": int,
     "procedures": str,
+    "graceful_timeout": int,
 }
+_TABLES = ("auth", "rate_limit", "graphql", "cors", "compression")
 _SETTING_KEYS: Mapping[str, type] = {
     "default_page": int,
     "max_page": int,
@@ -54,18 +58,21 @@ _SETTING_KEYS: Mapping[str, type] = {
     "debug": bool,
     "metrics": bool,
     "access_log": bool,
+    "max_body_size": int,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
     """Where to listen and how many worker processes, the module whose ``procedures`` the app
-    serves (``"myapp.procs"``; None: none), plus the app's settings."""
+    serves (``"myapp.procs"``; None: none), how long a stopping server lets in-flight
+    requests finish (``graceful_timeout`` seconds), plus the app's settings."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     procedures: str | None = None
+    graceful_timeout: int = 30
     settings: ApiSettings = field(default_factory=ApiSettings)
 
 
@@ -74,10 +81,20 @@ def server_options(table: Mapping[str, Any], env: Mapping[str, str]) -> ServerOp
     listen: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key in ("auth", "rate_limit", "graphql"):
+        if key == "compression" and value is False:
+            values["compression"] = None
+            continue
+        if key in _TABLES:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"[server.{key}] must be a table")
-            if key == "auth":
+            if key == "cors":
+                values["cors"] = CorsSettings.from_config(value)
+            elif key == "compression":
+                try:
+                    values["compression"] = CompressionSettings(**value)
+                except (TypeError, ValueError) as error:
+                    raise ConfigError(f"[server.compression]: {error}") from None
+            elif key == "auth":
                 values["auth"] = AuthSettings.from_config(value, env)
             elif key == "rate_limit":
                 values["rate_limit"] = RateLimitSettings.from_config(value)
@@ -89,7 +106,7 @@ def server_options(table: Mapping[str, Any], env: Mapping[str, str]) -> ServerOp
             continue
         expected = _LISTEN_KEYS.get(key) or _SETTING_KEYS.get(key)
         if expected is None:
-            known = sorted([*_LISTEN_KEYS, *_SETTING_KEYS, "auth", "rate_limit", "graphql"])
+            known = sorted([*_LISTEN_KEYS, *_SETTING_KEYS, *_TABLES])
             raise ConfigError(f"[server]: unknown key `{key}`; known: {', '.join(known)}")
         if type(value) is not expected:
             raise ConfigError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from datatier.api._compression import CompressionSettings
+from datatier.api._cors import CorsSettings
 from datatier.api._graphql_settings import GraphqlSettings
 
 __all__ = ["ApiSettings"]
@@ -23,6 +25,9 @@ class ApiSettings:
     ``graphql`` holds the limits of ``/graphql`` (``GraphqlSettings``).
     ``metrics`` serves ``/metrics`` and counts requests (``_metrics.py``); ``access_log``
     logs one JSON line per request on the ``datatier.access`` logger (``_accesslog.py``).
+    ``cors`` (``CorsSettings``) lets browsers on other origins call the API; ``compression``
+    (``CompressionSettings``, None: off) gzip/br-encodes responses; a request body over
+    ``max_body_size`` bytes (None: no limit) is refused with 413.
     """
 
     default_page: int = 100
@@ -35,12 +40,18 @@ class ApiSettings:
     metrics: bool = True
     access_log: bool = False
     graphql: GraphqlSettings = field(default_factory=GraphqlSettings)
+    cors: CorsSettings | None = None
+    compression: CompressionSettings | None = field(default_factory=CompressionSettings)
+    max_body_size: int | None = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name in ("default_page", "max_page", "max_include_depth", "max_batch"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ApiSettings.{name} must be a positive integer, not {value!r}")
+        size = self.max_body_size
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise ValueError(f"ApiSettings.max_body_size must be a positive integer, not {size!r}")
         if self.default_page > self.max_page:
             raise ValueError(
                 f"ApiSettings.default_page ({self.default_page}) exceeds max_page "
