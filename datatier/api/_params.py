@@ -46,6 +46,8 @@ FILTER_OPERATORS = (
     "mode",
 )
 _LIST_OPERATORS = frozenset({"in", "notIn"})
+# On an optional field the text `null` in these means SQL NULL (else it is a value as usual).
+_NULL_OPERATORS = frozenset({"equals", "not"})
 _TEXT_OPERATORS = frozenset({"contains", "startsWith", "endsWith", "mode"})
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([A-Za-z]+)\])?$")
 
@@ -119,6 +121,8 @@ def parse_filters(
             value = raw
         elif operator in _LIST_OPERATORS:
             value = [to_value(info, field, part, name) for part in raw.split(",") if part]
+        elif raw == "null" and operator in _NULL_OPERATORS and not field.is_required:
+            value = None  # `field=null` is IS NULL, `field[not]=null` IS NOT NULL
         else:
             value = to_value(info, field, raw, name)
         condition = where.setdefault(field_name, {})

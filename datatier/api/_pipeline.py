@@ -93,9 +93,11 @@ async def execute(
     if not isinstance(document, Mapping):
         raise ValidationError("the query document must be a JSON object")
     if settings.auth is not None:
-        from datatier.api._auth import authorize
+        from datatier.api._auth import authorize, authorize_reads
 
-        authorize(getattr(request.state, "identity", None), model, operation, settings)
+        identity = request.scope.get("state", {}).get("identity")
+        authorize(identity, model, operation, settings)
+        authorize_reads(identity, client.engine.info, model, document, settings.auth)
     check_limits(client.engine.info, model, document, settings)
     if operation in ("aggregate", "groupBy"):
         document = _checked_aggregates(document)
