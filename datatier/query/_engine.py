@@ -7,7 +7,7 @@ GraphQL, RPC and the Python client all end here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from datatier.drivers._protocol import Connection
 from datatier.errors import NotFound, ValidationError
 from datatier.migrate._ddl import to_metadata
 from datatier.query._changes import pending_changes, record_changes
-from datatier.query._compile import Compiled, Compiler, FieldCodec
+from datatier.query._compile import Compiled, Compiler, FieldCodec, _row_decoder
 from datatier.query._dialect import QueryDialect, query_dialect
 from datatier.query._model_info import SchemaInfo
 from datatier.query._plan import Codec, DbValue, Planner, Shape
@@ -72,6 +72,9 @@ class Engine:
         self.compiler = Compiler(self.info, tables, self.dialect, self._compiler_codec)
         self._reads: dict[Shape, Compiled] = {}
         self._raw_fields: dict[str, dict[str, tuple[str, Any]]] = {}
+        self._write_decoders: dict[
+            tuple[str, tuple[str, ...]], Callable[[Any], dict[str, Any]]
+        ] = {}
         self.writer = Writer(self)
 
     def decode_raw(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -253,11 +256,23 @@ class Engine:
         return result
 
     async def _create(
-        self, conn: Connection, model: str, args: Mapping[str, Any]
+        self,
+        conn: Connection,
+        model: str,
+        args: Mapping[str, Any],
+        path: tuple[str, ...] = ("data",),
     ) -> dict[str, Any]:
         _only(args, ("data", "select", "include"), "create")
-        key = await self.writer.create(conn, model, args.get("data"))
-        return await self._read_key(conn, model, key, args)
+        fields = self._scalar_selection(model, args)
+        if fields is None:
+            key = await self.writer.create(conn, model, args.get("data"), path)
+            return await self._read_key(conn, model, key, args)
+        # No relation to read: the INSERT returns the record (what it nests never changes it).
+        rows: list[Sequence[Any]] = []
+        await self.writer.create(
+            conn, model, args.get("data"), path, returning=fields, row_out=rows
+        )
+        return self._decoder(model, fields)(rows[0])
 
     async def _create_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("data", "skipDuplicates"), "createMany")
@@ -269,15 +284,48 @@ class Engine:
         self, conn: Connection, model: str, args: Mapping[str, Any]
     ) -> dict[str, Any]:
         _only(args, ("where", "data", "select", "include"), "update")
-        key = await self._unique_key(conn, model, args.get("where"))
-        if key is None:
+        where = self._checked_unique(model, args.get("where"))
+        record = await self._update_unique(conn, model, where, args.get("data"), ("data",), args)
+        if record is None:
             raise NotFound(f"no `{model}` record to update matches the `where`")
-        # The update may change the key itself: read the record back by the key it returns.
+        return record
+
+    async def _update_unique(
+        self,
+        conn: Connection,
+        model: str,
+        where: Any,
+        data: Any,
+        path: tuple[str, ...],
+        args: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """Update the record a (checked) unique ``where`` names; the record after, as ``args``
+        select it, or None when no record matches.
+
+        Without relations to read, and without nested writes that could change the record's
+        own columns afterwards, the ``UPDATE`` returns the record: one statement. Otherwise
+        it returns the key (which the update may change) and the record is read by it.
+        """
+        fields = self._scalar_selection(model, args)
+        if fields is not None and not self._own_row_final(model, data):
+            fields = None
         keys: list[dict[str, Any]] = []
+        rows: list[Sequence[Any]] = []
         await self.writer.update_where(
-            conn, model, _key_where(key), args.get("data"), keys_out=keys
+            conn,
+            model,
+            where,
+            data,
+            path,
+            keys_out=keys,
+            returning=fields or (),
+            rows_out=rows if fields is not None else None,
         )
-        return await self._read_key(conn, model, keys[0] if keys else key, args)
+        if not keys:
+            return None
+        if fields is not None and rows:
+            return self._decoder(model, fields)(rows[0])
+        return await self._read_key(conn, model, keys[0], args)
 
     async def _update_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where", "data"), "updateMany")
@@ -290,44 +338,90 @@ class Engine:
         for required in ("where", "create", "update"):
             if required not in args:
                 raise ValidationError(f"upsert needs `{required}`", (required,))
-        key = await self._unique_key(conn, model, args["where"])
-        if key is None:
-            key = await self.writer.create(conn, model, args["create"], ("create",))
-        else:
-            keys: list[dict[str, Any]] = []
-            await self.writer.update_where(
-                conn, model, _key_where(key), args["update"], ("update",), keys_out=keys
-            )
-            key = keys[0] if keys else key
-        return await self._read_key(conn, model, key, args)
+        # UPDATE first: when it finds the record the upsert is done, else INSERT.
+        where = self._checked_unique(model, args["where"])
+        record = await self._update_unique(conn, model, where, args["update"], ("update",), args)
+        if record is not None:
+            return record
+        return await self._create(
+            conn, model, {"data": args["create"], **_read_args(args)}, ("create",)
+        )
 
     async def _delete(
         self, conn: Connection, model: str, args: Mapping[str, Any]
     ) -> dict[str, Any]:
         _only(args, ("where", "select", "include"), "delete")
-        key = await self._unique_key(conn, model, args.get("where"))
-        if key is None:
+        where = self._checked_unique(model, args.get("where"))
+        fields = self._scalar_selection(model, args)
+        if fields is not None:
+            # No relation to read: the DELETE returns the record.
+            rows: list[Sequence[Any]] = []
+            await self.writer.delete_where(conn, model, where, returning=fields, rows_out=rows)
+            if not rows:
+                raise NotFound(f"no `{model}` record to delete matches the `where`")
+            return self._decoder(model, fields)(rows[0])
+        # Relations are read before the record (and what cascades from it) goes.
+        shape, params = self.planner.read(model, {**_read_args(args), "where": where})
+        found = await self._read(conn, shape, params)
+        if not found:
             raise NotFound(f"no `{model}` record to delete matches the `where`")
-        record = await self._read_key(conn, model, key, args)
-        await self.writer.delete_where(conn, model, _key_where(key))
-        return record
+        await self.writer.delete_where(conn, model, where)
+        return found[0]
 
     async def _delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where",), "deleteMany")
         return await self.writer.delete_where(conn, model, args.get("where"))
 
-    async def _unique_key(self, conn: Connection, model: str, where: Any) -> dict[str, Any] | None:
+    def _checked_unique(self, model: str, where: Any) -> Any:
+        """``where``, once checked to name one record by a unique criterion."""
         info = self.info.keyed_model(model)
         self.planner._check_unique_where(info, where, ("where",))
-        row = await self.writer._find_columns(conn, info, where, info.key_columns, ("where",))
-        if row is None:
+        return where
+
+    def _scalar_selection(self, model: str, args: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The scalar fields a write's result holds, or None when it reads relations or
+        counts (then the record is read back by key after the write)."""
+        if args.get("select") is None and args.get("include") is None:
+            return self.info.model(model).default_selection
+        shape, _ = self.planner.read(model, _read_args(args))
+        selection: tuple[tuple[Any, ...], ...] = shape[3]
+        if any(item[0] != "s" for item in selection):
             return None
-        return dict(zip(info.key_fields, row, strict=True))
+        return tuple(item[1] for item in selection)
+
+    def _own_row_final(self, model: str, data: Any) -> bool:
+        """Whether nested writes in update ``data`` leave the record's own columns as the
+        ``UPDATE`` set them: none sets a foreign key this model holds, none is a
+        self-relation (which could reach the record itself)."""
+        if not isinstance(data, Mapping):
+            return True  # the writer rejects it
+        info = self.info.model(model)
+        for name in data:
+            link = info.relations.get(name)
+            if link is not None and (link.holds_foreign_key or link.target == model):
+                return False
+        return True
+
+    def _decoder(self, model: str, fields: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+        """Turns a row of ``fields`` columns (as a write returns them) into a record, decoded
+        as reads decode."""
+        found = self._write_decoders.get((model, fields))
+        if found is None:
+            info = self.info.model(model)
+            found = _row_decoder(
+                list(fields),
+                [self._codec(model, name).from_db for name in fields],
+                [info.scalars[name].is_list for name in fields],
+            )
+            if len(self._write_decoders) >= MAX_SHAPES:
+                del self._write_decoders[next(iter(self._write_decoders))]
+            self._write_decoders[(model, fields)] = found
+        return found
 
     async def _read_key(
         self, conn: Connection, model: str, key: dict[str, Any], args: Mapping[str, Any]
     ) -> dict[str, Any]:
-        read = {k: args[k] for k in ("select", "include") if args.get(k) is not None}
+        read = _read_args(args)
         read["where"] = _key_where(key)
         shape, params = self.planner.read(model, read)
         rows = await self._read(conn, shape, params)
@@ -337,6 +431,10 @@ class Engine:
         self, conn: Connection, shape: Shape, params: list[Any]
     ) -> list[dict[str, Any]]:
         return await self._run(conn, shape, params, self.compiler.compile_read)
+
+
+def _read_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: args[k] for k in ("select", "include") if args.get(k) is not None}
 
 
 def _key_where(key: Mapping[str, Any]) -> dict[str, Any]:

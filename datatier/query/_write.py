@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["Writer"]
 
 MAX_SHAPES = 10_000  # compiled write statements kept per engine
+MAX_PARAMS = 30_000  # bound values per statement: under PostgreSQL's and SQLite's limits
+MAX_ROWS = 500  # rows per multi-row INSERT (each row count is a statement shape of its own)
 
 Path = tuple[str | int, ...]
 Key = dict[str, Any]  # primary key field name -> database value
@@ -116,9 +118,40 @@ class Writer:
 
     # -- create ----------------------------------------------------------------------
 
-    async def create(self, conn: Connection, model: str, data: Any, path: Path = ("data",)) -> Key:
-        """Insert one record (and what ``data`` nests); returns its primary key values."""
+    async def create(
+        self,
+        conn: Connection,
+        model: str,
+        data: Any,
+        path: Path = ("data",),
+        *,
+        returning: tuple[str, ...] = (),
+        row_out: list[Sequence[Any]] | None = None,
+    ) -> Key:
+        """Insert one record (and what ``data`` nests); returns its primary key values.
+
+        ``returning`` names fields whose stored values the ``INSERT`` returns into
+        ``row_out`` (nested writes that follow never change the record's own columns).
+        """
         info = self.engine.info.keyed_model(model)
+        values, after = await self._prepare(conn, info, data, path)
+        _, rows = await self._insert_rows(
+            conn, info, tuple(values), [list(values.values())], returning=returning
+        )
+        width = len(info.key_fields)
+        key = dict(zip(info.key_fields, rows[0][:width], strict=True))
+        if row_out is not None:
+            row_out.append(rows[0][width:])
+        for link, value, field_path in after:
+            await self._nested_many(conn, info, key, link, value, field_path, creating=True)
+        return key
+
+    async def _prepare(
+        self, conn: Connection, info: ModelInfo, data: Any, path: Path
+    ) -> tuple[dict[str, Any], list[tuple[Link, Any, Path]]]:
+        """The column values of a record to create (foreign keys of to-one relations it
+        creates or connects resolved, defaults filled) and the nested writes that need its
+        key, to run after the ``INSERT``."""
         if not isinstance(data, Mapping):
             raise ValidationError("`data` takes an object of field values", path)
         values: dict[str, Any] = {}
@@ -137,83 +170,137 @@ class Writer:
                 raise ValidationError(unknown_field(info, name), field_path)
         self._fill_defaults(info, values)
         self._check_required(info, values, path)
-        columns = tuple(values)
-        params = list(values.values())
+        return values, after
+
+    async def _insert_rows(
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        columns: tuple[str, ...],
+        records: Sequence[Sequence[Any]],
+        *,
+        skip_duplicates: bool = False,
+        returning: tuple[str, ...] | None = None,
+    ) -> tuple[int, list[Sequence[Any]]]:
+        """``INSERT`` ``records`` (values in ``columns`` order) as multi-row statements, as
+        few as the parameter limit allows; records the created rows.
+
+        With ``returning`` (or while recording changes) the statements return the key fields
+        followed by the ``returning`` fields; returns (rows inserted, those rows).
+        """
+        recording = pending_changes.get() is not None and bool(info.key_fields)
+        fields: tuple[str, ...] = ()
+        if returning is not None or recording:
+            fields = (*info.key_fields, *(returning or ()))
         table = self._table(info)
-        keys = info.key_fields
+        width = len(columns)
+        per = min(MAX_ROWS, MAX_PARAMS // width) if width else 1  # DEFAULT VALUES: one row
+        count = 0
+        out: list[Sequence[Any]] = []
+        for start in range(0, len(records), per):
+            chunk = records[start : start + per]
+            size = len(chunk)
 
-        def build() -> Any:
-            return (
-                sa.insert(table)
-                .values(
-                    {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
-                )
-                .returning(*(table.c[info.scalars[k].db_name] for k in keys))
+            def build(size: int = size) -> Any:
+                rows: list[dict[str, Any]] = [
+                    {
+                        info.scalars[c].db_name: sa.bindparam(f"p{r * width + i}")
+                        for i, c in enumerate(columns)
+                    }
+                    for r in range(size)
+                ]
+                values: Any = rows[0] if size == 1 else rows
+                if skip_duplicates:
+                    statement = self.engine.dialect.insert_skipping_duplicates(table, values)
+                else:
+                    statement = sa.insert(table).values(values)
+                if fields:
+                    statement = statement.returning(
+                        *(table.c[info.scalars[f].db_name] for f in fields)
+                    )
+                return statement
+
+            params = [value for record in chunk for value in record]
+            result = await self._run(
+                conn,
+                ("insert", info.name, columns, size, skip_duplicates, fields),
+                build,
+                params,
+                rows=bool(fields),
             )
-
-        rows = await self._run(conn, ("insert", model, columns), build, params, rows=True)
-        key = dict(zip(keys, rows[0], strict=True))
-        self._changed(info, "create", rows)
-        for link, value, field_path in after:
-            await self._nested_many(conn, info, key, link, value, field_path, creating=True)
-        return key
+            if fields:
+                out.extend(result)
+                count += len(result)
+            else:
+                count += int(result)
+        if recording:
+            width_key = len(info.key_fields)
+            self._changed(info, "create", (row[:width_key] for row in out))
+        else:
+            self._changed_keyless(info, "create", count)
+        return count, out
 
     async def create_many(
-        self, conn: Connection, model: str, data: Any, skip_duplicates: bool
+        self,
+        conn: Connection,
+        model: str,
+        data: Any,
+        skip_duplicates: bool,
+        path: Path = ("data",),
+        fixed: Mapping[str, Any] | None = None,
     ) -> int:
+        """Insert records of scalar fields (plus the ``fixed`` database values, e.g. a parent's
+        key) in as few statements as possible; returns how many were inserted."""
         info = self.engine.info.model(model)
         if not isinstance(data, list):
-            raise ValidationError("`data` takes a list of records", ("data",))
-        count = 0
+            raise ValidationError("`data` takes a list of records", path)
+        prepared: list[dict[str, Any]] = []
         for index, record in enumerate(data):
             if not isinstance(record, Mapping):
-                raise ValidationError("each record is an object of field values", ("data", index))
+                raise ValidationError("each record is an object of field values", (*path, index))
             values: dict[str, Any] = {}
             for name, value in record.items():
                 if name not in info.scalars:
                     raise ValidationError(
                         f"createMany takes scalar fields only (set foreign keys directly); "
                         f"`{name}` is not one",
-                        ("data", index, name),
+                        (*path, index, name),
                     )
-                values[name] = self._scalar_value(info, name, value, ("data", index, name))
+                values[name] = self._scalar_value(info, name, value, (*path, index, name))
+            if fixed:
+                values.update(fixed)
             self._fill_defaults(info, values)
-            self._check_required(info, values, ("data", index))
-            columns = tuple(values)
-            table = self._table(info)
-            recording = pending_changes.get() is not None and bool(info.key_fields)
+            self._check_required(info, values, (*path, index))
+            prepared.append(values)
+        return await self._insert_runs(conn, info, prepared, skip_duplicates=skip_duplicates)
 
-            def build(
-                columns: tuple[str, ...] = columns,
-                table: sa.Table = table,
-                recording: bool = recording,
-            ) -> Any:
-                values: dict[str, Any] = {
-                    info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)
-                }
-                if skip_duplicates:
-                    statement = self.engine.dialect.insert_skipping_duplicates(table, values)
-                else:
-                    statement = sa.insert(table).values(values)
-                if recording:
-                    statement = statement.returning(
-                        *(table.c[info.scalars[k].db_name] for k in info.key_fields)
-                    )
-                return statement
-
-            result = await self._run(
-                conn,
-                ("insertMany", model, columns, skip_duplicates, recording),
-                build,
-                list(values.values()),
-                rows=recording,
+    async def _insert_runs(
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        prepared: Sequence[Mapping[str, Any]],
+        *,
+        skip_duplicates: bool = False,
+        returning: tuple[str, ...] | None = None,
+        rows_out: list[Sequence[Any]] | None = None,
+    ) -> int:
+        """Insert prepared records in order, one multi-row ``INSERT`` per run of consecutive
+        records that set the same columns."""
+        count = 0
+        start = 0
+        while start < len(prepared):
+            columns = tuple(prepared[start])
+            end = start + 1
+            while end < len(prepared) and tuple(prepared[end]) == columns:
+                end += 1
+            records = [list(values.values()) for values in prepared[start:end]]
+            inserted, rows = await self._insert_rows(
+                conn, info, columns, records, skip_duplicates=skip_duplicates, returning=returning
             )
-            if recording:
-                self._changed(info, "create", result)
-                count += len(result)
-            else:
-                count += result
-                self._changed_keyless(info, "create", result)
+            count += inserted
+            if rows_out is not None:
+                rows_out.extend(rows)
+            start = end
         return count
 
     def _scalar_value(self, info: ModelInfo, name: str, value: Any, path: Path) -> Any:
@@ -383,6 +470,9 @@ class Writer:
             op_path = (*path, op)
             items = arg if isinstance(arg, list) and op not in ("createMany",) else [arg]
             if op == "create":
+                if isinstance(arg, list) and len(arg) > 1:
+                    await self._create_related_list(conn, link, target, own, arg, op_path)
+                    continue
                 for i, item in enumerate(items):
                     item_path = (*op_path, i) if isinstance(arg, list) else op_path
                     await self._create_related(conn, link, target, own, item, item_path)
@@ -393,6 +483,19 @@ class Writer:
                     or set(arg) - {"data", "skipDuplicates"}
                 ):
                     raise ValidationError("`createMany` takes `data` and `skipDuplicates`", op_path)
+                if link.through is None:
+                    fixed = dict(
+                        zip(_fields_for_columns(target, link.target_columns), own, strict=True)
+                    )
+                    await self.create_many(
+                        conn,
+                        target.name,
+                        arg["data"],
+                        bool(arg.get("skipDuplicates", False)),
+                        (*op_path, "data"),
+                        fixed,
+                    )
+                    continue
                 for i, item in enumerate(arg["data"]):
                     await self._create_related(conn, link, target, own, item, (*op_path, "data", i))
             elif op == "connect":
@@ -454,6 +557,113 @@ class Writer:
         await self._link_through(
             conn, link, own, await self._columns_of(conn, target, key, link.target_columns)
         )
+
+    async def _create_related_list(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        items: list[Any],
+        path: Path,
+    ) -> None:
+        """Nested ``create: [...]``: records that set only scalars (and connect to-one
+        relations of other models) go in together, one multi-row ``INSERT`` (and, for an
+        m:n, one of join rows); others one by one, in order."""
+        target = self.engine.info.keyed_model(target.name)
+        fields = _fields_for_columns(target, link.target_columns)
+        back = _back_field(target, link)
+        prepared: list[dict[str, Any]] = []
+
+        async def flush() -> None:
+            if not prepared:
+                return
+            rows: list[Sequence[Any]] = []
+            keys = () if link.through is not None else None  # an m:n links the new keys
+            await self._insert_runs(conn, target, prepared, returning=keys, rows_out=rows)
+            prepared.clear()
+            if link.through is not None:
+                await self._link_many(conn, link, own, rows)
+
+        for i, item in enumerate(items):
+            item_path = (*path, i)
+            if not isinstance(item, Mapping):
+                raise ValidationError("expected an object of field values", item_path)
+            if not self._insertable_together(target, item, back):
+                await flush()
+                await self._create_related(conn, link, target, own, item, item_path)
+                continue
+            if link.through is None:
+                record = {k: v for k, v in item.items() if k != back}
+                record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
+            else:
+                record = dict(item)
+            values, after = await self._prepare(conn, target, record, item_path)
+            assert not after
+            prepared.append(values)
+        await flush()
+
+    def _insertable_together(
+        self, info: ModelInfo, data: Mapping[str, Any], back: str | None
+    ) -> bool:
+        """Whether a record to create can share a multi-row ``INSERT``: it nests nothing
+        that needs its key, and its to-one relations only connect records of other models
+        (which this list cannot be creating)."""
+        for name, value in data.items():
+            if name in info.scalars or name == back:
+                continue
+            link = info.relations.get(name)
+            if (
+                link is None
+                or not link.holds_foreign_key
+                or link.target == info.name
+                or not isinstance(value, Mapping)
+                or set(value) != {"connect"}
+            ):
+                return False
+        return True
+
+    async def _link_many(
+        self, conn: Connection, link: Link, own: Sequence[Any], others: Sequence[Sequence[Any]]
+    ) -> None:
+        """Link the parent to each of ``others`` (target key rows) through the m:n join
+        table, with one multi-row ``INSERT`` that skips existing links."""
+        through = link.through
+        assert through is not None
+        table = self.engine.compiler.tables[
+            f"{through.schema}.{through.table}" if through.schema else through.table
+        ]
+        if len(others) > MAX_ROWS:
+            for start in range(0, len(others), MAX_ROWS):
+                await self._link_many(conn, link, own, others[start : start + MAX_ROWS])
+            return
+        recording = pending_changes.get() is not None
+        size = len(others)
+
+        def build() -> Any:
+            rows: list[dict[str, Any]] = [
+                {
+                    through.own: sa.bindparam(f"p{2 * r}"),
+                    through.other: sa.bindparam(f"p{2 * r + 1}"),
+                }
+                for r in range(size)
+            ]
+            values: Any = rows[0] if size == 1 else rows
+            statement = self.engine.dialect.insert_skipping_duplicates(table, values)
+            if recording:
+                statement = statement.returning(table.c[through.other])
+            return statement
+
+        params = [value for other in others for value in (own[0], other[0])]
+        result = await self._run(
+            conn,
+            ("linkMany", through.table, through.own, size, recording),
+            build,
+            params,
+            rows=recording,
+        )
+        if recording:
+            self._linked(link, own, result)
 
     async def _connect_related(
         self,
@@ -690,11 +900,15 @@ class Writer:
         path: Path = ("data",),
         *,
         keys_out: list[Key] | None = None,
+        returning: tuple[str, ...] = (),
+        rows_out: list[Sequence[Any]] | None = None,
     ) -> int:
         """``UPDATE`` the records ``where`` selects with scalar changes; returns how many changed.
 
         Relation changes in ``data`` are applied per record afterwards, found by the keys the
         ``UPDATE`` returns (a change may have set the key itself); ``keys_out`` receives them.
+        ``rows_out`` receives each record's ``returning`` fields as the ``UPDATE`` left them
+        (as they are, when ``data`` changes no column).
         """
         info = self.engine.info.model(model)
         if not isinstance(data, Mapping):
@@ -735,12 +949,14 @@ class Writer:
         cond, params = self.engine.planner.where(model, where)
         count = 0
         recording = pending_changes.get() is not None and bool(info.key_fields)
-        want_keys = bool(relations) or keys_out is not None or recording
+        want_keys = bool(relations) or keys_out is not None or recording or rows_out is not None
+        extra = returning if rows_out is not None else ()
+        width = len(info.key_fields)
         keys: list[Key] = []
         if recording and sets and any(name in info.key_fields for name, _ in sets):
             # The update changes keys: the old ones name rows that no longer exist.
             old = await self._keys_where(conn, info, cond, params)
-            self._changed(info, "update", (tuple(key.values()) for key in old))
+            self._changed(info, "update", old)
         if sets:
             base = len(params)
             table = self._table(info)
@@ -759,26 +975,31 @@ class Writer:
                     )
                 if want_keys:
                     statement = statement.returning(
-                        *(table.c[info.scalars[k].db_name] for k in info.key_fields)
+                        *(table.c[info.scalars[k].db_name] for k in (*info.key_fields, *extra))
                     )
                 return statement
 
             result = await self._run(
                 conn,
-                ("update", model, ops, cond, base, want_keys),
+                ("update", model, ops, cond, base, want_keys, extra),
                 build,
                 [*params, *values],
                 rows=want_keys,
             )
             if want_keys:
-                keys = [dict(zip(info.key_fields, row, strict=True)) for row in result]
+                keys = [dict(zip(info.key_fields, row[:width], strict=True)) for row in result]
                 count = len(keys)
-                self._changed(info, "update", result)
+                self._changed(info, "update", (row[:width] for row in result))
+                if rows_out is not None:
+                    rows_out.extend(row[width:] for row in result)
             else:
                 count = int(result)
                 self._changed_keyless(info, "update", count)
         elif want_keys:
-            keys = await self._keys_where(conn, info, cond, params)
+            found = await self._keys_where(conn, info, cond, params, extra)
+            keys = [dict(zip(info.key_fields, row[:width], strict=True)) for row in found]
+            if rows_out is not None:
+                rows_out.extend(row[width:] for row in found)
         for key in keys if relations else ():
             for link, value, field_path in relations:
                 await self._update_relation(conn, info, key, link, value, field_path)
@@ -789,13 +1010,19 @@ class Writer:
         return count
 
     async def _keys_where(
-        self, conn: Connection, info: ModelInfo, cond: Shape | None, params: list[Any]
-    ) -> list[Key]:
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        cond: Shape | None,
+        params: list[Any],
+        returning: tuple[str, ...] = (),
+    ) -> list[Sequence[Any]]:
+        """The key fields, then the ``returning`` fields, of each record ``cond`` selects."""
         table = self._table(info)
-        keys = info.key_fields
+        fields = (*info.key_fields, *returning)
 
         def build() -> Any:
-            statement = sa.select(*(table.c[info.scalars[k].db_name] for k in keys)).select_from(
+            statement = sa.select(*(table.c[info.scalars[k].db_name] for k in fields)).select_from(
                 table
             )
             if cond is not None:
@@ -804,8 +1031,10 @@ class Writer:
                 )
             return statement
 
-        rows = await self._run(conn, ("keys", info.name, cond), build, params, rows=True)
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        rows: list[Sequence[Any]] = await self._run(
+            conn, ("keys", info.name, cond, fields), build, params, rows=True
+        )
+        return rows
 
     async def _update_relation(
         self, conn: Connection, info: ModelInfo, key: Key, link: Link, value: Any, path: Path
@@ -891,12 +1120,25 @@ class Writer:
         )
         self._changed(info, "update", [tuple(key.values())])
 
-    async def delete_where(self, conn: Connection, model: str, where: Any) -> int:
-        """``DELETE`` the records ``where`` selects; returns how many went."""
+    async def delete_where(
+        self,
+        conn: Connection,
+        model: str,
+        where: Any,
+        *,
+        returning: tuple[str, ...] = (),
+        rows_out: list[Sequence[Any]] | None = None,
+    ) -> int:
+        """``DELETE`` the records ``where`` selects; returns how many went. ``rows_out``
+        receives each deleted record's ``returning`` fields."""
         info = self.engine.info.model(model)
         cond, params = self.engine.planner.where(model, where)
         table = self._table(info)
-        recording = pending_changes.get() is not None and bool(info.key_fields)
+        extra = returning if rows_out is not None else ()
+        recording = (pending_changes.get() is not None or rows_out is not None) and bool(
+            info.key_fields
+        )
+        width = len(info.key_fields)
 
         def build() -> Any:
             statement: Any = sa.delete(table)
@@ -906,15 +1148,17 @@ class Writer:
                 )
             if recording:
                 statement = statement.returning(
-                    *(table.c[info.scalars[k].db_name] for k in info.key_fields)
+                    *(table.c[info.scalars[k].db_name] for k in (*info.key_fields, *extra))
                 )
             return statement
 
         result = await self._run(
-            conn, ("delete", model, cond, recording), build, params, rows=recording
+            conn, ("delete", model, cond, recording, extra), build, params, rows=recording
         )
         if recording:
-            self._changed(info, "delete", result)
+            self._changed(info, "delete", (row[:width] for row in result))
+            if rows_out is not None:
+                rows_out.extend(row[width:] for row in result)
             return len(result)
         self._changed_keyless(info, "delete", int(result))
         return int(result)

@@ -1,0 +1,209 @@
+"""Statements per write call, counted by the database itself (``pg_stat_statements`` on
+PostgreSQL, SQLite's trace hook), transaction control excluded: a plain write is one
+statement, and nested creates through one relation insert their rows together."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from datatier import Client
+from datatier.migrate._push import push
+from datatier.query._changes import ensure_outbox
+from tests.harness.golden import REPO
+from tests.harness.statements import StatementCounter, leading_keyword
+
+SCHEMA = REPO / "datatier" / "demo" / "schema.prisma"
+Counters = Callable[[str], StatementCounter]
+Write = Callable[[Client, dict[str, Any]], Awaitable[Any]]
+
+# Each write kind, run against seeded rows (``ids``: the seed's keys), and its statements.
+WRITES: list[tuple[str, int, Write]] = [
+    (
+        "create",
+        1,
+        lambda db, ids: db.tag.create(data={"name": f"n{ids['n']}", "slug": f"s{ids['n']}"}),
+    ),
+    (
+        "create_select_scalars",
+        1,
+        lambda db, ids: db.tag.create(
+            data={"name": f"n{ids['n']}", "slug": f"s{ids['n']}"}, select={"id": True}
+        ),
+    ),
+    (
+        "create_include",
+        2,
+        lambda db, ids: db.tag.create(
+            data={"name": f"n{ids['n']}", "slug": f"s{ids['n']}"}, include={"posts": True}
+        ),
+    ),
+    (
+        # a post with 3 new tags (m:n) and 2 comments, each connecting its author: the three
+        # connects look their user up (3), then post, tags, join rows and comments (4)
+        "create_post_nested",
+        7,
+        lambda db, ids: db.post.create(
+            data={
+                "title": "t",
+                "content": "c",
+                "author": {"connect": {"id": ids["user"]}},
+                "tags": {
+                    "create": [
+                        {"name": f"n{ids['n']}-{i}", "slug": f"s{ids['n']}-{i}"} for i in range(3)
+                    ]
+                },
+                "comments": {
+                    "create": [
+                        {"content": f"c{i}", "author": {"connect": {"id": ids["user"]}}}
+                        for i in range(2)
+                    ]
+                },
+            }
+        ),
+    ),
+    (
+        "create_many",
+        1,
+        lambda db, ids: db.tag.create_many(
+            data=[{"name": f"m{ids['n']}-{i}", "slug": f"m{ids['n']}-{i}"} for i in range(10)]
+        ),
+    ),
+    ("update", 1, lambda db, ids: db.post.update(where={"id": ids["post"]}, data={"title": "u"})),
+    (
+        "update_increment",
+        1,
+        lambda db, ids: db.post.update(where={"id": ids["post"]}, data={"views": {"increment": 1}}),
+    ),
+    (
+        "update_include",
+        2,
+        lambda db, ids: db.post.update(
+            where={"id": ids["post"]}, data={"title": "u"}, include={"tags": True}
+        ),
+    ),
+    (
+        "update_nested",
+        2,
+        lambda db, ids: db.post.update(
+            where={"id": ids["post"]},
+            data={"comments": {"updateMany": {"where": {}, "data": {"content": "x"}}}},
+        ),
+    ),
+    (
+        "update_many",
+        1,
+        lambda db, ids: db.post.update_many(where={"authorId": ids["user"]}, data={"views": 0}),
+    ),
+    (
+        "upsert_update",
+        1,
+        lambda db, ids: db.tag.upsert(
+            where={"slug": "t0"}, create={"name": "t0", "slug": "t0"}, update={"name": "t0"}
+        ),
+    ),
+    (
+        "upsert_create",
+        2,
+        lambda db, ids: db.tag.upsert(
+            where={"slug": f"up{ids['n']}"},
+            create={"name": f"up{ids['n']}", "slug": f"up{ids['n']}"},
+            update={},
+        ),
+    ),
+    ("delete", 1, lambda db, ids: db.tag.delete(where={"slug": ids["tags"].pop(0)})),
+    (
+        "delete_include",
+        2,
+        lambda db, ids: db.comment.delete(
+            where={"id": ids["comments"].pop()}, include={"post": True}
+        ),
+    ),
+    (
+        "delete_many",
+        1,
+        lambda db, ids: db.tag.delete_many(where={"slug": {"in": [ids["tags"].pop()]}}),
+    ),
+]
+
+
+async def _seed(db: Client) -> dict[str, Any]:
+    user = await db.user.create(data={"email": "ann@example.com"})
+    post = await db.post.create(
+        data={
+            "title": "p",
+            "content": "c",
+            "author": {"connect": {"id": user["id"]}},
+            "tags": {"create": [{"name": "t0", "slug": "t0"}]},
+        }
+    )
+    comments = [
+        await db.comment.create(data={"content": "c", "postId": post["id"], "authorId": user["id"]})
+        for _ in range(4)
+    ]
+    await db.tag.create_many(data=[{"name": f"d{i}", "slug": f"d{i}"} for i in range(4)])
+    return {
+        "user": user["id"],
+        "post": post["id"],
+        "comments": [c["id"] for c in comments],
+        "tags": ["d0", "d1", "d2", "d3"],
+        "n": 0,
+    }
+
+
+async def _count_each(url: str, counter: StatementCounter, record: bool) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with Client(SCHEMA, url) as db:
+        if record:
+            async with db.tx() as tx:
+                await ensure_outbox(tx._conn, db.provider)
+            db.engine.record_changes = True
+        ids = await _seed(db)
+        for name, _, write in WRITES:
+            for _ in range(2):  # the first call compiles and lets the driver learn the types
+                ids["n"] += 1
+                counter.reset()
+                await write(db, ids)
+            executed = counter.statements()
+            counts[name] = len(_runs(executed) if url.startswith("file:") else executed)
+    return counts
+
+
+def _runs(statements: list[str]) -> list[str]:
+    """``statements`` with consecutive repeats of one DELETE/UPDATE text counted once:
+    SQLite's trace hook reports such a statement again when it starts a foreign-key action
+    (ON DELETE SET NULL or CASCADE), and the traced text holds the bound values, so a real
+    second run of the same write would differ."""
+    return [
+        s
+        for i, s in enumerate(statements)
+        if i == 0 or statements[i - 1] != s or leading_keyword(s) not in ("DELETE", "UPDATE")
+    ]
+
+
+EXPECTED = {name: count for name, count, _ in WRITES}
+
+
+async def test_postgres_statements_per_write(
+    counted_pg_url: str, server_statements: Counters
+) -> None:
+    push(Client(SCHEMA, counted_pg_url).schema, counted_pg_url)
+    counts = await _count_each(counted_pg_url, server_statements(counted_pg_url), False)
+    assert counts == EXPECTED
+
+
+async def test_sqlite_statements_per_write(tmp_path: Path, server_statements: Counters) -> None:
+    url = f"file:{tmp_path / 'w.db'}"
+    push(Client(SCHEMA, url).schema, url)
+    counts = await _count_each(url, server_statements(url), False)
+    assert counts == EXPECTED
+
+
+async def test_recording_changes_adds_one_statement_per_write(
+    tmp_path: Path, server_statements: Counters
+) -> None:
+    url = f"file:{tmp_path / 'r.db'}"
+    push(Client(SCHEMA, url).schema, url)
+    counts = await _count_each(url, server_statements(url), True)
+    assert counts == {name: count + 1 for name, count in EXPECTED.items()}
