@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from bench import _environment
 from bench._results import RunResult, WorkloadResult
@@ -70,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     now = dt.datetime.now(dt.UTC)
     out: Path = args.out or RESULTS_ROOT / now.date().isoformat()
     out.mkdir(parents=True, exist_ok=True)
-    environment = _environment.describe()
+    # The machine is shared: the load average around each workload says how busy it was.
+    load: dict[str, Any] = {"start": _load_average(), "end": None}
+    environment = _environment.describe({"load_average": load})
     results: list[WorkloadResult] = []
 
     def run_result() -> RunResult:
@@ -80,12 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     with config.resources:
         for name, run in workloads.items():
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            started = time.perf_counter()
-            results.append(_run_one(name, run, config))
+            started, before = time.perf_counter(), _load_average()
+            result = _run_one(name, run, config)
+            result.params["load average (1 min) before, after"] = (
+                f"{before[0]}, {_load_average()[0]}"
+            )
+            results.append(result)
             print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
             # After every workload, so an interrupted run keeps what it measured.
             _write_json(out, run_result())
-    environment = _environment.describe()  # again: peers imported during the run report versions
+    load["end"] = _load_average()
+    # Again: peers imported during the run report versions.
+    environment = _environment.describe({"load_average": load})
     _write_json(out, run_result())
     finished = run_result()
     charts, chart_note = draw_charts(finished, out / "charts")
@@ -97,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _load_average() -> tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages, rounded."""
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
 
 
 def _write_json(out: Path, result: RunResult) -> None:

@@ -28,6 +28,12 @@ def render_report(
             lines += ["", f"![datatier's time per operation over the floor's]({charts['summary']})"]
     if chart_note:
         lines += ["", f"Charts: {chart_note}"]
+    http = render_http(run.workloads)
+    if http:
+        lines += ["", *http]
+    costs = render_feature_costs(run.workloads)
+    if costs:
+        lines += ["", *costs]
     for workload in run.workloads:
         lines += ["", *_render_workload(workload)]
         if workload.name in charts:
@@ -66,6 +72,21 @@ def _conditions(run: RunResult) -> list[str]:
             "connection (8 under contention, one per client); all in-process subjects share one "
             "Python process and one event loop"
         )
+    load = env.get("load_average")
+    if isinstance(load, dict) and load.get("start"):
+        per_workload = [
+            float(w.params[LOAD_KEY].split(",")[1]) for w in run.workloads if LOAD_KEY in w.params
+        ]
+        spread = (
+            f"; after each workload {min(per_workload):.2f}-{max(per_workload):.2f}"
+            if per_workload
+            else ""
+        )
+        end = load.get("end") or "-"
+        lines.append(
+            f"- load average (1, 5, 15 min): {load['start']} at the start, {end} at the end"
+            f"{spread} (the machine is shared: other work ran beside the bench)"
+        )
     lines += [
         f"- {UNREACHABLE}",
         "",
@@ -80,6 +101,9 @@ def _conditions(run: RunResult) -> list[str]:
         "latency; under concurrency, 1/throughput): below 1 datatier is faster.",
     ]
     return lines
+
+
+LOAD_KEY = "load average (1 min) before, after"
 
 
 def _headline(workloads: list[WorkloadResult]) -> list[str]:
@@ -104,6 +128,120 @@ def _headline(workloads: list[WorkloadResult]) -> list[str]:
         "| floor vs pgbench |",
         "|---|---:|---:|---|---|---:|",
         *rows,
+    ]
+
+
+def render_http(workloads: list[WorkloadResult]) -> list[str]:
+    """datatier's HTTP entries, one row per transport and workload, with their ratios."""
+    rows = []
+    for workload in workloads:
+        if not workload.name.startswith("http.") or workload.name == "http.features":
+            continue
+        ratios = {(r.datatier, r.peer): r.value for r in workload.ratios}
+        best = next((r for r in workload.ratios if r.kind == "best peer"), None)
+        for m in workload.measurements:
+            if m.subject != "datatier":
+                continue
+            key = f"{m.subject} {m.operation}"
+            if m.stats is None or m.throughput is None:
+                rows.append(
+                    f"| {workload.name} | {m.operation} | skipped: {m.skipped} |" + " |" * 9
+                )
+                continue
+            vs = [ratios.get((key, f"{peer} {operation}")) for peer, operation in HTTP_REFERENCES]
+            best_text = (
+                f"{best.peer} {best.value:.2f}x"
+                if best is not None and best.datatier == key
+                else ""
+            )
+            statements = _number(m.statements_per_op, 1)
+            if m.utility_per_op:
+                statements += f" +{m.utility_per_op:.1f}"
+            p99 = "-" if m.stats.p99_ms is None else f"{m.stats.p99_ms:.1f}"
+            rows.append(
+                f"| {workload.name} | {m.operation} | {m.throughput.median:,.0f} "
+                f"| {m.stats.median_ms:.1f} | {p99} | {statements} | {_number(m.client_cpu_us)} "
+                f"| {_number(m.server_cpu_us)} | "
+                + " | ".join("-" if v is None else f"{v:.2f}x" for v in vs)
+                + f" | {best_text} |"
+            )
+    if not rows:
+        return []
+    return [
+        "## HTTP: datatier against its peers",
+        "",
+        "datatier's API server (`create_app` under uvicorn: one process, uvloop and httptools, "
+        "access log, metrics, auth and rate limits off) asked over REST, RPC and GraphQL. "
+        "Ratios are datatier's time per request over the other's (1/throughput under the "
+        "concurrent load): below 1 datatier is faster. Server CPU is the HTTP server "
+        "process's, PostgreSQL CPU its backends', both per request.",
+        "",
+        "| workload | datatier | req/s | p50 ms | p99 ms | statements/req | server CPU µs/req "
+        "| PostgreSQL CPU µs/req | vs hand-written | vs Drizzle | vs PostGraphile "
+        "| vs best peer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        *rows,
+    ]
+
+
+HTTP_REFERENCES = (
+    ("starlette+asyncpg", "hand-written SQL, uvicorn"),
+    ("drizzle+fastify", "node-postgres, Node 22"),
+    ("postgraphile", "GraphQL, amber preset, Node 22"),
+)
+
+
+def render_feature_costs(workloads: list[WorkloadResult]) -> list[str]:
+    """What each optional API feature adds per request, against the baseline measured beside it."""
+    workload = next((w for w in workloads if w.name == "http.features"), None)
+    if workload is None:
+        return []
+    by_key = {(m.subject, m.operation): m for m in workload.measurements}
+    reads = list(dict.fromkeys(m.subject for m in workload.measurements))
+    features = [
+        m.operation
+        for m in workload.measurements
+        if m.subject == reads[0] and not m.operation.startswith("baseline")
+    ]
+    rows = []
+    for feature in features:
+        cells = []
+        for read in reads:
+            on, off = (
+                by_key.get((read, feature)),
+                by_key.get((read, f"baseline (all off), beside {feature}")),
+            )
+            if on is None or off is None or on.throughput is None or off.throughput is None:
+                cells.append("- | - | - | -")
+                continue
+            added = (1 / on.throughput.median - 1 / off.throughput.median) * 1e6
+            cpu = (
+                "-"
+                if on.client_cpu_us is None or off.client_cpu_us is None
+                else f"{on.client_cpu_us - off.client_cpu_us:+,.0f}"
+            )
+            cells.append(
+                f"{off.throughput.median:,.0f} | {on.throughput.median:,.0f} | {added:+,.0f} | {cpu}"
+            )
+        rows.append(f"| {feature} | " + " | ".join(cells) + " |")
+    head = " | ".join(
+        f"{r}: baseline req/s | on req/s | µs/req added | server CPU µs/req added" for r in reads
+    )
+    notes = workload.params.get("not switchable", {})
+    return [
+        "## Feature costs",
+        "",
+        "datatier's REST reads with one feature switched on, each beside a baseline server with "
+        "every feature off, measured in the same interleaved rounds (`http.features`). "
+        "µs/req added: 1/throughput with the feature minus the baseline's; server CPU: the "
+        "HTTP server process's CPU per request, minus the baseline's (steadier on a busy "
+        "machine).",
+        "",
+        f"| feature | {head} |",
+        "|---|" + "---:|" * (4 * len(reads)),
+        *rows,
+        "",
+        *[f"- {name}: {why}" for name, why in notes.items()],
     ]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from typing import Any
 
 from bench.http.contract import Request
+from bench.http.datatier_wire import from_datatier, to_datatier
 from bench.http.fleet import Fleet, send
 from bench.http.graphql import from_graphql, to_graphql
 from bench.http.peers import Peer
@@ -34,8 +36,14 @@ def normalized(value: Any) -> Any:
 
 
 def on_the_wire(peer: Peer, request: Request, cursors: dict[int, str]) -> Request:
-    """The request as ``peer`` takes it (GraphQL for PostGraphile)."""
-    return to_graphql(request, cursors) if peer.graphql else request
+    """The request as ``peer`` takes it (GraphQL for PostGraphile, datatier's own paths)."""
+    if peer.wire is not None:
+        request = to_datatier(peer.wire, request)
+    elif peer.graphql:
+        request = to_graphql(request, cursors)
+    if peer.headers:
+        request = replace(request, headers=(*request.headers, *peer.headers))
+    return request
 
 
 def ask(fleet: Fleet, peer: Peer, request: Request, cursors: dict[int, str]) -> tuple[int, Any]:
@@ -45,6 +53,8 @@ def ask(fleet: Fleet, peer: Peer, request: Request, cursors: dict[int, str]) -> 
     """
     server = fleet.servers[peer.key]
     status, answer = send(server.base_url, on_the_wire(peer, request, cursors))
-    if peer.graphql:
+    if peer.wire is not None:
+        status, answer = from_datatier(peer.wire, request, status, answer)
+    elif peer.graphql:
         status, answer = from_graphql(request, answer)
     return status, None if status == 404 else normalized(answer)

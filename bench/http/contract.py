@@ -43,11 +43,13 @@ PAGE_STATUS = "PUBLISHED"
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request: method, path with query string, and a JSON body (None for none)."""
+    """One HTTP request: method, path with query string, a JSON body (None for none) and
+    extra headers (``Authorization``, ``Accept-Encoding``: the feature-cost workloads)."""
 
     method: str
     path: str
     body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     def body_bytes(self) -> bytes | None:
         """The body as JSON bytes, None without a body."""

@@ -8,6 +8,7 @@ the reason. ``send`` makes one request from the bench process
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -62,6 +63,12 @@ def fleet(url: str) -> Iterator[Fleet]:
         servers: dict[str, ServerProcess] = {}
         skipped: dict[str, str] = {}
         for peer in peers:
+            if peer.shares is not None and peer.shares in servers:
+                servers[peer.key] = servers[peer.shares]  # stopped by its owner's callback
+                continue
+            if peer.shares is not None and peer.shares in skipped:
+                skipped[peer.key] = skipped[peer.shares]
+                continue
             try:
                 print(f"  starting {peer.name}", file=sys.stderr, flush=True)
                 server = peer.start(url, LOG_DIR)
@@ -79,15 +86,19 @@ def fleet(url: str) -> Iterator[Fleet]:
 def send(base_url: str, request: Request, timeout: float = 30.0) -> tuple[int, Any]:
     """One request; the status and the decoded JSON body (None when the body is not JSON)."""
     body = request.body_bytes()
-    headers = {"Content-Type": "application/json"} if body is not None else {}
+    headers = dict(request.headers)
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     http = urllib.request.Request(
         base_url + request.path, data=body, headers=headers, method=request.method
     )
     try:
         with urllib.request.urlopen(http, timeout=timeout) as response:
-            status, raw = response.status, response.read()
+            status, raw, got = response.status, response.read(), response.headers
     except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        status, raw, got = exc.code, exc.read(), exc.headers
+    if got.get("Content-Encoding") == "gzip":  # asked for by a request's own headers
+        raw = gzip.decompress(raw)
     try:
         return status, json.loads(raw)
     except ValueError:

@@ -117,13 +117,12 @@ def wrk_script(requests: Sequence[Request]) -> str:
     for request in requests:
         method, path = _lua_string(request.method), _lua_string(request.path)
         body = request.body_bytes()
-        if body is None:
-            lines.append(f"  r[#r + 1] = wrk.format({method}, {path})")
-        else:
-            lines.append(
-                f"  r[#r + 1] = wrk.format({method}, {path}, "
-                f"{{['Content-Type'] = 'application/json'}}, {_lua_string(body.decode())})"
-            )
+        headers = dict(request.headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        table = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
+        payload = "nil" if body is None else _lua_string(body.decode())
+        lines.append(f"  r[#r + 1] = wrk.format({method}, {path}, {{{table}}}, {payload})")
     lines += [
         "end",
         "i = 0",  # a global: done() reads it through thread:get
@@ -216,7 +215,7 @@ class PythonLoadGenerator:
         stdin, stdout = self._pipes()
         job = {
             "base_url": base_url,
-            "requests": [[r.method, r.path, r.body] for r in requests],
+            "requests": [[r.method, r.path, r.body, dict(r.headers)] for r in requests],
             "connections": connections,
             "seconds": seconds,
         }
@@ -255,11 +254,16 @@ async def generate_load(job: dict[str, Any]) -> LoadResult:
     import aiohttp
 
     base = job["base_url"]
-    prepared = [
-        (method, base + path, None if body is None else json.dumps(body).encode())
-        for method, path, body in job["requests"]
-    ]
     json_body = {"Content-Type": "application/json"}
+    prepared = [
+        (
+            method,
+            base + path,
+            None if body is None else json.dumps(body).encode(),
+            {**headers, **(json_body if body is not None else {})} or None,
+        )
+        for method, path, body, headers in job["requests"]
+    ]
     turn = itertools.count()
     latencies: list[float] = []
     failures: list[str] = []
@@ -269,12 +273,10 @@ async def generate_load(job: dict[str, Any]) -> LoadResult:
 
         async def worker(deadline: float) -> None:
             while clock() < deadline:
-                method, url, body = prepared[next(turn) % len(prepared)]
+                method, url, body, headers = prepared[next(turn) % len(prepared)]
                 begin = clock()
                 try:
-                    async with session.request(
-                        method, url, data=body, headers=json_body if body else None
-                    ) as r:
+                    async with session.request(method, url, data=body, headers=headers) as r:
                         await r.read()
                         status = r.status
                 except aiohttp.ClientError as exc:

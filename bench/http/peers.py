@@ -5,12 +5,10 @@ peers run on the Node 22 binary that ``python -m bench.http.install`` puts into
 ``bench/.peers/node`` with everything else they need. A peer that is not installed
 is not started, and every workload records it as skipped with the reason.
 
-datatier has no HTTP server yet: ``DATATIER`` is its slot, always skipped, for the
-API server's issue to fill in: drop ``unavailable``, start it with ``python_module``
-and ``python_args`` (``python -m datatier serve --schema ... --port P --url URL``), and,
-since its REST paths (``/rest/post/{id}``, ...) differ from ``bench.http.contract``'s,
-give it a translation as ``bench.http.graphql`` does for PostGraphile
-(``bench.http.answers.on_the_wire`` picks it).
+datatier takes part three times, one server process (``bench.http.datatier_app``: its
+``create_app`` under uvicorn) asked over REST, RPC and GraphQL: ``wire`` names the
+transport and ``bench.http.datatier_wire`` translates the contract's requests into it;
+the RPC and GraphQL entries ``share`` the REST entry's server.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench._environment import REPO_ROOT
+from bench.http.datatier_wire import GRAPHQL_NO_INCREMENT, REST_NO_UPSERT
 from bench.http.serve import POOL_SIZE_ENV, pool_size
 from bench.http.servers import ServerProcess, free_port
 
@@ -60,7 +59,7 @@ class Peer:
     key: str
     subject: str
     operation: str
-    graphql: bool = False
+    graphql: bool = False  # PostGraphile's GraphQL (bench.http.graphql)
     unsupported: Mapping[str, str] = field(default_factory=dict)
     ready_path: str = "/healthz"
     python_module: str | None = None  # run as ``python -m MODULE *python_args --port P --url URL``
@@ -69,6 +68,10 @@ class Peer:
     node_script: str | None = None  # run as ``node SCRIPT PORT URL POOL_SIZE [extra]``
     node_needs: tuple[str, ...] = ()
     unavailable: str | None = None  # always skipped, with this reason
+    wire: str | None = None  # datatier's transport ("rest", "rpc", "graphql"): datatier_wire
+    shares: str | None = None  # the key of the peer whose server process this one asks
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment of the server
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (a token, an encoding)
 
     @property
     def name(self) -> str:
@@ -102,7 +105,7 @@ class Peer:
         if self.python_module is not None:
             argv = [sys.executable, "-m", self.python_module, *self.python_args]
             argv += ["--port", str(port), "--url", url]
-            env = {POOL_SIZE_ENV: str(size)}
+            env = {POOL_SIZE_ENV: str(size), **self.env}
             return ServerProcess(self.name, argv, port, env=env, cwd=REPO_ROOT, log=log)
         assert self.node_script is not None
         # ESM resolves packages from the script's own folder: run a copy inside NODE_DIR.
@@ -177,14 +180,34 @@ POSTGRAPHILE = Peer(
     node_script="postgraphile_server.mjs",
     node_needs=("postgraphile", "pg"),
 )
+_DATATIER_NEEDS = ("starlette", *_UVICORN, "asyncpg", "orjson", "jwt", "redis")
 DATATIER = Peer(
     "datatier",
     "datatier",
-    "serve",
-    unavailable=(
-        "datatier has no HTTP server yet; the API server's issue adds its entry "
-        "(bench/http/peers.py, DATATIER)"
-    ),
+    "REST, uvicorn",
+    unsupported={"upsert": REST_NO_UPSERT},
+    python_module="bench.http.datatier_app",
+    python_needs=_DATATIER_NEEDS,
+    wire="rest",
+)
+DATATIER_RPC = Peer(
+    "datatier-rpc",
+    "datatier",
+    "RPC, uvicorn",
+    python_module="bench.http.datatier_app",
+    python_needs=_DATATIER_NEEDS,
+    wire="rpc",
+    shares="datatier",
+)
+DATATIER_GRAPHQL = Peer(
+    "datatier-graphql",
+    "datatier",
+    "GraphQL, uvicorn",
+    unsupported={"increment": GRAPHQL_NO_INCREMENT},
+    python_module="bench.http.datatier_app",
+    python_needs=_DATATIER_NEEDS,
+    wire="graphql",
+    shares="datatier",
 )
 # Registries that hold no package for these peers; the report says so.
 NOT_REACHABLE = {
@@ -192,5 +215,14 @@ NOT_REACHABLE = {
     "Hasura": "not in any package registry reachable here (PyPI, npm, Debian)",
 }
 
-PEERS: tuple[Peer, ...] = (DATATIER, STARLETTE, FASTAPI, DRIZZLE, PRISMA, POSTGRAPHILE)
+PEERS: tuple[Peer, ...] = (
+    DATATIER,
+    DATATIER_RPC,
+    DATATIER_GRAPHQL,
+    STARLETTE,
+    FASTAPI,
+    DRIZZLE,
+    PRISMA,
+    POSTGRAPHILE,
+)
 REFERENCE = STARLETTE  # the peer whose answers the others' are compared with

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from bench._probe import ServerProbe, ServerUsage
-from bench._results import Check, Measurement, Spread, WorkloadResult
+from bench._results import Check, Measurement, Ratio, Spread, WorkloadResult, ratio, time_per_op
 from bench._server import PostgresServer
 from bench._timing import Stats
 from bench.datagen.blog_db import (
@@ -43,7 +43,7 @@ from bench.http.contract import Inputs, PageCursor, Request
 from bench.http.fleet import Fleet, fleet, send
 from bench.http.graphql import PAGE_CURSORS, cursor_for, graphql_request, ordering_digest
 from bench.http.loadgen import LoadResult
-from bench.http.peers import NOT_REACHABLE, PEERS, REFERENCE, Peer
+from bench.http.peers import DRIZZLE, NOT_REACHABLE, PEERS, POSTGRAPHILE, REFERENCE, Peer
 from bench.http.serve import pool_size
 from bench.workloads import RunConfig, Workload
 from bench.workloads.client import blog_for, first_difference
@@ -63,8 +63,11 @@ class Timing:
 
     @classmethod
     def for_mode(cls, quick: bool) -> Timing:
-        """Full: 2 s warm-up, 3 rounds of 5 s; ``--quick``: 0.3 s and one round of 0.5 s."""
-        return cls(0.3, 0.5, 1, 50) if quick else cls(2.0, 5.0, 3, 2000)
+        """Full: 1 s warm-up, 3 rounds of 3 s; ``--quick``: 0.3 s and one round of 0.5 s.
+
+        Eight peers times nine workloads: longer runs would take a full suite past half an hour.
+        """
+        return cls(0.3, 0.5, 1, 50) if quick else cls(1.0, 3.0, 3, 2000)
 
 
 @dataclass(frozen=True)
@@ -526,6 +529,7 @@ def run_workload(workload: HttpWorkload, config: RunConfig) -> WorkloadResult:
         "warm-up s": timing.warmup_s,
         "rounds": timing.rounds,
         "connections": workload.connections,
+        "server processes": "one per peer (datatier's REST, RPC and GraphQL entries share one)",
         "database pool per server": pool_size(),
         "client CPU": "the HTTP server process",
         "server CPU": "PostgreSQL's backends",
@@ -547,8 +551,47 @@ def run_workload(workload: HttpWorkload, config: RunConfig) -> WorkloadResult:
         params["not run"] = NOT_REACHABLE
     measurements, checks, error = asyncio.run(_run(workload, running, server, database, timing))
     return WorkloadResult(
-        workload.name, workload.description, params, measurements, [], checks, error
+        workload.name,
+        workload.description,
+        params,
+        measurements,
+        http_ratios(measurements),
+        checks,
+        error,
     )
 
 
+def http_ratios(measurements: list[Measurement]) -> list[Ratio]:
+    """datatier's time per request over the others' (1/throughput: the load is concurrent).
+
+    The headline pair is datatier's REST entry (RPC where REST cannot express the
+    workload) over the hand-written reference (kind "floor") and over the fastest
+    non-datatier peer other than it (kind "best peer"); then every datatier transport
+    over the reference, Drizzle and PostGraphile.
+    """
+    measured = {f"{m.subject} {m.operation}": m for m in measurements if m.stats is not None}
+    ours = [p.name for p in PEERS if p.wire is not None and p.name in measured]
+    if not ours:
+        return []
+    main, floor = ours[0], REFERENCE.name
+    others = [k for k in measured if k not in ours and k != floor]
+    best = min(others, key=lambda k: time_per_op(measured[k]), default=None)
+    found = [
+        ratio(measurements, main, floor, kind="floor"),
+        ratio(measurements, main, best, kind="best peer") if best else None,
+    ]
+    for name in ours:
+        for peer in (floor, DRIZZLE.name, POSTGRAPHILE.name):
+            if (name, peer) != (main, floor):
+                found.append(ratio(measurements, name, peer))
+    return [r for r in found if r is not None]
+
+
+def _features(config: RunConfig) -> WorkloadResult:
+    from bench.workloads.http_features import run
+
+    return run(config)
+
+
 WORKLOADS: dict[str, Workload] = {w.name: partial(run_workload, w) for w in WORKLOADS_LIST}
+WORKLOADS["http.features"] = _features
