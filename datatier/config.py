@@ -42,7 +42,7 @@ DEFAULT_SCHEMAS = ("schema.prisma", "prisma/schema.prisma")
 # Keys that become fields of ``Config``, with the TOML type each must have.
 _FIELD_KEYS: Mapping[str, type] = {"schema": str, "url": str}
 # Keys that later features own; their values land in ``Config.extra`` unchanged.
-_EXTRA_KEYS: Mapping[str, type] = {"seed": str, "server": dict}
+_EXTRA_KEYS: Mapping[str, type] = {"seed": str, "server": dict, "cache": dict}
 # Keys holding paths, taken relative to the file that sets them.
 _PATH_KEYS = frozenset({"schema", "seed"})
 _TYPE_NAMES: Mapping[type, str] = {str: "a string", dict: "a table", bool: "true or false", int: "an integer"}

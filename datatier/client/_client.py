@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from datatier.cache._cache import Cache
+from datatier.cache._settings import CacheSettings, to_settings
 from datatier.client._errors import explain_database_error
 from datatier.config import check_provider, load_config, resolve_url
 from datatier.drivers import open_driver
@@ -41,7 +43,9 @@ class _Runner:
 
     engine: Engine
 
-    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
+    async def read(
+        self, op: Operation[T], model: str, document: Mapping[str, Any], cache: Any = None
+    ) -> T:
         raise NotImplementedError
 
     async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
@@ -64,33 +68,43 @@ class ModelClient:
 
     # reads
     async def find_unique(self, **args: Any) -> dict[str, Any] | None:
-        return await self._runner.read(self._engine.find_unique, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(
+            self._engine.find_unique, self._model, _document(args), cache
+        )
 
     async def find_unique_or_raise(self, **args: Any) -> dict[str, Any]:
+        cache = args.pop("cache", None)
         return await self._runner.read(
-            self._engine.find_unique_or_raise, self._model, _document(args)
+            self._engine.find_unique_or_raise, self._model, _document(args), cache
         )
 
     async def find_first(self, **args: Any) -> dict[str, Any] | None:
-        return await self._runner.read(self._engine.find_first, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(self._engine.find_first, self._model, _document(args), cache)
 
     async def find_first_or_raise(self, **args: Any) -> dict[str, Any]:
+        cache = args.pop("cache", None)
         return await self._runner.read(
-            self._engine.find_first_or_raise, self._model, _document(args)
+            self._engine.find_first_or_raise, self._model, _document(args), cache
         )
 
     async def find_many(self, **args: Any) -> list[dict[str, Any]]:
-        return await self._runner.read(self._engine.find_many, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(self._engine.find_many, self._model, _document(args), cache)
 
     async def count(self, **args: Any) -> Any:
         """The number of records; with ``select={"_count": {...}}`` the counts per field."""
-        return await self._runner.read(self._engine.count, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(self._engine.count, self._model, _document(args), cache)
 
     async def aggregate(self, **args: Any) -> dict[str, Any]:
-        return await self._runner.read(self._engine.aggregate, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(self._engine.aggregate, self._model, _document(args), cache)
 
     async def group_by(self, **args: Any) -> list[dict[str, Any]]:
-        return await self._runner.read(self._engine.group_by, self._model, _document(args))
+        cache = args.pop("cache", None)
+        return await self._runner.read(self._engine.group_by, self._model, _document(args), cache)
 
     # writes
     async def create(self, **args: Any) -> dict[str, Any]:
@@ -158,7 +172,10 @@ class Transaction(_Accessors, _Runner):
         self._conn = conn
         install_accessors(self, {_accessor(m): ModelClient(self, m) for m in engine.info.models})
 
-    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
+    async def read(
+        self, op: Operation[T], model: str, document: Mapping[str, Any], cache: Any = None
+    ) -> T:
+        # Reads inside a transaction never use the cache: they must see the transaction's writes.
         return await _translated(op(self._conn, model, document), self.engine)
 
     async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
@@ -187,6 +204,7 @@ class Client(_Accessors, _Runner):
         pool_size: int = 10,
         acquire_timeout: float = 10.0,
         statement_timeout: float | None = None,
+        cache: bool | Mapping[str, Any] | CacheSettings | None = None,
     ) -> None:
         config = load_config(Path.cwd(), os.environ, url=url)
         if isinstance(schema, Schema):
@@ -202,6 +220,11 @@ class Client(_Accessors, _Runner):
         self.provider = check_provider(loaded.provider or "sqlite", loaded.is_portable, self.url)
         self.schema = loaded
         self.engine = Engine(loaded, self.provider)
+        settings = to_settings(cache, config.extra.get("cache"))
+        # The cache (None when off): ``[cache]`` in datatier.toml or ``cache=`` (docs/cache.md).
+        self.cache: Cache | None = (
+            Cache(self.engine, settings, self.provider) if settings is not None else None
+        )
         self._options = {
             "pool_size": pool_size,
             "acquire_timeout": acquire_timeout,
@@ -221,6 +244,8 @@ class Client(_Accessors, _Runner):
         await self._get_driver()
 
     async def close(self) -> None:
+        if self.cache is not None:
+            await self.cache.close()
         if self._driver is not None:
             await self._driver.close()
             self._driver = None
@@ -248,14 +273,26 @@ class Client(_Accessors, _Runner):
                 driver = await open_driver(self.url, **self._options)  # type: ignore[arg-type]
                 for listener in self._listeners:
                     driver.add_listener(listener)
+                if self.cache is not None:
+                    try:
+                        await self.cache.start(driver)
+                    except BaseException:
+                        await self.cache.close()
+                        await driver.close()
+                        raise
                 self._driver = driver
         return self._driver
 
     # -- running calls ---------------------------------------------------------------
 
-    async def read(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
+    async def read(
+        self, op: Operation[T], model: str, document: Mapping[str, Any], cache: Any = None
+    ) -> T:
         driver = self._driver or await self._get_driver()
         try:
+            if self.cache is not None:
+                result: T = await self.cache.read(op, model, document, cache)
+                return result
             return await driver.run(op, model, document)
         except QueryError as error:
             raise explain_database_error(error, self.engine) from None
@@ -264,9 +301,13 @@ class Client(_Accessors, _Runner):
         driver = self._driver or await self._get_driver()
         async with driver.connection() as conn, conn.transaction():
             try:
-                return await op(conn, model, document)
+                result = await op(conn, model, document)
             except QueryError as error:
                 raise explain_database_error(error, self.engine) from None
+        if self.cache is not None:
+            # write-through: this process's next read sees the write (docs/cache.md)
+            await self.cache.after_write()
+        return result
 
     @asynccontextmanager
     async def tx(
@@ -288,6 +329,8 @@ class Client(_Accessors, _Runner):
             else:
                 async with asyncio.timeout(timeout):
                     yield Transaction(self.engine, conn)
+        if self.cache is not None:
+            await self.cache.after_write()
 
     async def run_in_transaction(
         self,

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from datatier.cache._cache import Cache
 from datatier.client._client import Client, ModelClient, Transaction, install_accessors
 from datatier.drivers._protocol import IsolationLevel, StatementListener
 from datatier.schema import Schema
@@ -157,6 +158,11 @@ class SyncClient(_SyncAccessors):
     @property
     def schema(self) -> Schema:
         return self.client.schema
+
+    @property
+    def cache(self) -> Cache | None:
+        """The client's cache (``Client.cache``), or None when it is off."""
+        return self.client.cache
 
     def connect(self) -> None:
         self._loop.run(self.client.connect())
