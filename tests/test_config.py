@@ -110,7 +110,7 @@ def test_unknown_key_names_file_and_suggests_near_miss(tmp_path: Path) -> None:
 
 def test_unknown_key_without_near_miss_lists_known_keys(tmp_path: Path) -> None:
     write(tmp_path / "datatier.toml", "colour = 1\n")
-    with pytest.raises(ConfigError, match=r"known keys: schema, seed, server, url"):
+    with pytest.raises(ConfigError, match=r"known keys: cache, schema, seed, server, url"):
         load_config(tmp_path, {})
 
 
