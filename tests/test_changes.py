@@ -263,8 +263,9 @@ async def test_many_to_many_links_record_both_sides(db: Client) -> None:
         await db.post.update(where={"id": post["id"]}, data={"tags": op})
         return sorted(await drain(db))
 
+    # several links at once: the parent's row once, each tag's row
     assert await tags_({"connect": [{"name": "a"}, {"name": "b"}]}) == sorted(
-        [("Post", "link", p), ("Tag", "link", a), ("Post", "link", p), ("Tag", "link", b)]
+        [("Post", "link", p), ("Tag", "link", a), ("Tag", "link", b)]
     )
     assert await tags_({"connect": {"name": "a"}}) == []  # already linked: nothing changed
     assert await tags_({"disconnect": {"name": "a"}}) == [("Post", "link", p), ("Tag", "link", a)]

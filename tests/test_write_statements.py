@@ -8,7 +8,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from datatier import Client
+from datatier.errors import NotFound
 from datatier.migrate._push import push
 from datatier.query._changes import ensure_outbox
 from tests.harness.golden import REPO
@@ -40,10 +43,11 @@ WRITES: list[tuple[str, int, Write]] = [
         ),
     ),
     (
-        # a post with 3 new tags (m:n) and 2 comments, each connecting its author: the three
-        # connects look their user up (3), then post, tags, join rows and comments (4)
+        # a post with 3 new tags (m:n) and 2 comments, each connecting its author: the
+        # post's author and the comments' (shared) author are looked up (2), then post, tags,
+        # join rows and comments are inserted (4)
         "create_post_nested",
-        7,
+        6,
         lambda db, ids: db.post.create(
             data={
                 "title": "t",
@@ -54,6 +58,25 @@ WRITES: list[tuple[str, int, Write]] = [
                         {"name": f"n{ids['n']}-{i}", "slug": f"s{ids['n']}-{i}"} for i in range(3)
                     ]
                 },
+                "comments": {
+                    "create": [
+                        {"content": f"c{i}", "author": {"connect": {"id": ids["user"]}}}
+                        for i in range(2)
+                    ]
+                },
+            }
+        ),
+    ),
+    (
+        # the same with 3 existing tags connected: one lookup of the tags, one INSERT of links
+        "create_post_connect",
+        6,
+        lambda db, ids: db.post.create(
+            data={
+                "title": "t",
+                "content": "c",
+                "author": {"connect": {"id": ids["user"]}},
+                "tags": {"connect": [{"slug": f"d{i}"} for i in range(3)]},
                 "comments": {
                     "create": [
                         {"content": f"c{i}", "author": {"connect": {"id": ids["user"]}}}
@@ -142,12 +165,12 @@ async def _seed(db: Client) -> dict[str, Any]:
         await db.comment.create(data={"content": "c", "postId": post["id"], "authorId": user["id"]})
         for _ in range(4)
     ]
-    await db.tag.create_many(data=[{"name": f"d{i}", "slug": f"d{i}"} for i in range(4)])
+    await db.tag.create_many(data=[{"name": f"d{i}", "slug": f"d{i}"} for i in range(7)])
     return {
         "user": user["id"],
         "post": post["id"],
         "comments": [c["id"] for c in comments],
-        "tags": ["d0", "d1", "d2", "d3"],
+        "tags": ["d3", "d4", "d5", "d6"],
         "n": 0,
     }
 
@@ -207,3 +230,46 @@ async def test_recording_changes_adds_one_statement_per_write(
     push(Client(SCHEMA, url).schema, url)
     counts = await _count_each(url, server_statements(url), True)
     assert counts == {name: count + 1 for name, count in EXPECTED.items()}
+
+
+async def test_batched_nested_writes_keep_their_meaning(tmp_path: Path) -> None:
+    """Items that cannot share an INSERT go one by one, in order; a connect list that names
+    a missing record fails as a whole and writes nothing."""
+    url = f"file:{tmp_path / 'b.db'}"
+    push(Client(SCHEMA, url).schema, url)
+    async with Client(SCHEMA, url) as db:
+        ids = await _seed(db)
+        post = await db.post.create(
+            data={
+                "title": "t",
+                "content": "c",
+                "author": {"connect": {"id": ids["user"]}},
+                "comments": {
+                    "create": [
+                        {"content": "1", "authorId": ids["user"]},
+                        {"content": "2", "author": {"create": {"email": "new@example.com"}}},
+                        {"content": "3", "authorId": ids["user"]},
+                        {"content": "4", "authorId": ids["user"]},
+                    ]
+                },
+            },
+            include={"comments": {"orderBy": {"id": "asc"}, "include": {"author": True}}},
+        )
+        assert [c["content"] for c in post["comments"]] == ["1", "2", "3", "4"]
+        assert post["comments"][1]["author"]["email"] == "new@example.com"
+        with pytest.raises(NotFound, match="no `Tag` record to connect"):
+            await db.post.update(
+                where={"id": post["id"]},
+                data={"tags": {"connect": [{"slug": "d3"}, {"slug": "missing"}]}},
+            )
+        assert await db.tag.count(where={"posts": {"some": {"id": post["id"]}}}) == 0
+        # the same tag twice: linked once
+        await db.post.update(
+            where={"id": post["id"]},
+            data={"tags": {"connect": [{"slug": "d3"}, {"id": (await _tag(db, "d3"))["id"]}]}},
+        )
+        assert await db.tag.count(where={"posts": {"some": {"id": post["id"]}}}) == 1
+
+
+async def _tag(db: Client, slug: str) -> dict[str, Any]:
+    return await db.tag.find_unique_or_raise(where={"slug": slug})

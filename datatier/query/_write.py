@@ -147,7 +147,12 @@ class Writer:
         return key
 
     async def _prepare(
-        self, conn: Connection, info: ModelInfo, data: Any, path: Path
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        data: Any,
+        path: Path,
+        found: dict[str, Sequence[Any]] | None = None,
     ) -> tuple[dict[str, Any], list[tuple[Link, Any, Path]]]:
         """The column values of a record to create (foreign keys of to-one relations it
         creates or connects resolved, defaults filled) and the nested writes that need its
@@ -163,7 +168,9 @@ class Writer:
             elif name in info.relations:
                 link = info.relations[name]
                 if link.holds_foreign_key:
-                    values.update(await self._to_one_owner(conn, info, link, value, field_path))
+                    values.update(
+                        await self._to_one_owner(conn, info, link, value, field_path, found)
+                    )
                 else:
                     after.append((link, value, field_path))
             else:
@@ -357,9 +364,16 @@ class Writer:
     # -- relations while creating -----------------------------------------------------
 
     async def _to_one_owner(
-        self, conn: Connection, info: ModelInfo, link: Link, value: Any, path: Path
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        link: Link,
+        value: Any,
+        path: Path,
+        found: dict[str, Sequence[Any]] | None = None,
     ) -> dict[str, Any]:
-        """Foreign key values for a to-one relation whose key this model holds."""
+        """Foreign key values for a to-one relation whose key this model holds. ``found``
+        remembers connected records across calls that no write separates."""
         if (
             not isinstance(value, Mapping)
             or not value
@@ -377,11 +391,16 @@ class Writer:
             target_key = await self.create(conn, target.name, arg, (*path, "create"))
             row = await self._columns_of(conn, target, target_key, link.target_columns)
         elif op == "connect":
-            row = await self._find_columns(
-                conn, target, arg, link.target_columns, (*path, "connect")
-            )
+            remembered = f"{target.name}:{link.target_columns}:{arg!r}"
+            row = found.get(remembered) if found is not None else None
             if row is None:
-                raise NotFound(f"no `{target.name}` record to connect matches {dict(arg)!r}")
+                row = await self._find_columns(
+                    conn, target, arg, link.target_columns, (*path, "connect")
+                )
+                if row is None:
+                    raise NotFound(f"no `{target.name}` record to connect matches {dict(arg)!r}")
+                if found is not None:
+                    found[remembered] = row
         else:
             row = await self._connect_or_create(conn, target, arg, link.target_columns, (*path, op))
         fields = _fields_for_columns(info, link.own_columns)
@@ -499,6 +518,13 @@ class Writer:
                 for i, item in enumerate(arg["data"]):
                     await self._create_related(conn, link, target, own, item, (*op_path, "data", i))
             elif op == "connect":
+                if (
+                    link.through is not None
+                    and isinstance(arg, list)
+                    and len(arg) > 1
+                    and await self._connect_many_through(conn, link, target, own, arg, op_path)
+                ):
+                    continue
                 for i, item in enumerate(items):
                     item_path = (*op_path, i) if isinstance(arg, list) else op_path
                     await self._connect_related(conn, link, target, own, item, item_path)
@@ -574,8 +600,12 @@ class Writer:
         fields = _fields_for_columns(target, link.target_columns)
         back = _back_field(target, link)
         prepared: list[dict[str, Any]] = []
+        # Records connected by the items (say, every comment's author), looked up once: only
+        # lookups run between two flushes, so what they found stays true.
+        found: dict[str, Sequence[Any]] = {}
 
         async def flush() -> None:
+            found.clear()
             if not prepared:
                 return
             rows: list[Sequence[Any]] = []
@@ -598,10 +628,31 @@ class Writer:
                 record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
             else:
                 record = dict(item)
-            values, after = await self._prepare(conn, target, record, item_path)
+            values, after = await self._prepare(conn, target, record, item_path, found)
             assert not after
             prepared.append(values)
         await flush()
+
+    async def _connect_many_through(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        items: list[Any],
+        path: Path,
+    ) -> bool:
+        """Connect an m:n to several records with one lookup and one ``INSERT`` of join rows.
+        False (nothing written) when the lookup finds fewer records than ``items`` name:
+        then one by one, which names the missing record."""
+        for i, item in enumerate(items):
+            self.engine.planner._check_unique_where(target, item, (*path, i))
+        cond, params = self.engine.planner.where(target.name, {"OR": items})
+        rows = await self._keys_where(conn, target, cond, params)
+        if len(rows) < len(items):
+            return False
+        await self._link_many(conn, link, own, rows)
+        return True
 
     def _insertable_together(
         self, info: ModelInfo, data: Mapping[str, Any], back: str | None
