@@ -9,10 +9,10 @@ ask, it stops and names the flag that answers the question.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -62,6 +62,15 @@ ShadowOption = Annotated[
 AcceptDataLossOption = Annotated[
     bool,
     typer.Option("--accept-data-loss", help="Go on even when the change drops data that exists."),
+]
+
+CacheTriggersOption = Annotated[
+    bool,
+    typer.Option(
+        "--cache-triggers",
+        help="PostgreSQL: install triggers that record writes made outside datatier for the "
+        "cache (also [cache] external_writes = true); see docs/cache-events.md.",
+    ),
 ]
 
 P = ParamSpec("P")
@@ -181,6 +190,7 @@ def db_push(
     schema: SchemaOption = None,
     url: UrlOption = None,
     accept_data_loss: AcceptDataLossOption = False,
+    cache_triggers: CacheTriggersOption = False,
 ) -> None:
     """Make the database match the schema (create it, or change it), without migrations."""
     path, _ = _schema_path(schema, url)
@@ -190,6 +200,15 @@ def db_push(
         config, os.environ, loaded.datasource.url if loaded.datasource else None, path
     )
     _push(path, database_url, accept_data_loss=accept_data_loss)
+    _cache_triggers(database_url, loaded, cache_triggers, config.extra)
+
+
+def _cache_triggers(url: str, loaded: Schema, flag: bool, extra: Mapping[str, Any]) -> None:
+    """(Re)install the cache's change triggers after the database changed (see _triggers)."""
+    from datatier.cache._triggers import sync_triggers
+
+    wanted = flag or bool(extra.get("cache", {}).get("external_writes", False))
+    _echo_lines(sync_triggers(url, loaded, requested=wanted))
 
 
 @db_app.command("pull")
@@ -273,6 +292,7 @@ def migrate_dev(
     skip_seed: Annotated[
         bool, typer.Option("--skip-seed", help="Do not seed a fresh database.")
     ] = False,
+    cache_triggers: CacheTriggersOption = False,
 ) -> None:
     """Write a migration from the history to the schema (replayed in a shadow database), apply it."""
     from datatier.migrate._dev import dev
@@ -295,6 +315,9 @@ def migrate_dev(
         seed=not skip_seed,
     )
     _echo_lines(report.lines())
+    if not create_only:
+        extra = load_config(Path.cwd(), os.environ, schema=schema, url=url).extra
+        _cache_triggers(project.url, project.schema, cache_triggers, extra)
 
 
 _SOURCES = ("empty", "schema", "migrations", "url")
@@ -378,11 +401,16 @@ def migrate_diff(
 
 @migrate_app.command("deploy")
 @_reports_errors
-def migrate_deploy(schema: SchemaOption = None, url: UrlOption = None) -> None:
+def migrate_deploy(
+    schema: SchemaOption = None, url: UrlOption = None, cache_triggers: CacheTriggersOption = False
+) -> None:
     """Apply the pending migrations in order (each in its own transaction), as in production."""
     from datatier.migrate._commands import deploy
 
-    _echo_lines(deploy(_project(schema, url)).lines())
+    project = _project(schema, url)
+    _echo_lines(deploy(project).lines())
+    extra = load_config(Path.cwd(), os.environ, schema=schema, url=url).extra
+    _cache_triggers(project.url, project.schema, cache_triggers, extra)
 
 
 @migrate_app.command("status")

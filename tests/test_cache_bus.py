@@ -131,6 +131,7 @@ async def test_postgres_stamps_in_id_order_under_the_lock(pg_driver: Driver) -> 
         await bus.after_commit()
         assert [e.key for e in versions.events] == [f"[{i}]" for i in range(50)]
         assert [e.seq for e in versions.events] == list(range(1, 51))
+
         # Concurrent writers: every event applied once, in seq order.
         async def one(i: int) -> None:
             await _write(pg_driver, ("User", "create", f"[{i}]"))
@@ -263,7 +264,10 @@ async def test_trim_keeps_recent_and_pending_events(sql_backend: Any) -> None:
             lambda c: c.fetch('SELECT "seq", "key" FROM "_datatier_changes" ORDER BY "id"')
         )
         assert [(r[0], r[1]) for r in rows] == [
-            (8, "[7]"), (9, "[8]"), (10, "[9]"), (None, "[pending]")
+            (8, "[7]"),
+            (9, "[8]"),
+            (10, "[9]"),
+            (None, "[pending]"),
         ]
         # A process starting now cannot replay from the beginning: versions start at the top.
         fresh, versions = _bus(driver)

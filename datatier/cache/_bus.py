@@ -338,9 +338,7 @@ class ChangeBus:
         r = self.retention
         total = 0
         for _ in range(20):
-            deleted = await self.driver.run(
-                _trim, self.provider, r.max_age, r.keep, r.batch
-            )
+            deleted = await self.driver.run(_trim, self.provider, r.max_age, r.keep, r.batch)
             total += deleted
             if deleted < r.batch:
                 break

@@ -51,7 +51,7 @@ def _epoch(provider: str) -> str:
     # "at" holds the writer's transaction start; as epoch seconds it can be compared with
     # time.time() on any process of the same machine (and with NTP, of any machine).
     if provider == "sqlite":
-        return "(julianday(\"at\") - 2440587.5) * 86400.0"
+        return '(julianday("at") - 2440587.5) * 86400.0'
     return 'EXTRACT(EPOCH FROM "at"::timestamptz)::float8'
 
 
@@ -71,10 +71,12 @@ def _stamped(rows: Sequence[Sequence[Any]]) -> list[Stamped]:
 
 def _stamp_sql(provider: str) -> str:
     if provider == "sqlite":
-        return f'UPDATE {_TABLE} SET "seq" = "id" WHERE "seq" IS NULL RETURNING {_columns(provider)}'
+        return (
+            f'UPDATE {_TABLE} SET "seq" = "id" WHERE "seq" IS NULL RETURNING {_columns(provider)}'
+        )
     # nextval runs in the inner query's row order, so seq follows id within the batch.
     return (
-        f"UPDATE {_TABLE} AS c SET \"seq\" = s.seq FROM ("
+        f'UPDATE {_TABLE} AS c SET "seq" = s.seq FROM ('
         f"SELECT o.id, nextval('{_SEQUENCE}') AS seq FROM ("
         f'SELECT "id" FROM {_TABLE} WHERE "seq" IS NULL ORDER BY "id" LIMIT $1) AS o'
         ') AS s WHERE c."id" = s.id'
@@ -134,11 +136,13 @@ async def bounds(conn: Connection, provider: str) -> tuple[int, int]:
     return (int(row[0]) if row is not None else 0), await high_water(conn, provider)
 
 
-async def fetch_after(conn: Connection, provider: str, seq: int, limit: int = 5000) -> list[Stamped]:
+async def fetch_after(
+    conn: Connection, provider: str, seq: int, limit: int = 5000
+) -> list[Stamped]:
     """Stamped events with ``seq`` above ``seq``, in ``seq`` order, at most ``limit``."""
     placeholders = ("?", "?") if provider == "sqlite" else ("$1", "$2")
     rows = await conn.fetch(
-        f"SELECT {_columns(provider)} FROM {_TABLE} WHERE \"seq\" > {placeholders[0]}"
+        f'SELECT {_columns(provider)} FROM {_TABLE} WHERE "seq" > {placeholders[0]}'
         f' ORDER BY "seq" LIMIT {placeholders[1]}',
         [seq, limit],
     )
@@ -161,7 +165,7 @@ async def trim(
     else:
         sql = (
             f'DELETE FROM {_TABLE} WHERE "id" IN (SELECT "id" FROM {_TABLE} WHERE "seq" IS NOT NULL'
-            f" AND (\"at\" < LOCALTIMESTAMP - make_interval(secs => $1)"
+            f' AND ("at" < LOCALTIMESTAMP - make_interval(secs => $1)'
             f' OR "seq" <= (SELECT MAX("seq") FROM {_TABLE}) - $2) ORDER BY "seq" LIMIT $3)'
         )
         args = [max_age, keep, batch]
