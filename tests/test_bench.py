@@ -72,7 +72,12 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     prisma = [m for m in workload["measurements"] if m["subject"] == "prisma"]
     assert prisma
     assert all((m["stats"] is None) == bool(m["skipped"]) for m in prisma)
-    assert "schema.parse_validate" in (out / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "schema.parse_validate" in report
+    # The machine is shared: the load average is part of the conditions, and per workload.
+    assert len(data["environment"]["load_average"]["end"]) == 3
+    assert "load average (1 min) before, after" in workload["params"]
+    assert "- load average (1, 5, 15 min): " in report
 
 
 def test_unknown_workload_is_an_error(tmp_path: Path) -> None:

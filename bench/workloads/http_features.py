@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -124,6 +124,7 @@ def beside(label: str) -> str:
 
 
 async def _measure(
+    reads: tuple[Read, ...],
     running: Fleet,
     peers: list[Peer],
     server: PostgresServer,
@@ -143,7 +144,7 @@ async def _measure(
     checks: list[Check] = []
     try:
         inputs = await make_inputs(db, database, random.Random("http pages"), 10)
-        for read in READS:
+        for read in reads:
             workload = HttpWorkload(f"http.{read.short}", "read", read.label, read.requests)
             ctx = Context(workload, running, inputs, timing, db, probe)
             requests = read.requests(inputs, random.Random(f"{NAME} {read.short}"), timing.distinct)
@@ -157,21 +158,9 @@ async def _measure(
             for runs in await measure(ctx, peers, requests):
                 measurement, failures = summarize(runs, CONNECTIONS)
                 operation = runs.peer.operation
-                measurements.append(
-                    Measurement(
-                        read.label,
-                        beside(feature) if operation == BASELINE else operation,
-                        measurement.stats,
-                        calls_per_s=measurement.calls_per_s,
-                        throughput=measurement.throughput,
-                        client_cpu_us=measurement.client_cpu_us,
-                        server_cpu_us=measurement.server_cpu_us,
-                        statements_per_op=measurement.statements_per_op,
-                        utility_per_op=measurement.utility_per_op,
-                        rounds=measurement.rounds,
-                        concurrency=CONNECTIONS,
-                    )
-                )
+                if operation == BASELINE:
+                    operation = beside(feature)
+                measurements.append(replace(measurement, subject=read.label, operation=operation))
                 checks += failures
     finally:
         await probe.close()
@@ -182,6 +171,7 @@ async def _measure(
 def run(config: RunConfig) -> WorkloadResult:
     """Each feature's server beside the baseline's, both reads, interleaved; see the module docstring."""
     timing = timing_for(config.quick)
+    reads = READS[:1] if config.quick else READS  # --quick proves each switch on one read
     params: dict[str, Any] = {
         "run s": timing.seconds,
         "warm-up s": timing.warmup_s,
@@ -225,7 +215,7 @@ def run(config: RunConfig) -> WorkloadResult:
                 servers = {baseline.key: base_server, peer.key: feature_server}
                 running = Fleet(database.url, [baseline, peer], servers, {}, loadgen, {})
                 found, failed = asyncio.run(
-                    _measure(running, [baseline, peer], server, database, timing)
+                    _measure(reads, running, [baseline, peer], server, database, timing)
                 )
             finally:
                 feature_server.stop()
