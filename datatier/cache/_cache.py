@@ -55,8 +55,12 @@ class _Plan(NamedTuple):
 
 
 class _Filled(NamedTuple):
+    """A load's packed value (None: not storable), the result objects of a database read,
+    and how it was answered: ``HIT`` (Redis), ``STALE`` (Redis, past its TTL) or ``MISS``."""
+
     packed: bytes | None
     result: Any
+    outcome: str = "MISS"
 
 
 class Cache:
@@ -119,11 +123,15 @@ class Cache:
         self.driver = driver
         settings = self.settings
         if settings.redis is not None:
-            self.redis_client = aioredis.Redis.from_url(
+            # A blocking pool: a burst of reads waits for a connection instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(
                 settings.redis,
+                max_connections=64,
+                timeout=settings.redis_timeout,
                 socket_timeout=settings.redis_timeout,
                 socket_connect_timeout=settings.redis_timeout,
             )
+            self.redis_client = aioredis.Redis(connection_pool=pool)
             self.redis = RedisTier(self.redis_client)
         self.bus = ChangeBus(
             provider=self.provider,
@@ -254,34 +262,48 @@ class Cache:
         document: Mapping[str, Any],
         option: Any,
     ) -> Any:
+        """Not in memory: one caller per key looks in Redis, then reads the database; the
+        others await its outcome (so a herd costs one Redis GET and one query)."""
+        filled, led = await self._flight.run(
+            key, lambda: self._load(plan, key, op, document, option)
+        )
         model = plan.model
+        outcome = filled.outcome
+        if outcome == "HIT":
+            self._counts[("hits", "redis", model)] += 1
+        else:
+            self._counts[("stale" if outcome == "STALE" else "misses", "", model)] += 1
         status = cache_status.get()
-        rkey = redis_key(self._prefix, key) if self.redis is not None else ""
+        if status is not None:
+            status.append(outcome)
+        if (led and outcome == "MISS") or filled.packed is None:
+            return filled.result
+        return unpack(filled.packed)  # every waiter gets its own objects
+
+    async def _load(
+        self,
+        plan: _Plan,
+        key: str,
+        op: Callable[..., Awaitable[Any]],
+        document: Mapping[str, Any],
+        option: Any,
+    ) -> _Filled:
+        rkey = ""
         if self.redis is not None:
+            rkey = redis_key(self._prefix, key)
             found = await self.redis.get(rkey)
             if found is not None:
                 value, fresh_until = found
                 left = fresh_until - time.time()
-                _, swr, _ = self._freshness(plan, option)
                 if self.memory is not None:
+                    _, swr, _ = self._freshness(plan, option)
                     now = time.monotonic()
-                    self.memory.set(key, value, now + left, now + left + swr, model)
+                    self.memory.set(key, value, now + left, now + left + swr, plan.model)
                 if left > 0:
-                    self._counts[("hits", "redis", model)] += 1
-                    if status is not None:
-                        status.append("HIT")
-                else:
-                    self._stale(plan, key, op, document, option, status)
-                return unpack(value)
-        self._counts[("misses", "", model)] += 1
-        if status is not None:
-            status.append("MISS")
-        filled, led = await self._flight.run(
-            key, lambda: self._fill(plan, key, rkey, op, document, option, background=False)
-        )
-        if led or filled.packed is None:
-            return filled.result
-        return unpack(filled.packed)  # every waiter gets its own objects
+                    return _Filled(value, None, "HIT")
+                self._refresh(plan, key, op, document, option)
+                return _Filled(value, None, "STALE")
+        return await self._fill(plan, key, rkey, op, document, option, background=False)
 
     def _stale(
         self,
@@ -292,10 +314,21 @@ class Cache:
         option: Any,
         status: list[str] | None,
     ) -> None:
-        """Count a stale serve and refresh ``key`` in the background (once at a time)."""
+        """Count a stale serve from memory and refresh ``key`` in the background."""
         self._counts[("stale", "", plan.model)] += 1
         if status is not None:
             status.append("STALE")
+        self._refresh(plan, key, op, document, option)
+
+    def _refresh(
+        self,
+        plan: _Plan,
+        key: str,
+        op: Callable[..., Awaitable[Any]],
+        document: Mapping[str, Any],
+        option: Any,
+    ) -> None:
+        """Refresh ``key`` from the database in a background task (one at a time per key)."""
         refresh = "refresh" + SEP + key
         if refresh in self._flight or self.driver is None:
             return
@@ -342,7 +375,7 @@ class Cache:
                         now = time.monotonic()
                         left = fresh_until - time.time()
                         self.memory.set(key, value, now + left, now + left + swr, plan.model)
-                    return _Filled(value, unpack(value))
+                    return _Filled(value, None, "HIT")
         try:
             result = await self.driver.run(op, plan.model, document)
             if self._before_fill is not None:
