@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datatier.api._app import create_app
 from datatier.api._auth import ApiKey, AuthSettings, Identity, hash_api_key
+from datatier.api._compression import CompressionSettings
+from datatier.api._cors import CorsSettings
 from datatier.api._problems import HttpProblem, problem_for
 from datatier.api._procedures import Procedure, ProcedureContext, Procedures, procedure
 from datatier.api._ratelimit import Rate, RateLimitSettings, parse_rate
@@ -17,6 +19,8 @@ __all__ = [
     "ApiKey",
     "ApiSettings",
     "AuthSettings",
+    "CompressionSettings",
+    "CorsSettings",
     "HttpProblem",
     "Identity",
     "Procedure",

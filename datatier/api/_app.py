@@ -67,11 +67,11 @@ def create_app(
                 await client.close()
 
     routes: list[BaseRoute] = [
+        *rest_routes(),  # first: the router tries routes in order, and these are the hot ones
+        *rpc_routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *openapi_routes(),
-        *rest_routes(),
-        *rpc_routes(),
     ]
     routes.extend(graphql_routes(settings))
     if settings.metrics:

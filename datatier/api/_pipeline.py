@@ -54,7 +54,11 @@ READ_OPERATIONS = frozenset(
 
 def resolve_model(client: Client, accessor: str) -> str:
     """The model name (``OrderItem``) of an accessor in a URL (``orderItem``); 404 if none."""
-    for name in client.engine.info.models:
+    models = client.engine.info.models
+    name = accessor[:1].upper() + accessor[1:]
+    if name in models:  # the usual case, without a scan (model names start upper-case)
+        return name
+    for name in models:
         if name[:1].lower() + name[1:] == accessor:
             return name
     known = ", ".join(sorted(n[:1].lower() + n[1:] for n in client.engine.info.models))

@@ -20,6 +20,7 @@ from datatier.api._json import dumps, loads
 from datatier.api._pipeline import OPERATIONS, READ_OPERATIONS, execute, resolve_model
 from datatier.api._problems import HttpProblem, problem_for
 from datatier.api._procedures import Procedure, ProcedureContext, Procedures, to_problem_errors
+from datatier.api._rest import json_response
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
 
@@ -73,7 +74,7 @@ async def call(request: Request) -> Response:
             400, "validation_error", "the arguments are a JSON object", path=("body",)
         )
     result = await execute(request, model, operation, args)
-    return Response(dumps({"data": result}), media_type=JSON)
+    return json_response(request, {"data": result})
 
 
 async def batch(request: Request) -> Response:
@@ -224,7 +225,7 @@ async def call_procedure(request: Request) -> Response:
         body = await request.body()
         args = loads(body, "body") if body.strip() else None
     result = await run_procedure(request, found, args, ())
-    return Response(dumps({"data": result}), media_type=JSON)
+    return json_response(request, {"data": result})
 
 
 async def run_procedure(

@@ -27,7 +27,8 @@ class ApiSettings:
     logs one JSON line per request on the ``datatier.access`` logger (``_accesslog.py``).
     ``cors`` (``CorsSettings``) lets browsers on other origins call the API; ``compression``
     (``CompressionSettings``, None: off) gzip/br-encodes responses; a request body over
-    ``max_body_size`` bytes (None: no limit) is refused with 413.
+    ``max_body_size`` bytes (None: no limit) is refused with 413. ``etag`` puts an ETag on
+    reads and answers ``If-None-Match`` with 304 (``If-Match`` on writes works either way).
     """
 
     default_page: int = 100
@@ -43,6 +44,7 @@ class ApiSettings:
     cors: CorsSettings | None = None
     compression: CompressionSettings | None = field(default_factory=CompressionSettings)
     max_body_size: int | None = 10 * 1024 * 1024
+    etag: bool = True
 
     def __post_init__(self) -> None:
         for name in ("default_page", "max_page", "max_include_depth", "max_batch"):
