@@ -359,3 +359,17 @@ async def test_metrics_collect(db: Client) -> None:
         ({"tier": "memory", "model": "User"}, 1.0)
     ]
     assert families["datatier_cache_bytes"].samples[0].value > 0
+
+
+def test_cache_tour_example_runs(sql_backend: Backend) -> None:
+    import subprocess
+    import sys
+
+    script = REPO / "examples" / "cache_tour.py"
+    result = subprocess.run(
+        [sys.executable, str(script), sql_backend.url], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reads: MISS HIT" in result.stdout
+    assert "after the update: Ann B." in result.stdout
+    assert "posts before/after: 0 1" in result.stdout
