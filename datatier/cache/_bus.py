@@ -175,8 +175,13 @@ class ChangeBus:
     # -- applying --------------------------------------------------------------------
 
     async def _ensure_outbox(self, conn: Connection) -> None:
-        for statement in outbox_ddl(self.provider):
-            await conn.execute(statement)
+        async with conn.transaction():
+            if self.provider == "postgresql":
+                # CREATE ... IF NOT EXISTS races with itself when several processes start
+                # together (a unique violation in pg_type); the relay's lock serializes them.
+                await conn.execute(f"SELECT pg_advisory_xact_lock({_relay.RELAY_LOCK})")
+            for statement in outbox_ddl(self.provider):
+                await conn.execute(statement)
 
     async def _start_versions(self) -> None:
         # Replaying the whole outbox gives the same versions (so the same shared Redis keys)
