@@ -170,8 +170,9 @@ def render_http(workloads: list[WorkloadResult]) -> list[str]:
     return [
         "## HTTP: datatier against its peers",
         "",
-        "datatier's API server (`create_app` under uvicorn: one process, uvloop and httptools, "
-        "access log, metrics, auth and rate limits off) asked over REST, RPC and GraphQL. "
+        "datatier's API server (`create_app` under uvicorn: one process, uvloop and httptools; "
+        "access log, metrics, auth, rate limits, ETags and compression off, as the hand-written "
+        "peers have none; `http.features` measures each) asked over REST, RPC and GraphQL. "
         "Ratios are datatier's time per request over the other's (1/throughput under the "
         "concurrent load): below 1 datatier is faster. Server CPU is the HTTP server "
         "process's, PostgreSQL CPU its backends', both per request.",
@@ -227,7 +228,6 @@ def render_feature_costs(workloads: list[WorkloadResult]) -> list[str]:
     head = " | ".join(
         f"{r}: baseline req/s | on req/s | µs/req added | server CPU µs/req added" for r in reads
     )
-    notes = workload.params.get("not switchable", {})
     return [
         "## Feature costs",
         "",
@@ -240,8 +240,6 @@ def render_feature_costs(workloads: list[WorkloadResult]) -> list[str]:
         f"| feature | {head} |",
         "|---|" + "---:|" * (4 * len(reads)),
         *rows,
-        "",
-        *[f"- {name}: {why}" for name, why in notes.items()],
     ]
 
 

@@ -3,8 +3,9 @@
 ``python -m bench.http.datatier_app --port P --url URL`` runs one uvicorn process (uvloop,
 httptools, no access log) whose app is ``datatier.api.create_app`` over a ``Client`` of
 ``datatier/demo/schema.prisma`` with the bench's pool size. The baseline switches
-everything optional off (metrics, access log, auth, rate limits); ``$BENCH_DATATIER_FEATURE``
-switches one feature on, for the feature-cost workloads:
+everything optional off (metrics, access log, auth, rate limits, ETags, compression: the
+hand-written peers have none of them; datatier's defaults have metrics, ETags and
+compression on); ``$BENCH_DATATIER_FEATURE`` switches one on, for ``http.features``:
 
 | feature | what is on |
 |---|---|
@@ -13,7 +14,9 @@ switches one feature on, for the feature-cost workloads:
 | ``ratelimit-redis`` | the same limit kept in Redis (``$BENCH_DATATIER_REDIS_URL``) |
 | ``metrics`` | ``ApiSettings(metrics=True)``: request counters and histograms, ``/metrics`` |
 | ``access-log`` | ``ApiSettings(access_log=True)``, one JSON line per request into a log file |
-| ``gzip`` | Starlette's ``GZipMiddleware`` around the app (datatier has no compression switch) |
+| ``etag`` | ``ApiSettings(etag=True)``: every read hashes its body into an ETag |
+| ``compression`` | ``ApiSettings(compression=CompressionSettings(br=False))``; requests accept gzip |
+| ``cache`` | the client's cache, memory tier only (``Client(cache={"memory": True})``): repeated reads are hits |
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ REDIS_ENV = "BENCH_DATATIER_REDIS_URL"
 ACCESS_LOG_ENV = "BENCH_DATATIER_ACCESS_LOG"
 SCHEMA = REPO_ROOT / "datatier" / "demo" / "schema.prisma"
 JWT_SECRET = "datatier-bench-secret-" + "x" * 32  # the bench's own; guards nothing
-FEATURES = ("auth", "ratelimit-memory", "ratelimit-redis", "metrics", "access-log", "gzip")
+FEATURES = (
+    "auth",
+    "ratelimit-memory",
+    "ratelimit-redis",
+    "metrics",
+    "etag",
+    "access-log",
+    "compression",
+    "cache",
+)
 _NEVER_REFUSED = "100000000/second"
 
 
@@ -47,10 +59,16 @@ def bench_token() -> str:
 def settings_for(feature: str | None, env: dict[str, str]) -> Any:
     """The ``ApiSettings`` of the baseline (None) or of one feature switched on."""
     from datatier.api import ApiSettings, AuthSettings, RateLimitSettings, parse_rate
+    from datatier.api._compression import CompressionSettings
 
     if feature not in (None, *FEATURES):
         raise ValueError(f"{FEATURE_ENV}={feature!r}: known features are {', '.join(FEATURES)}")
-    values: dict[str, Any] = {"metrics": feature == "metrics", "access_log": False}
+    values: dict[str, Any] = {
+        "metrics": feature == "metrics",
+        "access_log": False,
+        "etag": feature == "etag",
+        "compression": CompressionSettings(br=False) if feature == "compression" else None,
+    }
     if feature == "auth":
         values["auth"] = AuthSettings(jwt_secret=JWT_SECRET, rules={"bench": {"*": "*"}})
     elif feature in ("ratelimit-memory", "ratelimit-redis"):
@@ -75,11 +93,11 @@ def make_app(url: str) -> Any:
 
     feature = os.environ.get(FEATURE_ENV) or None
     settings = settings_for(feature, dict(os.environ))
-    app = create_app(Client(SCHEMA, url, pool_size=pool_size()), settings, close_client=True)
-    if feature == "gzip":
-        from starlette.middleware.gzip import GZipMiddleware
-
-        return GZipMiddleware(app, minimum_size=500)
+    if feature == "cache":
+        client = Client(SCHEMA, url, pool_size=pool_size(), cache={"memory": True})
+    else:
+        client = Client(SCHEMA, url, pool_size=pool_size())
+    app = create_app(client, settings, close_client=True)
     return app
 
 

@@ -38,6 +38,7 @@ FAMILIES = {
     "client": "bench.workloads.client",
     "embedded": "bench.workloads.embedded",
     "limits": "bench.workloads.limits",
+    "cache": "bench.workloads.cache",
     "http": "bench.workloads.http",
 }
 
