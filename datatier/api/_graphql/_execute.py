@@ -149,6 +149,8 @@ def _complete(
         plan = _plan(named, nodes, fragments, variables)
         if value is None:
             return None
+        if _already_shaped(value if is_list else [value], plan):
+            return value  # the engine's records are the response as they are: no copy
         return [_shape(v, plan) for v in value] if is_list else _shape(value, plan)
     leaf = _leaf(named)
     if value is None or leaf is None:
@@ -192,6 +194,32 @@ def _plan(
         else:
             plan.append((key, name, _leaf(named), None, is_list, None))
     return plan
+
+
+def _already_shaped(records: list[Any], plan: list[_Entry]) -> bool:
+    """Whether ``records`` already hold exactly the plan's keys, in order, at every depth,
+    with no alias, ``__typename`` or value conversion to apply.
+
+    Records of one level come from one decoder (the same keys in the same order), so one
+    record per level is looked at: the first, and for each relation its first value found.
+    """
+    if not records:
+        return True
+    first = records[0]
+    if len(first) != len(plan):
+        return False
+    for (key, name, leaf, child, is_list, typename), actual in zip(plan, first, strict=True):
+        if key != actual or name != key or leaf is not None or typename is not None:
+            return False
+        if child is None:
+            continue
+        for record in records:
+            value = record.get(name)
+            if value:  # None and [] say nothing about the shape
+                if not _already_shaped(value[:1] if is_list else [value], child):
+                    return False
+                break
+    return True
 
 
 def _shape(record: dict[str, Any], plan: list[_Entry]) -> dict[str, Any]:
