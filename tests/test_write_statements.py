@@ -5,15 +5,18 @@ statement, and nested creates through one relation insert their rows together.""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from datatier import Client
-from datatier.errors import NotFound
+from datatier.errors import NotFound, ValidationError
 from datatier.migrate._push import push
 from datatier.query._changes import ensure_outbox
+from tests.harness.backends import Backend
 from tests.harness.golden import REPO
 from tests.harness.statements import StatementCounter, leading_keyword
 
@@ -273,3 +276,82 @@ async def test_batched_nested_writes_keep_their_meaning(tmp_path: Path) -> None:
 
 async def _tag(db: Client, slug: str) -> dict[str, Any]:
     return await db.tag.find_unique_or_raise(where={"slug": slug})
+
+
+TYPES_SCHEMA = """
+datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+enum Mood {
+  HAPPY
+  SAD
+}
+
+model Thing {
+  id      Int      @id @default(autoincrement())
+  name    String   @unique
+  big     BigInt
+  ratio   Float
+  price   Decimal
+  ok      Boolean
+  at      DateTime
+  data    Json
+  raw     Bytes
+  mood    Mood     @default(HAPPY)
+  note    String?
+  when    DateTime @default(now())
+  changed DateTime @updatedAt
+}
+"""
+
+
+async def test_write_results_read_as_reads_do(sql_backend: Backend, tmp_path: Path) -> None:
+    """What an INSERT/UPDATE/DELETE ... RETURNING hands back equals what a read returns,
+    field for field and type for type, for every kind of scalar."""
+    path = tmp_path / "schema.prisma"
+    path.write_text(TYPES_SCHEMA)
+    async with Client(path, sql_backend.url) as db:
+        push(db.schema, sql_backend.url)
+        data = {
+            "name": "a",
+            "big": 2**40,
+            "ratio": 0.25,
+            "price": Decimal("12.50"),
+            "ok": True,
+            "at": datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+            "data": {"k": [1, "x", None]},
+            "raw": b"\x00\xff",
+        }
+
+        async def same(written: dict[str, Any], select: dict[str, Any] | None = None) -> None:
+            read = await db.thing.find_unique_or_raise(where={"name": "a"}, select=select)
+            assert written == read
+            assert [type(v) for v in written.values()] == [type(v) for v in read.values()]
+            assert list(written) == list(read)
+
+        await same(await db.thing.create(data=data))
+        await same(await db.thing.update(where={"name": "a"}, data={"big": {"increment": 1}}))
+        await same(
+            await db.thing.update(
+                where={"name": "a"}, data={"mood": "SAD"}, select={"mood": True, "price": True}
+            ),
+            {"mood": True, "price": True},
+        )
+        await same(await db.thing.upsert(where={"name": "a"}, create=data, update={"note": "n"}))
+        await same(await db.thing.update(where={"name": "a"}, data={}))
+        before = await db.thing.find_unique_or_raise(where={"name": "a"})
+        assert await db.thing.delete(where={"name": "a"}) == before
+        with pytest.raises(NotFound):
+            await db.thing.delete(where={"name": "a"})
+        with pytest.raises(NotFound):
+            await db.thing.update(where={"name": "a"}, data={"note": "x"})
+        with pytest.raises(ValidationError):
+            await db.thing.update(where={"note": "x"}, data={"note": "y"})
+        created = await db.thing.upsert(where={"name": "a"}, create=data, update={})
+        await same(created)
+        # a key change: the record comes back under its new key
+        moved = await db.thing.update(where={"id": created["id"]}, data={"id": 1000})
+        assert moved["id"] == 1000
+        await same(moved)

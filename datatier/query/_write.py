@@ -362,7 +362,8 @@ class Writer(NestedWrites):
         cond, params = self.engine.planner.where(model, where)
         table = self._table(info)
         extra = returning if rows_out is not None else ()
-        recording = (pending_changes.get() is not None or rows_out is not None) and bool(
+        # Deleted rows come back for change events and for ``rows_out`` (keyed models only).
+        returns_rows = (pending_changes.get() is not None or rows_out is not None) and bool(
             info.key_fields
         )
         width = len(info.key_fields)
@@ -373,16 +374,16 @@ class Writer(NestedWrites):
                 statement = statement.where(
                     self.engine.compiler._condition(info, table, cond, _scope())
                 )
-            if recording:
+            if returns_rows:
                 statement = statement.returning(
                     *(table.c[info.scalars[k].db_name] for k in (*info.key_fields, *extra))
                 )
             return statement
 
         result = await self._run(
-            conn, ("delete", model, cond, recording, extra), build, params, rows=recording
+            conn, ("delete", model, cond, returns_rows, extra), build, params, rows=returns_rows
         )
-        if recording:
+        if returns_rows:
             self._changed(info, "delete", (row[:width] for row in result))
             if rows_out is not None:
                 rows_out.extend(row[width:] for row in result)
