@@ -219,3 +219,29 @@ async def test_a_raw_write_makes_a_cached_read_fresh(pg_url: str) -> None:
         assert events.count(("User", "create", key_text([user["id"]]))) == 1
     finally:
         await db.close()
+
+
+def test_the_documented_example_runs(pg_url: str, redis_url: str, tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cache-events.md").read_text()
+    block = doc.split("<!-- example: start -->")[1].split("<!-- example: end -->")[0]
+    code = block.split("```python\n")[1].split("```")[0]
+    script = tmp_path / "cache_events.py"
+    # A namespace of this run's own: pub/sub channels are shared by all Redis databases.
+    script.write_text(code.replace('"events-example"', f'"ev{os.getpid()}{id(tmp_path)}"'))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, str(script), pg_url, redis_url],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "b reads 0",
+        "b reads 1",
+        "a reads 10",
+        "b reads 10",
+        "b applied seq 3 lag p99 < 1 s: True",
+    ]
