@@ -373,3 +373,48 @@ def test_cache_tour_example_runs(sql_backend: Backend) -> None:
     assert "reads: MISS HIT" in result.stdout
     assert "after the update: Ann B." in result.stdout
     assert "posts before/after: 0 1" in result.stdout
+
+
+async def test_write_back_through_the_client(pg_url: str, redis_url: str) -> None:
+    push(Client(SCHEMA, pg_url).schema, pg_url)
+    db = await _open(
+        pg_url,
+        redis=redis_url,
+        namespace="wb",
+        models={"Post": {"write": "back", "fields": ["views"]}},
+    )
+    try:
+        ann = await _user(db)
+        post = await db.post.create(
+            data={
+                "title": "t",
+                "content": "c",
+                "views": 1,
+                "author": {"connect": {"id": ann["id"]}},
+            }
+        )
+        where = {"id": post["id"]}
+        assert (await db.post.find_unique(where=where) or {})["views"] == 1  # cached now
+        written = await db.post.update(where=where, data={"views": {"increment": 5}})
+        assert written["views"] == 6
+        # reads see the pending value before it is flushed (the cached entry is overlaid)
+        assert (await db.post.find_unique(where=where) or {})["views"] == 6
+        assert [p["views"] for p in await db.post.find_many()] == [6]
+        cache = _cache(db)
+        assert cache.writeback is not None
+        await cache.writeback.drain()
+        rows = await db.query_raw('SELECT views FROM "Post" WHERE id = $1', post["id"])
+        assert rows == [{"views": 6}]
+        assert (await db.post.find_unique(where=where) or {})["views"] == 6
+        # other writes go through
+        await db.post.update(where=where, data={"title": "u"})
+        assert (await db.post.find_unique(where=where) or {})["title"] == "u"
+    finally:
+        await db.close()
+
+
+def test_write_back_needs_redis(sqlite_url: str) -> None:
+    with pytest.raises(ConfigError, match=r"needs cache\.redis"):
+        Client(
+            SCHEMA, sqlite_url, cache={"models": {"Post": {"write": "back", "fields": ["views"]}}}
+        )

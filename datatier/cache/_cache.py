@@ -34,6 +34,7 @@ from datatier.errors import ConfigError
 
 if TYPE_CHECKING:
     from datatier.cache._bus import ChangeBus
+    from datatier.cache._writeback import WriteBack
     from datatier.drivers._protocol import Driver
     from datatier.query._engine import Engine
 
@@ -82,11 +83,11 @@ class Cache:
                 f"cache.models names {', '.join(unknown)}, not a model of the schema "
                 f"(models: {', '.join(sorted(info.models))})"
             )
-        backs = sorted(name for name, model in settings.models.items() if model.write == "back")
-        if backs:
+        self._backs = sorted(n for n, model in settings.models.items() if model.write == "back")
+        if self._backs and settings.redis is None:
             raise ConfigError(
-                f'cache.models.{backs[0]}.write = "back": write-back is not available in '
-                'this version of datatier; use write = "through"'
+                f'cache.models.{self._backs[0]}.write = "back" needs cache.redis: write-back '
+                "acknowledges writes once Redis holds them (docs/cache-write-back.md)"
             )
         self.versions = Versions(info, settings.max_rows)
         self.metrics = CacheMetrics()
@@ -98,7 +99,7 @@ class Cache:
         self.redis_client: aioredis.Redis | None = None
         self.redis: RedisTier | None = None
         self.bus: ChangeBus | None = None
-        self.writeback: Any = None  # write-back is not available yet (see __init__'s check)
+        self.writeback: WriteBack | None = None
         self.driver: Driver | None = None
         self.schema_hash = schema_hash(engine.schema)
         self._prefix = f"{settings.namespace}:{self.schema_hash}:"
@@ -144,6 +145,21 @@ class Cache:
         await self.bus.start()
         # Triggers installed by `migrate --cache-triggers` record every write, datatier's too.
         self.engine.record_changes = not self.bus.external_triggers
+        if self._backs:
+            from datatier.cache._writeback import WriteBack
+
+            assert self.redis_client is not None
+            self.writeback = WriteBack(
+                engine=self.engine,
+                driver=driver,
+                redis=self.redis_client,
+                namespace=settings.namespace,
+                models={name: settings.models[name] for name in self._backs},
+                flush_interval=settings.flush_interval,
+                batch_size=settings.batch_size,
+                after_commit=self.bus.after_commit,
+            )
+            await self.writeback.start()
         self._started = True
         from datatier.cache._warm import warm
 
@@ -156,6 +172,9 @@ class Cache:
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        if self.writeback is not None:
+            await self.writeback.close()
+            self.writeback = None
         if self.bus is not None:
             await self.bus.close()
             self.bus = None
@@ -168,6 +187,16 @@ class Cache:
         """Write-through: make the committed write's events applied here before returning."""
         if self.bus is not None:
             await self.bus.after_commit()
+
+    async def overlay(self, op: Callable[..., Any], model: str, result: Any) -> Any:
+        """``result`` of a read of a write-back model with the values still pending in
+        Redis applied (top-level records of ``find_*`` reads; others as they are)."""
+        writeback = self.writeback
+        if writeback is None or result is None or not op.__name__.startswith("find_"):
+            return result
+        if isinstance(result, list):
+            return await writeback.overlay(model, result)
+        return (await writeback.overlay(model, [result]))[0]
 
     # -- reads -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from datatier.cache._cache import Cache
 from datatier.cache._settings import CacheSettings, to_settings
@@ -292,6 +292,8 @@ class Client(_Accessors, _Runner):
         try:
             if self.cache is not None:
                 result: T = await self.cache.read(op, model, document, cache)
+                if self.cache.writeback is not None and model in self.cache.writeback.models:
+                    result = await self.cache.overlay(op, model, result)
                 return result
             return await driver.run(op, model, document)
         except QueryError as error:
@@ -299,6 +301,15 @@ class Client(_Accessors, _Runner):
 
     async def write(self, op: Operation[T], model: str, document: Mapping[str, Any]) -> T:
         driver = self._driver or await self._get_driver()
+        writeback = self.cache.writeback if self.cache is not None else None
+        if writeback is not None and model in writeback.models:
+            try:
+                if writeback.accepts(model, op.__name__, document):
+                    # acknowledged once Redis holds it; the flusher writes the database
+                    return cast(T, await writeback.write(model, document))
+                await writeback.before_write(model, op.__name__, document)
+            except QueryError as error:
+                raise explain_database_error(error, self.engine) from None
         async with driver.connection() as conn, conn.transaction():
             try:
                 result = await op(conn, model, document)
