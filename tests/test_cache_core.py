@@ -191,6 +191,20 @@ def test_entity_reads_depend_on_one_row() -> None:
     assert deps.of("find_first", "Post", {"where": {"id": 7}}).row is None
 
 
+def test_keys_the_database_matches_loosely_are_not_entities(tmp_path: Path) -> None:
+    # a Uuid or Char(n) column finds a row by other spellings (case, padding) of its key
+    (tmp_path / "schema.prisma").write_text(
+        'datasource db {\n  provider = "postgresql"\n  url = "postgresql://x/y"\n}\n'
+        "model A {\n  id String @id @db.Uuid\n}\n"
+        "model B {\n  id String @id @db.Char(8)\n}\n"
+        "model C {\n  id String @id @db.VarChar(40)\n}\n"
+    )
+    deps = Dependencies(SchemaInfo(load_schema(tmp_path / "schema.prisma")))
+    assert deps.of("find_unique", "A", {"where": {"id": "ABC"}}).row is None
+    assert deps.of("find_unique", "B", {"where": {"id": "ab"}}).row is None
+    assert deps.of("find_unique", "C", {"where": {"id": "ab"}}).row == '["ab"]'
+
+
 def test_query_reads_depend_on_every_model_they_touch() -> None:
     deps = Dependencies(INFO)
     assert deps.of("find_many", "Post", {}).models == ("Post",)

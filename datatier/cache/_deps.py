@@ -18,6 +18,7 @@ from datatier.query._model_info import ModelInfo, SchemaInfo
 __all__ = ["Dependencies", "ReadDeps"]
 
 _ENTITY_OPS = frozenset({"find_unique", "find_unique_or_raise"})
+_EXACT_TEXT = frozenset({"Text", "VarChar"})
 
 
 class ReadDeps(NamedTuple):
@@ -68,8 +69,9 @@ class Dependencies:
 
 def _entity_row(info: ModelInfo, document: Mapping[str, Any]) -> str | None:
     """Key text of the row a ``find_unique`` names by its whole primary key, selecting only
-    scalar fields; None for anything else. Only ``int``/``str`` key values qualify: they
-    are the values whose text is the same as the decoded record's, as change events name it."""
+    scalar fields; None for anything else. Only ``int`` values and ``str`` values of text
+    columns that compare exactly qualify: a row the database finds by them has exactly that
+    key text in its change events."""
     if not info.key_fields or not set(document) <= {"where", "select"}:
         return None
     select = document.get("select")
@@ -93,6 +95,15 @@ def _entity_row(info: ModelInfo, document: Mapping[str, Any]) -> str | None:
         )
     else:
         values = []
-    if not values or not all(type(v) is int or type(v) is str for v in values):
+    if not values:
         return None
+    for field, value in zip(info.key_fields, values, strict=True):
+        if type(value) is str:
+            native = info.scalars[field].native_type
+            # Uuid, Char(n), citext...: the database matches other spellings of the value
+            # (case, padding), which the row's key text would not name.
+            if native is not None and native.name not in _EXACT_TEXT:
+                return None
+        elif type(value) is not int:
+            return None
     return key_text(values)
