@@ -196,6 +196,23 @@ _KNOWN_CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
             "select": {"id": True},
         },
     ),
+    "test_cursor_ordered_through_the_back_side_of_an_optional_relation": (
+        "User",
+        "findMany",
+        {
+            "cursor": {"id": "u08"},
+            "orderBy": [{"role": "asc"}, {"profile": {"userId": "asc"}}, {"id": "desc"}],
+        },
+    ),
+    "test_cursor_ordered_through_an_optional_relation_holding_the_key": (
+        "Comment",
+        "findMany",
+        {
+            "orderBy": [{"parent": {"authorId": "desc"}}, {"id": "asc"}],
+            "take": 3,
+            "cursor": {"id": 4},
+        },
+    ),
     "test_distinct_with_cursor_outside_the_filter": (
         "Tag",
         "findMany",
@@ -256,6 +273,22 @@ async def test_empty_or_inside_and(sql_backend: Backend, tmp_path: Path) -> None
 
 async def test_chain_of_nots_ending_in_a_value(sql_backend: Backend, tmp_path: Path) -> None:
     await check_known("test_chain_of_nots_ending_in_a_value", sql_backend, tmp_path)
+
+
+async def test_cursor_ordered_through_the_back_side_of_an_optional_relation(
+    sql_backend: Backend, tmp_path: Path
+) -> None:
+    await check_known(
+        "test_cursor_ordered_through_the_back_side_of_an_optional_relation", sql_backend, tmp_path
+    )
+
+
+async def test_cursor_ordered_through_an_optional_relation_holding_the_key(
+    sql_backend: Backend, tmp_path: Path
+) -> None:
+    await check_known(
+        "test_cursor_ordered_through_an_optional_relation_holding_the_key", sql_backend, tmp_path
+    )
 
 
 async def test_not_of_not(sql_backend: Backend, tmp_path: Path) -> None:

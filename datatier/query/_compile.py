@@ -296,8 +296,12 @@ class Compiler:
                 conditions.append(first.is_(None))
                 if not nulls_after:  # NULL rows lie before a cursor that has a value
                     conditions.append(at_cursor.is_(None))
-            branch = sa.select(*alias.c).where(*conditions).order_by(
-                *(_ordered(expr, d if sign > 0 else not d, n, sign) for expr, d, n in keys)
+            branch = (
+                sa.select(*alias.c)
+                .where(*conditions)
+                .order_by(
+                    *(_ordered(expr, d if sign > 0 else not d, n, sign) for expr, d, n in keys)
+                )
             )
             if take is not None:
                 limit: Any = sa.bindparam(f"p{take}", type_=sa.BigInteger)
@@ -316,13 +320,10 @@ class Compiler:
         """``field`` of the cursor row, as a scalar subquery."""
         alias = self._alias(info, scope)
         locate = [
-            alias.c[info.scalars[name].db_name] == sa.bindparam(f"p{slot}")
-            for name, slot in cursor
+            alias.c[info.scalars[name].db_name] == sa.bindparam(f"p{slot}") for name, slot in cursor
         ]
         value: ColumnElement[Any] = (
-            sa.select(alias.c[info.scalars[field].db_name])
-            .where(*locate)
-            .scalar_subquery()
+            sa.select(alias.c[info.scalars[field].db_name]).where(*locate).scalar_subquery()
         )
         return value
 
@@ -771,6 +772,15 @@ class Compiler:
         if where is not None:
             found = [*locate, self._condition(info, cursor_alias, where, scope)]
         exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*found))
+        # Prisma finds the cursor row joined to the related row of a required key reached
+        # through the back side of an optional relation: without it there is no cursor row.
+        related = [
+            values[i].is_not(None)
+            for i, item in enumerate(order)
+            if item[0] == "rf" and not nullable[i]
+        ]
+        if related:
+            exists = sa.and_(exists, *related)
         if nullable[0]:
             return sa.and_(exists, sa.or_(*branches))
         # Every branch keeps the first key at or beyond the cursor's value; said on its own, that
@@ -865,15 +875,21 @@ class _Scope:
 
 
 def _nullable(schema: SchemaInfo, info: ModelInfo, item: Shape) -> bool:
-    """Whether an order key can be NULL: an optional field, or a field reached through an
-    optional relation."""
+    """Whether a cursor treats an order key as one that can be NULL: an optional field, or a
+    field reached through an optional relation whose foreign key is on this side.
+
+    Through an optional relation whose foreign key is on the other side (the back side of
+    a one-to-one), Prisma compares a required field as a required one, and finds the cursor
+    row joined to its related row: without one there is no cursor row. datatier does the
+    same (see ``_cursor_condition``).
+    """
     if item[0] == "f":
         return not info.scalars[item[1]].is_required
     if item[0] != "rf":
         return False
     _, path, field, _, _ = item
     for name in path:
-        if not info.model.field(name).is_required:
+        if info.relations[name].holds_foreign_key and not info.model.field(name).is_required:
             return True
         info = schema.model(info.relations[name].target)
     return not info.scalars[field].is_required
