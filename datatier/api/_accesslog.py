@@ -9,10 +9,9 @@ kept so a trace can cross services; anything else gets a fresh random id. Handle
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -47,7 +46,7 @@ class AccessLogMiddleware:
             elif name == b"user-agent":
                 user_agent = value.decode("latin-1")
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()  # 128 random bits, like uuid4, a few times cheaper
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -67,9 +66,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.logger.isEnabledFor(logging.INFO):
+            logger = self.logger
+            if logger.isEnabledFor(logging.INFO):
                 record: dict[str, Any] = {
-                    "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "ts": _timestamp(time.time()),
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
@@ -84,4 +84,21 @@ class AccessLogMiddleware:
                 if identity is not None:
                     record["user"] = identity.user_id
                     record["role"] = identity.role
-                self.logger.info(orjson.dumps(record).decode())
+                # makeRecord + handle: logger.info would also walk the stack for the caller's
+                # file and line, which say nothing here and cost as much as the rest
+                line = orjson.dumps(record).decode()
+                logger.handle(
+                    logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None)
+                )
+
+
+_second = [-1, ""]
+
+
+def _timestamp(now: float) -> str:
+    """``now`` as ISO 8601 UTC with milliseconds (``2026-01-31T12:00:00.123+00:00``); the
+    seconds part is formatted once per second."""
+    second = int(now)
+    if second != _second[0]:
+        _second[0], _second[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"
