@@ -771,7 +771,9 @@ class Compiler:
         found = locate
         if where is not None:
             found = [*locate, self._condition(info, cursor_alias, where, scope)]
-        exists = sa.exists(sa.select(sa.literal(1)).select_from(cursor_alias).where(*found))
+        exists: ColumnElement[bool] = sa.exists(
+            sa.select(sa.literal(1)).select_from(cursor_alias).where(*found)
+        )
         # Prisma finds the cursor row joined to the related row of a required key reached
         # through the back side of an optional relation: without it there is no cursor row.
         related = [
