@@ -59,6 +59,7 @@ _SETTING_KEYS: Mapping[str, type] = {
     "metrics": bool,
     "access_log": bool,
     "max_body_size": int,
+    "etag": bool,
 }
 
 
