@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +26,7 @@ from datatier.drivers import StatementEvent
 from datatier.errors import ConfigError, NotFound, ValidationError
 from datatier.migrate._push import push
 from tests.harness.backends import Backend
+from tests.harness.golden import REPO
 
 SCHEMA = """
 datasource db {
@@ -300,3 +304,23 @@ async def test_weak_redis_persistence_is_reported(
     else:
         assert wb.durable is False
         assert "appendfsync always" in caplog.text
+
+
+def test_the_docs_example_runs(redis_url: str, tmp_path: Path) -> None:
+    text = (REPO / "docs" / "cache-write-back.md").read_text()
+    schema = re.search(r"```prisma\n(.*?)```", text, re.S)
+    program = re.search(r"```python\n(.*?)```", text, re.S)
+    assert schema is not None and program is not None
+    (tmp_path / "schema.prisma").write_text(schema.group(1))
+    code = program.group(1).replace("redis://127.0.0.1:6379/14", redis_url)
+    (tmp_path / "example.py").write_text(code)
+    datatier = str(Path(sys.executable).parent / "datatier")
+    pushed = subprocess.run(
+        [datatier, "db", "push"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    ran = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["read:", "100", "database:", "100"]
