@@ -265,6 +265,9 @@ async def test_bad_input_writes_nothing(setup: Setup) -> None:
     with pytest.raises(ValidationError) as error:
         await wb.write("Post", _update(1, views={"increment": "many"}))
     assert error.value.path == ("data", "views")
+    with pytest.raises(ValidationError) as error:
+        await wb.write("Post", _update("one", views={"increment": 1}))  # type: ignore[arg-type]
+    assert error.value.path == ("where", "id")
     with pytest.raises(NotFound):
         await wb.write("Post", _update(99, views={"increment": 1}))
     await wb.write("Post", _update(1, views=2**31 - 2))

@@ -311,20 +311,21 @@ class WriteBack:
                 elif op != "set":
                     return None
             if check_values:
-                value = self._value(info, name, value, kind)
+                value = self._value(info, name, value, kind, "data")
                 if op == "decrement":
                     value = -value
             ops.append(FieldOp(name, kind, value))  # type: ignore[arg-type]
         if check_values:
             key = tuple(
-                self._value(info, name, value, "set")
+                self._value(info, name, value, "set", "where")
                 for name, value in zip(info.key_fields, key, strict=True)
             )
         return _Update(spec, key, key_text(key), tuple(ops), select)
 
-    def _value(self, info: ModelInfo, name: str, value: Any, kind: str) -> Any:
-        """``value`` checked by the field's codec and decoded as reads return it."""
-        path = ("data", name)
+    def _value(self, info: ModelInfo, name: str, value: Any, kind: str, part: str) -> Any:
+        """``value`` checked by the field's codec and decoded as reads return it; errors are
+        placed at ``part.name`` (``data.views``, ``where.id``)."""
+        path = (part, name)
         field = info.scalars[name]
         if value is None:
             if kind != "set" or field.is_required:
