@@ -361,13 +361,14 @@ async def test_metrics_collect(db: Client) -> None:
     assert families["datatier_cache_bytes"].samples[0].value > 0
 
 
-def test_cache_tour_example_runs(sql_backend: Backend) -> None:
+def test_cache_tour_example_runs(sqlite_url: str) -> None:
+    # one database is enough: the other tests cover both (a subprocess start is slow)
     import subprocess
     import sys
 
     script = REPO / "examples" / "cache_tour.py"
     result = subprocess.run(
-        [sys.executable, str(script), sql_backend.url], capture_output=True, text=True, check=False
+        [sys.executable, str(script), sqlite_url], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     assert "reads: MISS HIT" in result.stdout
