@@ -359,6 +359,10 @@ async def test_metrics_collect(db: Client) -> None:
         ({"tier": "memory", "model": "User"}, 1.0)
     ]
     assert families["datatier_cache_bytes"].samples[0].value > 0
+    applied = families["datatier_cache_invalidations"].samples
+    assert [(s.labels, s.value) for s in applied if s.name.endswith("_total")] == [
+        ({"model": "User"}, 1.0)
+    ]
 
 
 def test_cache_tour_example_runs(sqlite_url: str) -> None:

@@ -453,7 +453,7 @@ class Cache:
             self._counts[("errors", "redis", "")] = self.redis.errors
         memory = self.memory
         yield from self.metrics.families(
-            self.versions.events,
+            self.versions.events_by_model,
             memory.bytes if memory is not None else 0,
             len(memory) if memory is not None else 0,
         )

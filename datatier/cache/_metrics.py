@@ -8,7 +8,7 @@ the cache adds nothing to a request but the increment.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -41,9 +41,10 @@ class CacheMetrics:
         )
 
     def families(
-        self, invalidations: int, memory_bytes: int, memory_entries: int
+        self, invalidations: Mapping[str, int], memory_bytes: int, memory_entries: int
     ) -> Iterator[Metric]:
-        """Prometheus families of every counter, plus the events applied and the memory tier's size."""
+        """Prometheus families of every counter, plus the events applied per model and the
+        memory tier's size."""
         for name, help_text in COUNTERS.items():
             family = CounterMetricFamily(
                 f"datatier_cache_{name}", help_text, labels=("tier", "model")
@@ -52,11 +53,14 @@ class CacheMetrics:
                 if n == name:
                     family.add_metric((tier, model), value)
             yield family
-        yield CounterMetricFamily(
+        applied = CounterMetricFamily(
             "datatier_cache_invalidations",
-            "Change events applied (each makes older keys unreachable)",
-            value=invalidations,
+            "Change events applied (each makes older keys of its model unreachable)",
+            labels=("model",),
         )
+        for model, value in sorted(invalidations.items()):
+            applied.add_metric((model,), value)
+        yield applied
         yield _gauge("datatier_cache_bytes", "Bytes held by the memory tier", memory_bytes)
         yield _gauge("datatier_cache_entries", "Entries held by the memory tier", memory_entries)
 

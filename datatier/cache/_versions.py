@@ -56,7 +56,8 @@ class Versions:
         self.max_rows = max_rows
         self.applied = 0
         self.vouched = True
-        self.events = 0  # events applied (the invalidations metric)
+        self.events = 0  # events applied
+        self.events_by_model: dict[str, int] = {}  # the invalidations metric
         self._base = 0
         self._models: dict[str, int] = {}
         self._floors: dict[str, int] = {}
@@ -94,6 +95,7 @@ class Versions:
                     self._floors[old_model] = version
             self.applied = seq
             self.events += 1
+            self.events_by_model[model] = self.events_by_model.get(model, 0) + 1
 
     def suspend(self) -> None:
         """The bus cannot vouch for freshness: the cache is bypassed until ``resume``."""
