@@ -33,7 +33,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from datatier.api._graphql._execute import execute_operation, needs_introspection
+from datatier.api._graphql._execute import (
+    CompiledQueries,
+    execute_operation,
+    needs_introspection,
+)
 from datatier.api._graphql._limits import LimitExceeded, check_operation
 from datatier.api._graphql._page import GRAPHIQL_PAGE
 from datatier.api._graphql._resolvers import GraphqlContext
@@ -79,6 +83,7 @@ class GraphqlEndpoint:
         self._schema: tuple[Engine, GraphQLSchema] | None = None
         # query text -> [document or its syntax errors, validation errors (None: not yet)]
         self._documents: OrderedDict[str, list[Any]] = OrderedDict()
+        self._compiled = CompiledQueries()
         rules = list(specified_rules)
         if not self.limits.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
@@ -90,6 +95,7 @@ class GraphqlEndpoint:
             engine = client.engine
             self._schema = (engine, build_schema(engine.info, engine.provider))
             self._documents.clear()
+            self._compiled.clear()
         return self._schema[1]
 
     async def handle(self, request: Request) -> Response:
@@ -176,7 +182,9 @@ class GraphqlEndpoint:
             assert isinstance(result, ExecutionResult)
             data, errors = result.data, result.errors or []
         else:
-            data, errors = await execute_operation(schema, operation, fragments, variables, context)
+            data, errors = await execute_operation(
+                schema, operation, fragments, variables, context, self._compiled
+            )
         body: dict[str, Any] = {}
         if errors:
             body["errors"] = [self._format(error) for error in errors]

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -39,7 +40,7 @@ from datatier.api._graphql._resolvers import GraphqlContext
 from datatier.api._graphql._scalars import SCALARS
 from datatier.api._graphql._selection import field_nodes
 
-__all__ = ["FieldInfo", "execute_operation", "needs_introspection"]
+__all__ = ["CompiledQueries", "FieldInfo", "execute_operation", "needs_introspection"]
 
 # (response key, field name, leaf serializer, child plan, is a list, __typename value)
 _Entry = tuple[str, str, Callable[[Any], Any] | None, "list[_Entry] | None", bool, str | None]
@@ -79,36 +80,91 @@ def needs_introspection(
     return found(operation.selection_set)
 
 
+class _RootCall(NamedTuple):
+    """One root field of a compiled query: the pipeline call it makes and how its result is
+    completed (``model`` None: a ``__typename`` whose value is ``constant``)."""
+
+    key: str
+    model: str | None
+    operation: str
+    document: dict[str, Any]
+    complete: Callable[[Any], Any]
+    constant: Any = None
+
+
+class CompiledQueries:
+    """Queries already run once, by (operation, variables): their root fields' documents and
+    completers, so a repeated query skips argument coercion, selection compiling and plan
+    building and goes straight to the pipeline (which still authorizes each call).
+
+    Entries hold their operation node, so an id in a key is never reused while it is
+    cached; the cache is cleared when it reaches ``size`` entries.
+    """
+
+    def __init__(self, size: int = 1000) -> None:
+        self._entries: dict[tuple[int, bytes], tuple[OperationDefinitionNode, list[_RootCall]]] = {}
+        self._size = size
+
+    def get(self, operation: OperationDefinitionNode, variables: bytes) -> list[_RootCall] | None:
+        found = self._entries.get((id(operation), variables))
+        return found[1] if found is not None and found[0] is operation else None
+
+    def put(
+        self, operation: OperationDefinitionNode, variables: bytes, calls: list[_RootCall]
+    ) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[(id(operation), variables)] = (operation, calls)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 async def execute_operation(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any] | None,
     context: GraphqlContext,
+    compiled: CompiledQueries | None = None,
 ) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
-    """Run ``operation``: (data, errors) as a GraphQL response holds them."""
+    """Run ``operation``: (data, errors) as a GraphQL response holds them. Queries (not
+    mutations) are remembered in ``compiled`` after a run without errors."""
+    mutation = operation.operation == OperationType.MUTATION
+    cache_key = b""
+    if compiled is not None and not mutation:
+        cache_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        calls = compiled.get(operation, cache_key)
+        if calls is not None:
+            try:
+                return await _run_compiled(calls, context)
+            except _Rerun:
+                pass  # the long way below runs it again and reports the error where it belongs
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         return None, coerced
-    mutation = operation.operation == OperationType.MUTATION
     root = schema.mutation_type if mutation else schema.query_type
     assert root is not None
     grouped = _group(field_nodes([operation.selection_set], fragments, coerced))
     errors: list[GraphQLError] = []
     data: dict[str, Any] = {}
     failed_non_null = False
+    recorded: dict[str, _RootCall] = {}
 
     async def run(key: str, nodes: list[FieldNode]) -> Any:
         name = nodes[0].name.value
         if name == "__typename":
+            recorded[key] = _RootCall(key, None, "", {}, _same, root.name)
             return root.name
         definition = root.fields[name]
         info = FieldInfo(name, nodes, definition.type, fragments, coerced, context)
         try:
             args = get_argument_values(definition, nodes[0], coerced)
             assert definition.resolve is not None
-            value = await definition.resolve(None, info, **args)
-            return _complete(value, definition.type, nodes, fragments, coerced)
+            complete = _completer(definition.type, nodes, fragments, coerced)
+            recording = _recording(info, key, complete, recorded)
+            value = await definition.resolve(None, recording, **args)
+            return complete(value)
         except Exception as error:  # every failure of a root field becomes its error entry
             nonlocal failed_non_null
             errors.append(located_error(error, nodes, [key]))
@@ -124,7 +180,57 @@ async def execute_operation(
     else:  # query root fields run side by side, each on a connection of its own
         values = await asyncio.gather(*(run(key, nodes) for key, nodes in grouped.items()))
         data = dict(zip(grouped, values, strict=True))
+    if compiled is not None and not mutation and not errors and len(recorded) == len(grouped):
+        compiled.put(operation, cache_key, [recorded[key] for key in grouped])
     return (None if failed_non_null else data), errors
+
+
+async def _run_compiled(
+    calls: list[_RootCall], context: GraphqlContext
+) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+    """A remembered query: each root field's pipeline call, then its completer."""
+
+    async def one(call: _RootCall) -> Any:
+        if call.model is None:
+            return call.constant
+        return call.complete(await context.run(call.model, call.operation, call.document))
+
+    try:
+        if len(calls) == 1:
+            return {calls[0].key: await one(calls[0])}, []
+        values = await asyncio.gather(*(one(call) for call in calls))
+    except Exception:
+        raise _Rerun() from None
+    return dict(zip((call.key for call in calls), values, strict=True)), []
+
+
+class _Rerun(Exception):
+    """A remembered query failed: run it again the long way, which places the error."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _recording(
+    info: FieldInfo, key: str, complete: Callable[[Any], Any], recorded: dict[str, _RootCall]
+) -> FieldInfo:
+    """``info`` whose context records the pipeline call the root resolver makes."""
+    context = info.context
+
+    async def run(model: str, operation: str, document: dict[str, Any]) -> Any:
+        result = await context.run(model, operation, document)
+        recorded[key] = _RootCall(key, model, operation, document, _wrap(operation, complete))
+        return result
+
+    return info._replace(context=GraphqlContext(context.schema_info, run))
+
+
+def _wrap(operation: str, complete: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The completer of a raw pipeline result (a count of a ``*Many`` write is ``{count}``)."""
+    if operation in ("createMany", "updateMany", "deleteMany"):
+        return lambda result: complete({"count": result})
+    return complete
 
 
 def _group(nodes: Any) -> dict[str, list[FieldNode]]:
@@ -135,27 +241,36 @@ def _group(nodes: Any) -> dict[str, list[FieldNode]]:
     return grouped
 
 
-def _complete(
-    value: Any,
+def _completer(
     kind: GraphQLOutputType,
     nodes: Sequence[FieldNode],
     fragments: dict[str, FragmentDefinitionNode],
     variables: Any,
-) -> Any:
-    """A root field's value in the response's shape."""
+) -> Callable[[Any], Any]:
+    """How a root field's value becomes the response's shape (the plan built once)."""
     is_list = isinstance(_nullable(kind), GraphQLList)
     named = get_named_type(kind)
     if isinstance(named, GraphQLObjectType):
         plan = _plan(named, nodes, fragments, variables)
-        if value is None:
-            return None
-        if _already_shaped(value if is_list else [value], plan):
-            return value  # the engine's records are the response as they are: no copy
-        return [_shape(v, plan) for v in value] if is_list else _shape(value, plan)
+
+        def shaped(value: Any) -> Any:
+            if value is None:
+                return None
+            if _already_shaped(value if is_list else [value], plan):
+                return value  # the engine's records are the response as they are: no copy
+            return [_shape(v, plan) for v in value] if is_list else _shape(value, plan)
+
+        return shaped
     leaf = _leaf(named)
-    if value is None or leaf is None:
-        return value
-    return [leaf(v) for v in value] if is_list else leaf(value)
+    if leaf is None:
+        return _same
+
+    def converted(value: Any) -> Any:
+        if value is None:
+            return value
+        return [leaf(v) for v in value] if is_list else leaf(value)
+
+    return converted
 
 
 def _nullable(kind: Any) -> Any:
