@@ -14,37 +14,49 @@ import redis.asyncio
 
 from datatier.cache import _relay
 from datatier.cache._bus import ChangeBus, Retention
+from datatier.cache._versions import Versions
 from datatier.drivers import Connection, Driver, open_driver
 from datatier.query._changes import ChangeEvent, insert_changes_sql
+from datatier.query._model_info import SchemaInfo
+from datatier.schema import validate_schema_text
+
+_INFO = SchemaInfo(
+    validate_schema_text(
+        'datasource db {\n  provider = "sqlite"\n  url = "file:x.db"\n}\n'
+        "model Post {\n  id Int @id\n}\nmodel User {\n  id Int @id\n}\n"
+    )
+)
 
 
-class _Versions:
-    """Records what the bus applies (the cache's Versions keeps tokens instead)."""
+class _Versions(Versions):
+    """The cache's Versions, also keeping what the bus applied and how often it suspended."""
 
     def __init__(self) -> None:
-        self.applied = 0
-        self.vouched = True
-        self.events: list[ChangeEvent] = []
+        super().__init__(_INFO)
+        self.seen: list[ChangeEvent] = []
         self.suspends = 0
         self.resumes = 0
         self.started_at: int | None = None
 
     def apply(self, events: Iterable[ChangeEvent]) -> None:
-        for event in events:
-            assert event.seq > self.applied, "events must arrive in seq order, each once"
-            self.events.append(event)
-            self.applied = event.seq
+        events = list(events)
+        seqs = [e.seq for e in events]
+        assert seqs == sorted(set(seqs)), "events must arrive in seq order, each once"
+        assert not seqs or seqs[0] > self.applied, "nothing applied twice"
+        super().apply(events)
+        self.seen.extend(events)
 
     def suspend(self) -> None:
         self.suspends += 1
-        self.vouched = False
+        super().suspend()
 
     def resume(self) -> None:
         self.resumes += 1
-        self.vouched = True
+        super().resume()
 
     def start_at(self, seq: int) -> None:
-        self.started_at = self.applied = seq
+        self.started_at = seq
+        super().start_at(seq)
 
 
 async def _write(driver: Driver, *events: tuple[str, str, str]) -> None:
@@ -95,7 +107,7 @@ async def test_sqlite_after_commit_applies_own_writes_with_seq_equal_to_id(sqlit
     try:
         await _write(driver, ("Post", "create", "[1]"), ("User", "update", '["a"]'))
         await bus.after_commit()
-        assert [(e.seq, e.model, e.op, e.key) for e in versions.events] == [
+        assert [(e.seq, e.model, e.op, e.key) for e in versions.seen] == [
             (1, "Post", "create", "[1]"),
             (2, "User", "update", '["a"]'),
         ]
@@ -116,7 +128,7 @@ async def test_sqlite_replays_the_outbox_at_start(sqlite_url: str) -> None:
     second, versions = _bus(driver)
     await second.start()
     try:
-        assert [e.key for e in versions.events] == ["[7]"]
+        assert [e.key for e in versions.seen] == ["[7]"]
         assert second.lag.summary().count == 0, "replay at start is not delivery lag"
     finally:
         await second.close()
@@ -129,8 +141,8 @@ async def test_postgres_stamps_in_id_order_under_the_lock(pg_driver: Driver) -> 
     try:
         await _write(pg_driver, *[("Post", "update", f"[{i}]") for i in range(50)])
         await bus.after_commit()
-        assert [e.key for e in versions.events] == [f"[{i}]" for i in range(50)]
-        assert [e.seq for e in versions.events] == list(range(1, 51))
+        assert [e.key for e in versions.seen] == [f"[{i}]" for i in range(50)]
+        assert [e.seq for e in versions.seen] == list(range(1, 51))
 
         # Concurrent writers: every event applied once, in seq order.
         async def one(i: int) -> None:
@@ -138,7 +150,7 @@ async def test_postgres_stamps_in_id_order_under_the_lock(pg_driver: Driver) -> 
             await bus.after_commit()
 
         await asyncio.gather(*(one(i) for i in range(40)))
-        assert sorted(e.key for e in versions.events[50:]) == sorted(f"[{i}]" for i in range(40))
+        assert sorted(e.key for e in versions.seen[50:]) == sorted(f"[{i}]" for i in range(40))
         assert bus.applied == 90
     finally:
         await bus.close()
@@ -215,7 +227,7 @@ async def test_redis_delivers_batches_to_other_processes(pg_driver: Driver, redi
         await _write(pg_driver, ("Post", "update", "[4]"))
         await writer.after_commit()
         await _until(lambda: seen.applied == 4, timeout=3)
-        assert [e.key for e in seen.events] == ["[1]", "[2]", "[3]", "[4]"]
+        assert [e.key for e in seen.seen] == ["[1]", "[2]", "[3]", "[4]"]
         assert reader.catchups == 2
         assert reader.lag.summary().count == 4
     finally:
@@ -244,7 +256,7 @@ async def test_reconnect_suspends_catches_up_and_resumes(pg_driver: Driver, redi
         await _until(lambda: reader.reconnects == 1, timeout=10)
         await _until(lambda: seen.vouched)
         assert seen.suspends >= 2 and seen.resumes >= 2  # start, then the reconnect
-        assert [e.key for e in seen.events] == ["[9]"]
+        assert [e.key for e in seen.seen] == ["[9]"]
     finally:
         await reader.close()
         await client.aclose()
@@ -253,7 +265,7 @@ async def test_reconnect_suspends_catches_up_and_resumes(pg_driver: Driver, redi
 
 async def test_trim_keeps_recent_and_pending_events(sql_backend: Any) -> None:
     driver = await open_driver(sql_backend.url)
-    bus, _ = _bus(driver, retention=Retention(max_age=3600, keep=3, batch=2))
+    bus, _ = _bus(driver, retention=Retention(max_age=3600, keep=3, batch=2, every=3600))
     await bus.start()
     try:
         await _write(driver, *[("Post", "update", f"[{i}]") for i in range(10)])
@@ -274,10 +286,10 @@ async def test_trim_keeps_recent_and_pending_events(sql_backend: Any) -> None:
         await fresh.start()
         assert versions.started_at == 10 and fresh.applied == 10
         await fresh.after_commit()
-        assert [e.key for e in versions.events] == ["[pending]"]
+        assert [e.key for e in versions.seen] == ["[pending]"]
         await fresh.close()
         # Age: everything stamped is older than 0 s.
-        bus.retention = Retention(max_age=0, keep=1000)
+        bus.retention = Retention(max_age=0, keep=1000, every=3600)
         await asyncio.sleep(0.01)
         assert await bus.trim() == 4
     finally:
@@ -296,6 +308,29 @@ async def test_collect_exposes_lag_and_applied_seq(sqlite_url: str) -> None:
         assert metrics["datatier_cache_change_applied_seq"].samples[0].value == 1
         lag = metrics["datatier_cache_change_lag_seconds"]
         assert {s.labels["quantile"] for s in lag.samples} == {"0.5", "0.99", "1"}
+    finally:
+        await bus.close()
+        await driver.close()
+
+
+async def test_the_relay_loop_trims_when_due(sqlite_url: str) -> None:
+    driver = await open_driver(sqlite_url)
+    bus, versions = _bus(driver, poll_interval=0.05, retention=Retention(max_age=0, every=0.1))
+    await bus.start()
+    try:
+        await _write(driver, ("Post", "create", "[1]"))
+        await bus.after_commit()
+
+        async def left(conn: Connection) -> int:
+            row = await conn.fetch_one('SELECT COUNT(*) FROM "_datatier_changes"')
+            return int(row[0]) if row else -1
+
+        for _ in range(100):
+            if await driver.run(left) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await driver.run(left) == 0
+        assert versions.applied == 1
     finally:
         await bus.close()
         await driver.close()

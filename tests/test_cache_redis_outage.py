@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import redis.asyncio
 
+from datatier.cache._bus import ChangeBus
+from datatier.drivers import open_driver
+from tests.test_cache_bus import _until, _Versions
 from tests.test_cache_consistency import (
     SEED,
     Reads,
@@ -113,3 +118,31 @@ async def test_redis_killed_and_restarted_under_load(pg_url: str, tmp_path: Path
     assert first_read.status_code == again.status_code == 200
     assert again.headers.get("x-cache") == "HIT", "the cache serves again after recovery"
     assert again.json()["version"] == (truth[1][1][-1] if 1 in truth else 0)
+
+
+@pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server")
+async def test_a_hung_redis_suspends_the_cache_until_it_answers(tmp_path: Path) -> None:
+    """A Redis that stops answering without closing its connections (SIGSTOP: what a lost
+    host looks like) is noticed by the idle PING, not only by a socket error."""
+    port = free_port()
+    with own_redis(port) as server:
+        driver = await open_driver(f"file:{tmp_path}/hang.db")
+        client = redis.asyncio.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        versions = _Versions()
+        bus = ChangeBus(
+            provider="sqlite", driver=driver, versions=versions, redis=client, namespace="hang"
+        )
+        await bus.start()
+        try:
+            assert versions.vouched
+            server.send_signal(signal.SIGSTOP)
+            try:
+                await _until(lambda: not versions.vouched, timeout=15)
+            finally:
+                server.send_signal(signal.SIGCONT)
+            await _until(lambda: versions.vouched, timeout=15)
+            assert bus.reconnects == 1
+        finally:
+            await bus.close()
+            await client.aclose()
+            await driver.close()

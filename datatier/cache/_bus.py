@@ -51,6 +51,12 @@ except ImportError:  # pragma: no cover - redis is a dependency; keep the module
     _REDIS_DOWN = (OSError, asyncio.TimeoutError)
 
 
+# An idle subscription is pinged this often (seconds), and dropped when nothing at all
+# (not even the pong) arrived for _SILENT_LIMIT.
+_PING_EVERY = 2.0
+_SILENT_LIMIT = 5.0
+
+
 class VersionsLike(Protocol):
     """What the bus needs of ``datatier.cache._versions.Versions``."""
 
@@ -127,7 +133,7 @@ class ChangeBus:
         self._subscribed = asyncio.Event()
         self._ever_subscribed = False
         self._closed = False
-        self._last_trim = 0.0
+        self._last_trim = time.monotonic()  # the first trim after `every`, not at start
         self._fresh_at = time.monotonic()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -262,10 +268,20 @@ class ChangeBus:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
+                heard = pinged = time.monotonic()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
+                    now = time.monotonic()
                     if message is None:
+                        # A silent connection may be a dead one (no RST from a lost host):
+                        # ping when idle, give up when not even the pong comes back.
+                        if now - heard > _SILENT_LIMIT:
+                            raise ConnectionError("no answer from Redis to PING")
+                        if now - pinged > _PING_EVERY:
+                            pinged = now
+                            await pubsub.ping()
                         continue
+                    heard = now
                     kind = message["type"]
                     if kind == "subscribe":
                         # First subscription or redis-py's own resubscription after a
