@@ -246,6 +246,13 @@ class WriteBack:
         where = document.get("where")
         key = _key_of(spec.info, where) if isinstance(where, Mapping) else None
         if key is not None:
+            try:  # the key as reads decode it, so the hash's name matches the write's
+                key = tuple(
+                    self._value(spec.info, name, value, "set", "where")
+                    for name, value in zip(spec.info.key_fields, key, strict=True)
+                )
+            except ValidationError:
+                return  # the write itself reports the bad key and changes nothing
             pending = await self.redis.exists(self.keys.row(model, key_text(key)))
         else:
             pending = await self.redis.xlen(self.keys.stream)
