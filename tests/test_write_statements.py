@@ -138,6 +138,17 @@ WRITES: list[tuple[str, int, Write]] = [
             update={},
         ),
     ),
+    (
+        # where on one unique field, create sets it, update changes something: one
+        # INSERT ... ON CONFLICT DO UPDATE, as Prisma's native upsert
+        "upsert_create_native",
+        1,
+        lambda db, ids: db.tag.upsert(
+            where={"slug": f"un{ids['n']}"},
+            create={"name": f"un{ids['n']}", "slug": f"un{ids['n']}"},
+            update={"name": "x"},
+        ),
+    ),
     ("delete", 1, lambda db, ids: db.tag.delete(where={"slug": ids["tags"].pop(0)})),
     (
         "delete_include",
@@ -232,7 +243,11 @@ async def test_recording_changes_adds_one_statement_per_write(
     url = f"file:{tmp_path / 'r.db'}"
     push(Client(SCHEMA, url).schema, url)
     counts = await _count_each(url, server_statements(url), True)
-    assert counts == {name: count + 1 for name, count in EXPECTED.items()}
+    # while recording, an upsert does UPDATE then INSERT (its events tell which happened)
+    assert counts == {
+        **{name: count + 1 for name, count in EXPECTED.items()},
+        "upsert_create_native": 3,
+    }
 
 
 async def test_batched_nested_writes_keep_their_meaning(tmp_path: Path) -> None:
@@ -341,6 +356,13 @@ async def test_write_results_read_as_reads_do(sql_backend: Backend, tmp_path: Pa
         )
         await same(await db.thing.upsert(where={"name": "a"}, create=data, update={"note": "n"}))
         await same(await db.thing.update(where={"name": "a"}, data={}))
+        # the one-statement upsert: the existing row's number grows in the database
+        big = (await db.thing.find_unique_or_raise(where={"name": "a"}))["big"]
+        grown = await db.thing.upsert(
+            where={"name": "a"}, create=data, update={"big": {"increment": 5}}
+        )
+        assert grown["big"] == big + 5
+        await same(grown)
         before = await db.thing.find_unique_or_raise(where={"name": "a"})
         assert await db.thing.delete(where={"name": "a"}) == before
         with pytest.raises(NotFound):

@@ -338,8 +338,15 @@ class Engine:
         for required in ("where", "create", "update"):
             if required not in args:
                 raise ValidationError(f"upsert needs `{required}`", (required,))
-        # UPDATE first: when it finds the record the upsert is done, else INSERT.
         where = self._checked_unique(model, args["where"])
+        conflict = self._on_conflict_fields(model, args)
+        fields = self._scalar_selection(model, args) if conflict is not None else None
+        if conflict is not None and fields is not None:
+            row = await self.writer.upsert_on_conflict(
+                conn, model, conflict, args["create"], args["update"], fields
+            )
+            return self._decoder(model, fields)(row)
+        # UPDATE first: when it finds the record the upsert is done, else INSERT.
         record = await self._update_unique(conn, model, where, args["update"], ("update",), args)
         if record is not None:
             return record
@@ -371,6 +378,43 @@ class Engine:
     async def _delete_many(self, conn: Connection, model: str, args: Mapping[str, Any]) -> int:
         _only(args, ("where",), "deleteMany")
         return await self.writer.delete_where(conn, model, args.get("where"))
+
+    def _on_conflict_fields(self, model: str, args: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The unique fields an upsert can run on as one ``INSERT ... ON CONFLICT``, as
+        Prisma runs it natively: the where is exactly one unique criterion with plain
+        non-null values, ``create`` sets those same values, neither ``create`` nor ``update``
+        writes relations, and ``update`` changes something. None otherwise (and while
+        recording changes, whose events tell a create from an update)."""
+        if self.record_changes:
+            return None
+        info = self.info.model(model)
+        where, create, update = args["where"], args["create"], args["update"]
+        if not (
+            isinstance(where, Mapping)
+            and len(where) == 1
+            and isinstance(create, Mapping)
+            and isinstance(update, Mapping)
+            and update
+        ):
+            return None
+        if any(name in info.relations for name in (*create, *update)):
+            return None
+        ((name, value),) = where.items()
+        fields = dict(info.uniques).get(name)
+        if fields is None:
+            return None
+        wanted = (
+            {name: value} if len(fields) == 1 else value if isinstance(value, Mapping) else None
+        )
+        if wanted is None or set(wanted) != set(fields):
+            return None
+        for field, expected in wanted.items():
+            given = create.get(field)
+            if expected is None or isinstance(expected, Mapping) or given != expected:
+                return None
+            if type(given) is not type(expected):
+                return None
+        return fields
 
     def _checked_unique(self, model: str, where: Any) -> Any:
         """``where``, once checked to name one record by a unique criterion."""

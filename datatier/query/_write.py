@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from datatier.errors import ValidationError
 from datatier.query._changes import pending_changes
@@ -229,26 +231,11 @@ class Writer(NestedWrites):
 
     # -- update and delete -----------------------------------------------------------
 
-    async def update_where(
-        self,
-        conn: Connection,
-        model: str,
-        where: Any,
-        data: Any,
-        path: Path = ("data",),
-        *,
-        keys_out: list[Key] | None = None,
-        returning: tuple[str, ...] = (),
-        rows_out: list[Sequence[Any]] | None = None,
-    ) -> int:
-        """``UPDATE`` the records ``where`` selects with scalar changes; returns how many changed.
-
-        Relation changes in ``data`` are applied per record afterwards, found by the keys the
-        ``UPDATE`` returns (a change may have set the key itself); ``keys_out`` receives them.
-        ``rows_out`` receives each record's ``returning`` fields as the ``UPDATE`` left them
-        (as they are, when ``data`` changes no column).
-        """
-        info = self.engine.info.model(model)
+    def _update_sets(
+        self, info: ModelInfo, data: Any, path: Path
+    ) -> tuple[list[tuple[str, str]], list[Any], list[tuple[Link, Any, Path]]]:
+        """Update ``data`` as column assignments ((field, operation) with their database
+        values, ``@updatedAt`` included when anything changes) and relation writes."""
         if not isinstance(data, Mapping):
             raise ValidationError("`data` takes an object of field values", path)
         sets: list[tuple[str, str]] = []  # (field, operation)
@@ -284,6 +271,76 @@ class Writer(NestedWrites):
             if field.is_updated_at and name not in touched and (sets or relations):
                 sets.append((name, "set"))
                 values.append(self._codec(info, name).to_db(datetime.now(UTC)))
+        return sets, values, relations
+
+    async def upsert_on_conflict(
+        self,
+        conn: Connection,
+        model: str,
+        conflict: tuple[str, ...],
+        create: Any,
+        update: Any,
+        returning: tuple[str, ...],
+    ) -> Sequence[Any]:
+        """An upsert as one ``INSERT ... ON CONFLICT (conflict) DO UPDATE ... RETURNING``: for
+        ``create``/``update`` documents of scalar fields only, whose ``create`` holds the
+        unique ``conflict`` fields the upsert's where names, and an ``update`` that changes
+        something. Returns the record's ``returning`` fields."""
+        info = self.engine.info.keyed_model(model)
+        values, after = await self._prepare(conn, info, create, ("create",))
+        sets, set_values, relations = self._update_sets(info, update, ("update",))
+        assert not after and not relations and sets
+        columns = tuple(values)
+        ops = tuple(sets)
+        table = self._table(info)
+        width = len(columns)
+        fields = (*info.key_fields, *returning)
+        insert = sqlite_insert if self.engine.provider == "sqlite" else pg_insert
+
+        def build() -> Any:
+            statement = insert(table).values(
+                {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
+            )
+            assignments: dict[str, Any] = {}
+            for i, (name, op) in enumerate(ops):
+                column = table.c[info.scalars[name].db_name]
+                assignments[column.name] = _assignment(column, op, sa.bindparam(f"p{width + i}"))
+            return statement.on_conflict_do_update(
+                index_elements=[table.c[info.scalars[f].db_name] for f in conflict],
+                set_=assignments,
+            ).returning(*(table.c[info.scalars[f].db_name] for f in fields))
+
+        rows = await self._run(
+            conn,
+            ("upsertOnConflict", model, columns, ops, conflict, returning),
+            build,
+            [*values.values(), *set_values],
+            rows=True,
+        )
+        row: Sequence[Any] = rows[0]
+        return row[len(info.key_fields) :]
+
+    async def update_where(
+        self,
+        conn: Connection,
+        model: str,
+        where: Any,
+        data: Any,
+        path: Path = ("data",),
+        *,
+        keys_out: list[Key] | None = None,
+        returning: tuple[str, ...] = (),
+        rows_out: list[Sequence[Any]] | None = None,
+    ) -> int:
+        """``UPDATE`` the records ``where`` selects with scalar changes; returns how many changed.
+
+        Relation changes in ``data`` are applied per record afterwards, found by the keys the
+        ``UPDATE`` returns (a change may have set the key itself); ``keys_out`` receives them.
+        ``rows_out`` receives each record's ``returning`` fields as the ``UPDATE`` left them
+        (as they are, when ``data`` changes no column).
+        """
+        info = self.engine.info.model(model)
+        sets, values, relations = self._update_sets(info, data, path)
         cond, params = self.engine.planner.where(model, where)
         count = 0
         recording = pending_changes.get() is not None and bool(info.key_fields)
