@@ -115,6 +115,27 @@ async def test_writes_to_an_included_model_invalidate_the_query(db: Client) -> N
     assert await db.user.count(where={"posts": {"some": {"title": "two"}}}) == 0
 
 
+async def test_rows_removed_by_a_cascade_are_not_served(db: Client) -> None:
+    """The database deletes the comments of a deleted post (ON DELETE CASCADE) without
+    change events of their own: the schema's referential actions expand the post's event."""
+    ann = await _user(db)
+    post = await db.post.create(
+        data={"title": "t", "content": "c", "author": {"connect": {"id": ann["id"]}}}
+    )
+    comment = await db.comment.create(
+        data={
+            "content": "hi",
+            "post": {"connect": {"id": post["id"]}},
+            "author": {"connect": {"id": ann["id"]}},
+        }
+    )
+    assert await db.comment.find_unique(where={"id": comment["id"]}) == comment
+    assert await db.comment.count() == 1
+    await db.post.delete(where={"id": post["id"]})
+    assert await db.comment.find_unique(where={"id": comment["id"]}) is None
+    assert await db.comment.count() == 0
+
+
 async def test_transactions_read_the_database_and_invalidate_on_commit(db: Client) -> None:
     ann = await _user(db)
     where = {"where": {"id": ann["id"]}}
