@@ -158,6 +158,24 @@ async def test_scalar_lists(sql_backend: Backend, tmp_path: Path) -> None:
         assert await ids({"counts": {"isEmpty": True}}) == [first["id"], second["id"]]
         updated = await db.bag.update(where={"id": first["id"]}, data={"tags": {"set": ["c"]}})
         assert updated["tags"] == ["c"]
+        pushed = await db.bag.update(
+            where={"id": first["id"]}, data={"tags": {"push": "d"}, "counts": {"push": [5, 6]}}
+        )
+        assert pushed["tags"] == ["c", "d"] and pushed["counts"] == [5, 6]
+        onto_null = await db.bag.update(  # second's times is NULL in the database
+            where={"id": second["id"]}, data={"times": {"push": datetime(2025, 1, 1, tzinfo=UTC)}}
+        )
+        assert onto_null["times"] == [datetime(2025, 1, 1, tzinfo=UTC)]
+        many = await db.bag.update_many(where={}, data={"tags": {"push": ["x"]}})
+        assert many == 2
+        assert [r["tags"] for r in await db.bag.find_many(order_by={"id": "asc"})] == [
+            ["c", "d", "x"],
+            ["x"],
+        ]
+        with pytest.raises(ValidationError, match=r"data\.tags\.increment"):
+            await db.bag.update(where={"id": first["id"]}, data={"tags": {"increment": 1}})
+        with pytest.raises(ValidationError, match=r"data\.tags\.push"):
+            await db.bag.update(where={"id": first["id"]}, data={"tags": {"push": None}})
 
 
 async def test_json_filters(db: Client) -> None:

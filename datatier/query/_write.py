@@ -255,7 +255,20 @@ class Writer(NestedWrites):
                             field_path,
                         )
                     ((op, value),) = value.items()
-                    if op != "set" and field.type not in ("Int", "BigInt", "Float", "Decimal"):
+                    if op == "push":
+                        if not field.is_list:
+                            raise ValidationError(
+                                "`push` applies to scalar list fields", (*field_path, op)
+                            )
+                        # One value or a list of values, appended in order.
+                        value = value if isinstance(value, list) else [value]
+                        if any(item is None for item in value):
+                            raise ValidationError(
+                                "`push` takes values, not null", (*field_path, op)
+                            )
+                    elif op != "set" and (
+                        field.is_list or field.type not in ("Int", "BigInt", "Float", "Decimal")
+                    ):
                         raise ValidationError(f"`{op}` applies to number fields", (*field_path, op))
                 converted = self._scalar_value(info, name, value, field_path)
                 if op in ("increment", "decrement", "multiply", "divide") and converted is None:
@@ -459,4 +472,8 @@ def _assignment(column: Any, op: str, param: Any) -> Any:
         return column - param
     if op == "multiply":
         return column * param
-    return column / param
+    if op == "push":  # a NULL list takes the pushed values as its first ones, as in Prisma
+        return sa.func.array_cat(sa.func.coalesce(column, sa.literal_column("'{}'")), param)
+    if op == "divide":
+        return column / param
+    raise AssertionError(f"unknown update operation {op}")
