@@ -18,7 +18,7 @@ from datatier.cache._flight import SingleFlight
 from datatier.cache._keys import document_text, redis_key, schema_hash
 from datatier.cache._memory import MemoryTier
 from datatier.cache._redis import RedisTier
-from datatier.cache._settings import CacheSettings, call_options, to_settings
+from datatier.cache._settings import CacheSettings, ModelSettings, call_options, to_settings
 from datatier.cache._versions import Versions, referential_dependents
 from datatier.config import load_config
 from datatier.errors import ConfigError, ValidationError
@@ -360,6 +360,13 @@ def test_settings_from_a_table() -> None:
 def test_bad_settings_name_their_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         CacheSettings.from_mapping(table)
+
+
+def test_settings_built_in_code_check_themselves() -> None:
+    with pytest.raises(ConfigError, match=r"CacheSettings\.ttl must be a number >= 0"):
+        CacheSettings(ttl=-1)
+    with pytest.raises(ConfigError, match=r"ModelSettings\.write must be"):
+        ModelSettings(write="sideways")  # type: ignore[arg-type]
 
 
 def test_settings_sources(tmp_path: Path) -> None:

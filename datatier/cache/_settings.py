@@ -52,6 +52,13 @@ class ModelSettings:
     write: WriteMode = "through"
     fields: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        _non_negative(self, ("ttl", "swr", "negative_ttl"), "ModelSettings")
+        if self.write not in ("through", "back"):
+            raise ConfigError(
+                f'ModelSettings.write must be "through" or "back", not {self.write!r}'
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class WarmQuery:
@@ -94,6 +101,10 @@ class CacheSettings:
     batch_size: int = 500
     models: Mapping[str, ModelSettings] = field(default_factory=lambda: MappingProxyType({}))
     warm: tuple[WarmQuery, ...] = ()
+
+    def __post_init__(self) -> None:
+        numbers = [k for k, kind in _TOP.items() if kind in (int, float)]
+        _non_negative(self, numbers, "CacheSettings")
 
     def model(self, name: str) -> ModelSettings:
         """``name``'s settings: its ``[cache.models.<name>]`` table over the top-level defaults."""
@@ -170,6 +181,14 @@ _NAMES = {
     str: "a string",
     list: "a list of field names",
 }
+
+
+def _non_negative(settings: Any, names: Any, owner: str) -> None:
+    """Settings built in code check themselves too (the table reader names key paths)."""
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{owner}.{name} must be a number >= 0, not {value!r}")
 
 
 def _unknown(key: str, where: str, known: Any) -> None:
