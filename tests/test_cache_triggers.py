@@ -173,14 +173,65 @@ def test_cli_installs_with_the_flag_and_reinstalls_after_a_change(
     first = cli("db", "push", "--cache-triggers")
     assert first.returncode == 0, first.stderr
     assert "Cache triggers: 4 table(s)" in first.stdout
+
+    def function_ids() -> list[int]:
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute(
+                "SELECT oid::int FROM pg_proc WHERE proname LIKE '\\_datatier\\_change\\_%'"
+            ).fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    installed = function_ids()
     # A push without the flag keeps installed triggers in step with the new schema.
     (tmp_path / "schema.prisma").write_text(SCHEMA_TEXT.replace("  name  String?\n", ""))
     second = cli("db", "push", "--accept-data-loss")
     assert second.returncode == 0, second.stderr
     assert "Cache triggers: 4 table(s)" in second.stdout
+    again = function_ids()
+    assert len(again) == 4 and not set(again) & set(installed), "dropped and created anew"
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("""INSERT INTO "User" (email) VALUES ('b@x')""")
     assert _events(pg_url)[-1] == ("User", "create", key_text([1]))
+
+
+def test_migrate_dev_and_deploy_install_with_the_flag(
+    pg_url: str, postgres_server: Any, tmp_path: Path
+) -> None:
+    from tests.harness.databases import fresh_postgres_database
+
+    (tmp_path / "schema.prisma").write_text(SCHEMA_TEXT)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+    def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "datatier.cli", *args, "--url", url],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
+
+    dev = cli(pg_url, "migrate", "dev", "--name", "init", "--skip-seed", "--cache-triggers")
+    assert dev.returncode == 0, dev.stderr
+    assert "Cache triggers: 4 table(s)" in dev.stdout
+    with fresh_postgres_database(postgres_server.require()) as other:
+        plain = cli(other, "migrate", "deploy")
+        assert plain.returncode == 0, plain.stderr
+        assert "Cache triggers" not in plain.stdout  # not asked for, none installed
+        deployed = cli(other, "migrate", "deploy", "--cache-triggers")
+        assert deployed.returncode == 0, deployed.stderr
+        assert "Cache triggers: 4 table(s)" in deployed.stdout
+        with psycopg.connect(other, autocommit=True) as conn:
+            conn.execute("""INSERT INTO "Tag" (name) VALUES ('t')""")
+        assert _events(other) == [("Tag", "create", key_text([1]))]
+
+
+def test_tables_not_created_yet_are_named_not_failed(pg_url: str) -> None:
+    lines = sync_triggers(pg_url, _schema(), requested=True)
+    assert lines[0] == "Cache triggers: 0 table(s) record their changes for the cache"
+    assert "missing table(s) User, Post, Tag, _PostToTag" in lines[1]
 
 
 def test_plan_names_everything_with_the_prefix() -> None:

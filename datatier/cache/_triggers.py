@@ -17,7 +17,7 @@ ignore ``_datatier_`` objects. While they are installed the engine records nothi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from datatier.drivers import Connection, SyncConnection
@@ -50,11 +50,13 @@ _INSTALLED_SQL = (
 
 @dataclass(frozen=True, slots=True)
 class TriggerPlan:
-    """The statements that (re)install the triggers, and the models left without one
-    (their key type has no exact SQL spelling; writes to them outside datatier go unseen)."""
+    """The statements that (re)install the triggers, the models left without one (their
+    key type has no exact SQL spelling; writes to them outside datatier go unseen) and the
+    tables that do not exist (yet)."""
 
     statements: tuple[str, ...]
     skipped: tuple[str, ...]
+    missing: tuple[str, ...] = ()
 
 
 def _ident(name: str) -> str:
@@ -99,10 +101,22 @@ def _trigger(schema: str, table_schema: str, table: str, name: str, events: str)
     ]
 
 
-def plan_triggers(schema: Schema, db_schema: str) -> TriggerPlan:
+def plan_triggers(
+    schema: Schema, db_schema: str, present: Callable[[str, str], bool] | None = None
+) -> TriggerPlan:
     """Statements installing a trigger on every model table and implicit many-to-many join
-    table of ``schema`` (the outbox and the functions live in ``db_schema``)."""
+    table of ``schema`` (the outbox and the functions live in ``db_schema``). With
+    ``present`` (database schema, table) -> bool, tables it denies are left out and named
+    in ``missing`` (migrations that have not created them yet)."""
     info = SchemaInfo(schema)
+    missing: list[str] = []
+
+    def absent(table_schema: str, table: str) -> bool:
+        if present is None or present(table_schema, table):
+            return False
+        missing.append(table)
+        return True
+
     outbox = f'{_ident(db_schema)}.{_ident(OUTBOX_TABLE)} ("model", "op", "key")'
     # The outbox, created in the connection's schema (the search path) if missing.
     statements = list(outbox_ddl("postgresql"))
@@ -112,6 +126,8 @@ def plan_triggers(schema: Schema, db_schema: str) -> TriggerPlan:
             continue
         if not all(_exact(model.scalars[f]) for f in model.key_fields):
             skipped.append(model.name)
+            continue
+        if absent(model.model.schema or db_schema, model.model.db_name):
             continue
         name = _name(model.model.db_name)
         old, new = _key("OLD", model.key_columns), _key("NEW", model.key_columns)
@@ -137,6 +153,8 @@ def plan_triggers(schema: Schema, db_schema: str) -> TriggerPlan:
             "INSERT OR UPDATE OR DELETE",
         )
     for join in schema.join_tables:
+        if absent(join.schema or db_schema, join.table):
+            continue
         name = _name(join.table)
         a, b = _literal(join.model_a), _literal(join.model_b)
         body = ""
@@ -151,7 +169,7 @@ def plan_triggers(schema: Schema, db_schema: str) -> TriggerPlan:
         statements += _trigger(
             db_schema, join.schema or db_schema, join.table, name, "INSERT OR UPDATE OR DELETE"
         )
-    return TriggerPlan(tuple(statements), tuple(skipped))
+    return TriggerPlan(tuple(statements), tuple(skipped), tuple(missing))
 
 
 def drop_triggers_sql() -> str:
@@ -169,8 +187,19 @@ def drop_triggers_sql() -> str:
 def apply_triggers_sync(conn: SyncConnection, schema: Schema, db_schema: str) -> TriggerPlan:
     """Drop the installed triggers and install those of ``schema``, in one transaction on a
     PostgreSQL connection from ``connect_sync``; the plan that was applied."""
-    plan = plan_triggers(schema, db_schema)
+
+    def present(table_schema: str, table: str) -> bool:
+        row = conn.execute(
+            "SELECT to_regclass(quote_ident(%s) || '.' || quote_ident(%s))",
+            [table_schema, table],
+        ).fetchone()
+        return row is not None and row[0] is not None
+
+    # psycopg opened a transaction for any earlier read; inside one, transaction() would be
+    # a savepoint and nothing would be committed.
+    conn.commit()
     with conn.transaction():  # type: ignore[union-attr]
+        plan = plan_triggers(schema, db_schema, present)
         conn.execute(drop_triggers_sql())
         for statement in plan.statements:
             conn.execute(statement)
@@ -212,6 +241,12 @@ def sync_triggers(url: str, schema: Schema, *, requested: bool) -> list[str]:
         conn.close()
     tables = sum(1 for s in plan.statements if s.startswith("CREATE TRIGGER"))
     lines = [f"Cache triggers: {tables} table(s) record their changes for the cache"]
+    if plan.missing:
+        lines.append(
+            "  warning: no trigger for the missing table(s) "
+            + ", ".join(plan.missing)
+            + "; run the command again once they exist"
+        )
     if plan.skipped:
         lines.append(
             "  warning: no trigger for "
