@@ -55,6 +55,10 @@ class _Plan(NamedTuple):
     hit_memory: tuple[str, str, str]
 
 
+# The plan of a read that is not cached (model off, or it reads a model that is off).
+_UNCACHED = _Plan("", None, (), ModelSettings(enabled=False), ("", "", ""))
+
+
 class _Filled(NamedTuple):
     """A load's packed value (None: not storable), the result objects of a database read,
     and how it was answered: ``HIT`` (Redis), ``STALE`` (Redis, past its TTL) or ``MISS``."""
@@ -104,7 +108,7 @@ class Cache:
         self.schema_hash = schema_hash(engine.schema)
         self._prefix = f"{settings.namespace}:{self.schema_hash}:"
         self._deps = Dependencies(info)
-        self._plans: dict[str, _Plan | None] = {}
+        self._plans: dict[str, _Plan] = {}
         self._counts = self.metrics.counts
         self._flight: SingleFlight[_Filled] = SingleFlight()
         self._background: set[asyncio.Task[Any]] = set()
@@ -218,11 +222,9 @@ class Cache:
             shape = name + SEP + model + SEP + document_text(document)
         except TypeError:  # a value JSON cannot name: the engine will judge the document
             return await self._bypass(op, model, document, True)
-        plan = self._plans.get(shape)
-        if plan is None:
-            plan = self._plan(shape, name, model, document)
-            if plan is None:
-                return await self._bypass(op, model, document, True)
+        plan = self._plans.get(shape) or self._plan(shape, name, model, document)
+        if plan is _UNCACHED:
+            return await self._bypass(op, model, document, True)
         if plan.row is not None:
             token = versions.row_token(model, plan.row)
         else:
@@ -243,15 +245,15 @@ class Cache:
                 return unpack(entry.value)
         return await self._miss(plan, key, op, document, option)
 
-    def _plan(self, shape: str, name: str, model: str, document: Mapping[str, Any]) -> _Plan | None:
+    def _plan(self, shape: str, name: str, model: str, document: Mapping[str, Any]) -> _Plan:
         info = self.engine.info.models.get(model)
         settings = self.settings.model(model)
         if info is None or not settings.enabled:
-            plan = None
+            plan = _UNCACHED
         else:
             deps = self._deps.of(name, model, document)
             if any(not self.settings.model(m).enabled for m in deps.models):
-                plan = None  # a read that includes an uncached model is not cached either
+                plan = _UNCACHED  # a read that includes an uncached model is not cached either
             else:
                 plan = _Plan(model, deps.row, deps.models, settings, ("hits", "memory", model))
         if len(self._plans) >= MAX_PLANS:
