@@ -70,7 +70,7 @@ async def _write(driver: Driver, *events: tuple[str, str, str]) -> None:
     await driver.run(run)
 
 
-async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def _until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -218,7 +218,7 @@ async def test_redis_delivers_batches_to_other_processes(pg_driver: Driver, redi
     try:
         await _write(pg_driver, ("Post", "update", "[1]"), ("Post", "update", "[2]"))
         await writer.after_commit()
-        await _until(lambda: seen.applied == 2, timeout=3)
+        await _until(lambda: seen.applied == 2)
         assert reader.catchups == 1, "only the catch-up at subscription"
         # A batch stamped by a publisher that died before publishing: the next batch's prev
         # is ahead, so the reader catches up from the outbox first.
@@ -226,7 +226,7 @@ async def test_redis_delivers_batches_to_other_processes(pg_driver: Driver, redi
         await pg_driver.run(_relay.stamp, "postgresql")
         await _write(pg_driver, ("Post", "update", "[4]"))
         await writer.after_commit()
-        await _until(lambda: seen.applied == 4, timeout=3)
+        await _until(lambda: seen.applied == 4)
         assert [e.key for e in seen.seen] == ["[1]", "[2]", "[3]", "[4]"]
         assert reader.catchups == 2
         assert reader.lag.summary().count == 4
