@@ -137,7 +137,7 @@ async def main() -> None:
         users = await client.user.find_many(select={"id": True}, take=200)
     ids = [p["id"] for p in posts]
     nested = (
-        '{ users(take: 20, orderBy: {email: asc}) { id email posts(take: 10, orderBy: '
+        "{ users(take: 20, orderBy: {email: asc}) { id email posts(take: 10, orderBy: "
         "{createdAt: desc}) { id title _count { comments } } } }"
     )
     from urllib.parse import quote
