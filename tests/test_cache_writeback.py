@@ -333,3 +333,18 @@ def test_the_docs_example_runs(redis_url: str, tmp_path: Path) -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == ["read:", "100", "database:", "100"]
+
+
+async def test_a_resent_write_script_applies_once(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # redis-py resends a command after a connection error; if the first send ran but its
+    # reply was lost, the resend must not increment again (same call -> same done marker).
+    wb = await setup.writeback()
+    monkeypatch.setattr("datatier.cache._writeback.secrets.token_hex", lambda n: "same-call")
+    first = await wb.write("Post", _update(1, views={"increment": 1}))
+    again = await wb.write("Post", _update(1, views={"increment": 1}))
+    assert first["views"] == again["views"] == 1
+    assert await setup.redis.xlen(wb.keys.stream) == 1
+    await wb.drain()
+    assert (await setup.db_row(1))["views"] == 1

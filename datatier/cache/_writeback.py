@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -195,7 +196,9 @@ class WriteBack:
             bounds = int_bounds(field) if op.kind == "int" else None
             low, high = bounds if bounds is not None else ("", "")
             op_args += [op.field, op.kind, to_text(field, op.value), low, high]
-        keys = [self.keys.stream, row_key, generation_key]
+        # a fresh name per call: a resent script finds it and does not apply the write twice
+        done_key = self.keys.done(secrets.token_hex(12))
+        keys = [self.keys.stream, row_key, generation_key, done_key]
         # Fields beyond the key and written ones need the database row; else try Redis alone.
         row: dict[str, Any] | None = None
         generation = "0"

@@ -69,6 +69,10 @@ class Keys:
         """The hash of pending values of ``model``'s row ``key`` (its ``key_text``)."""
         return f"{self.row_prefix}{model}:{key}"
 
+    def done(self, token: str) -> str:
+        """The marker (stream id, kept 10 minutes) of one acknowledged write call."""
+        return f"{self.namespace}:wb:done:{token}"
+
     def generation(self, model: str, key: str) -> str:
         """The counter bumped each time the row's hash is dropped after a flush."""
         return f"{self.generation_prefix}{model}:{key}"

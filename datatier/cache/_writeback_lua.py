@@ -10,15 +10,20 @@ from __future__ import annotations
 
 __all__ = ["ACK", "RELEASE", "RENEW", "WRITE"]
 
-# KEYS: stream, row hash, row generation
+# KEYS: stream, row hash, row generation, this write's done marker
 # ARGV: mode ("try" | "base"), expected generation, entry, n ops,
 #       then per op: field, kind ("set" | "int" | "float"), text, low, high ("" = no bound),
 #       then n base values, then per base value: field, text
 # Returns {"ok", stream id, hash as a flat list} | {"base", generation} (a base value from the
 # database is needed) | {"retry", generation} (the base was read before a flush that changed
 # the row: read it again) | {"range", field} (the pending value would leave the field's range).
+# The done marker makes the script idempotent: a client library that sends it again after a
+# lost reply (redis-py retries on connection errors) gets the first run's answer, not a
+# second increment.
 WRITE = """
-local stream, row, genkey = KEYS[1], KEYS[2], KEYS[3]
+local stream, row, genkey, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prior = redis.call('GET', done)
+if prior then return {'ok', prior, redis.call('HGETALL', row)} end
 local exists = redis.call('EXISTS', row) == 1
 local gen = redis.call('GET', genkey) or '0'
 local nops = tonumber(ARGV[4])
@@ -80,6 +85,7 @@ for i = 0, nops - 1 do
   end
 end
 redis.call('HSET', row, '_last', id)
+redis.call('SET', done, id, 'EX', 600)
 return {'ok', id, redis.call('HGETALL', row)}
 """
 
