@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from datatier import Client
-from datatier.errors import NotFound, ValidationError
+from datatier.errors import NotFound, UniqueViolation, ValidationError
 from datatier.migrate._push import push
 from datatier.query._changes import ensure_outbox
 from tests.harness.backends import Backend
 from tests.harness.golden import REPO
-from tests.harness.statements import StatementCounter, leading_keyword
+from tests.harness.statements import SESSION_COMMANDS, StatementCounter, leading_keyword
 
 SCHEMA = REPO / "datatier" / "demo" / "schema.prisma"
 Counters = Callable[[str], StatementCounter]
@@ -377,3 +377,64 @@ async def test_write_results_read_as_reads_do(sql_backend: Backend, tmp_path: Pa
         moved = await db.thing.update(where={"id": created["id"]}, data={"id": 1000})
         assert moved["id"] == 1000
         await same(moved)
+
+
+# (accessor, method, args, whether it runs as one statement with no transaction around it)
+ALONE: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("tag", "create", {"data": {"name": "a1", "slug": "a1"}}, True),
+    ("tag", "create", {"data": {"name": "a2", "slug": "a2"}, "include": {"posts": True}}, False),
+    ("tag", "update", {"where": {"slug": "a1"}, "data": {"name": "a1b"}}, True),
+    ("tag", "update", {"where": {"slug": "a1"}, "data": {"posts": {"set": []}}}, False),
+    (
+        "category",
+        "upsert",
+        {"where": {"slug": "c1"}, "create": {"name": "c", "slug": "c1"}, "update": {"name": "d"}},
+        True,
+    ),
+    (
+        "category",
+        "upsert",
+        {"where": {"slug": "c1"}, "create": {"name": "c", "slug": "c2"}, "update": {"name": "e"}},
+        False,  # create names another slug than the where: not Prisma's native upsert
+    ),
+    # names become equal: a unique violation, and the one statement changes nothing
+    ("tag", "update_many", {"where": {"slug": {"startsWith": "d"}}, "data": {"name": "x"}}, True),
+    ("post", "update_many", {"where": {}, "data": {"views": {"increment": 1}}}, True),
+    ("tag", "delete", {"where": {"slug": "a2"}}, True),
+    ("tag", "delete", {"where": {"slug": "a1"}, "include": {"posts": True}}, False),
+    ("tag", "delete_many", {"where": {"slug": {"startsWith": "zz"}}}, True),
+    ("tag", "create_many", {"data": [{"name": "m1", "slug": "m1"}]}, False),
+]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+async def test_a_one_statement_write_runs_without_a_transaction(
+    backend: str, counted_pg_url: str, tmp_path: Path, server_statements: Counters
+) -> None:
+    """A write the engine runs as one statement skips BEGIN/COMMIT (the database applies a
+    statement atomically anyway); any other write runs in a transaction of its own."""
+    url = counted_pg_url if backend == "postgresql" else f"file:{tmp_path / 'a.db'}"
+    push(Client(SCHEMA, url).schema, url)
+    counter = server_statements(url)
+    async with Client(SCHEMA, url) as db:
+        await _seed(db)
+        for accessor, method, args, alone in ALONE:
+            model = accessor[0].upper() + accessor[1:]
+            assert db.engine.runs_alone(method, model, args) is alone, (accessor, method, args)
+            counter.reset()
+            call = getattr(getattr(db, accessor), method)
+            clashed = False
+            try:
+                await call(**args)
+            except UniqueViolation:
+                clashed = True
+            executed = counter.statements(exclude=SESSION_COMMANDS)
+            if backend == "sqlite":
+                executed = _runs(executed)
+            if clashed:
+                assert await db.tag.count(where={"name": "x"}) == 0
+            if alone:
+                # (SQLite's trace hook leaves out a statement that failed)
+                assert len(executed) == 1 or (clashed and not executed), (method, executed)
+            else:
+                assert any(leading_keyword(s) in ("BEGIN", "START") for s in executed), executed

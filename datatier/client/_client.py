@@ -310,11 +310,18 @@ class Client(_Accessors, _Runner):
                 await writeback.before_write(model, op.__name__, document)
             except QueryError as error:
                 raise explain_database_error(error, self.engine) from None
-        async with driver.connection() as conn, conn.transaction():
+        if self.engine.runs_alone(op.__name__, model, document):
+            # One statement is atomic by itself: no BEGIN and COMMIT round trips around it.
             try:
-                result = await op(conn, model, document)
+                result = await driver.run(op, model, document)
             except QueryError as error:
                 raise explain_database_error(error, self.engine) from None
+        else:
+            async with driver.connection() as conn, conn.transaction():
+                try:
+                    result = await op(conn, model, document)
+                except QueryError as error:
+                    raise explain_database_error(error, self.engine) from None
         if self.cache is not None:
             # write-through: this process's next read sees the write (docs/cache.md)
             await self.cache.after_write()

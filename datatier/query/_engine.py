@@ -399,6 +399,13 @@ class Engine:
             return None
         if any(name in info.relations for name in (*create, *update)):
             return None
+        if any(
+            field.is_required and not field.is_list and field.default is None and name not in create
+            for name, field in info.scalars.items()
+            if not field.is_updated_at
+        ):
+            # An incomplete create is judged only if the record is missing, after the UPDATE.
+            return None
         ((name, value),) = where.items()
         fields = dict(info.uniques).get(name)
         if fields is None:
@@ -421,6 +428,42 @@ class Engine:
         info = self.info.keyed_model(model)
         self.planner._check_unique_where(info, where, ("where",))
         return where
+
+    def runs_alone(self, operation: str, model: str, args: Mapping[str, Any]) -> bool:
+        """Whether write ``operation`` (a method name: ``update``, ``create_many``, ...) with
+        ``args`` is one statement, which the database applies atomically without a
+        transaction around it: no change events to record, no relation written and, for
+        the calls that return a record, none read. When in doubt (a document the engine
+        will reject, say), False: the call then runs in a transaction as every write does.
+        """
+        if self.record_changes:
+            return False
+        info = self.info.models.get(model)
+        if info is None or not isinstance(args, Mapping):
+            return False
+        try:
+            if operation in ("create", "update"):
+                data = args.get("data")
+                return (
+                    isinstance(data, Mapping)
+                    and all(name in info.scalars for name in data)
+                    and self._scalar_selection(model, args) is not None
+                )
+            if operation == "upsert":
+                return (
+                    all(key in args for key in ("where", "create", "update"))
+                    and self._on_conflict_fields(model, args) is not None
+                    and self._scalar_selection(model, args) is not None
+                )
+            if operation == "delete":
+                return self._scalar_selection(model, args) is not None
+            if operation == "update_many":
+                data = args.get("data")
+                return isinstance(data, Mapping) and all(name in info.scalars for name in data)
+            # createMany inserts one statement per run of records that set the same fields.
+            return operation == "delete_many"
+        except ValidationError:
+            return False
 
     def _scalar_selection(self, model: str, args: Mapping[str, Any]) -> tuple[str, ...] | None:
         """The scalar fields a write's result holds, or None when it reads relations or
