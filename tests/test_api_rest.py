@@ -204,6 +204,12 @@ async def test_default_and_maximum_page(db: Client) -> None:
         response = await http.get("/rest/post")
         assert len(response.json()["data"]) == 2 and "nextCursor" in response.json()
         assert_problem(await http.get("/rest/post?take=4"), 400, "limit_exceeded", ["take"])
+        # take = max_page is a full page (the look-ahead row for nextCursor is not counted)
+        full = await http.get("/rest/post?take=3")
+        assert full.status_code == 200 and len(full.json()["data"]) == 3
+        assert_problem(
+            await http.post("/rpc/post/findMany", json={"take": 4}), 400, "limit_exceeded"
+        )
         # include depth: one level passes, two are refused before any SQL
         assert (await http.get("/rest/post?include=author")).status_code == 200
         body = assert_problem(

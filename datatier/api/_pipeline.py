@@ -78,10 +78,13 @@ async def execute(
     document: Mapping[str, Any],
     *,
     runner: Client | Transaction | None = None,
+    lookahead: bool = False,
 ) -> Any:
     """Run ``operation`` on ``model`` with ``document`` for the request's identity.
 
-    ``runner`` is an open transaction when the call is part of one (``$batch``).
+    ``runner`` is an open transaction when the call is part of one (``$batch``);
+    ``lookahead``: the top-level ``take`` holds one row more than the page (REST asks for it
+    to know whether a next page exists), so it may be ``max_page + 1``.
     """
     client: Client = request.app.state.client
     settings: ApiSettings = request.app.state.settings
@@ -102,7 +105,7 @@ async def execute(
         identity = request.scope.get("state", {}).get("identity")
         authorize(identity, model, operation, settings)
         authorize_reads(identity, client.engine.info, model, document, settings.auth)
-    check_limits(client.engine.info, model, document, settings)
+    check_limits(client.engine.info, model, document, settings, lookahead)
     if operation in ("aggregate", "groupBy"):
         document = _checked_aggregates(document)
     if operation == "aggregate" and not any(key.startswith("_") for key in document):
@@ -145,16 +148,26 @@ def _checked_aggregates(document: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def check_limits(
-    info: SchemaInfo, model: str, document: Mapping[str, Any], settings: ApiSettings
+    info: SchemaInfo,
+    model: str,
+    document: Mapping[str, Any],
+    settings: ApiSettings,
+    lookahead: bool = False,
 ) -> None:
     """Reject, before any SQL, a document whose page size or include depth is over the limits."""
-    _check_take(document, settings, ())
+    _check_take(document, settings, (), 1 if lookahead else 0)
     _check_nesting(info, model, document, settings, 0, ())
 
 
-def _check_take(node: Mapping[str, Any], settings: ApiSettings, path: tuple[str, ...]) -> None:
+def _check_take(
+    node: Mapping[str, Any], settings: ApiSettings, path: tuple[str, ...], extra: int = 0
+) -> None:
     take = node.get("take")
-    if isinstance(take, int) and not isinstance(take, bool) and abs(take) > settings.max_page:
+    if (
+        isinstance(take, int)
+        and not isinstance(take, bool)
+        and abs(take) > settings.max_page + extra
+    ):
         raise HttpProblem(
             400,
             "limit_exceeded",

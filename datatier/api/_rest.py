@@ -183,7 +183,7 @@ async def _list(request: Request) -> Response:
         for name in model.key_fields:
             document["select"].setdefault(name, True)
     document["take"] = take + 1
-    rows = await execute(request, model.name, "findMany", document)
+    rows = await execute(request, model.name, "findMany", document, lookahead=True)
     body: dict[str, Any] = {"data": rows[:take]}
     headers: dict[str, str] = {}
     if len(rows) > take and take > 0:
