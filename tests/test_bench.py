@@ -195,6 +195,45 @@ def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> No
     assert (out / "charts" / "summary.png").is_file() or "Charts: skipped" in report
 
 
+@pytest.mark.postgres
+def test_quick_cache_run(tmp_path: Path, counted_postgres_server: Server) -> None:
+    """find_unique from each cache tier: right answers, no SQL on a hit, ratios to the uncached call."""
+    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "cache", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    workloads = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    assert [w["name"] for w in workloads] == ["cache.memory", "cache.redis"]
+    for workload in workloads:
+        assert workload["error"] is None
+        assert all(c["passed"] for c in workload["checks"]), workload["checks"]
+        assert len(workload["checks"]) == 2  # right answers; hits run no SQL
+        cached, uncached, floor = workload["measurements"]
+        assert (cached["subject"], uncached["subject"]) == (
+            "datatier Client",
+            "datatier Client, no cache",
+        )
+        assert cached["statements_per_op"] < 0.05 and uncached[
+            "statements_per_op"
+        ] == pytest.approx(1.0, abs=0.05)
+        assert floor["subject"] in (
+            "asyncpg prepared, one connection",
+            "redis-py GET (asyncio, hiredis)",
+        )
+        assert all(m["throughput"]["median"] > 0 for m in workload["measurements"])
+        assert [r["peer"].split(" ")[0] for r in workload["ratios"]] == [
+            "datatier",
+            floor["subject"].split(" ")[0],
+        ]
+
+
 def _assert_rounds(measurement: dict[str, Any], params: dict[str, Any]) -> None:
     stats = measurement["stats"]
     assert stats["reps"] == params["calls"] * params["rounds"]

@@ -151,7 +151,6 @@ def _assert_measured(name: str, m: dict[str, Any]) -> None:
     assert m["client_cpu_us"] > 0  # the server process's own CPU per request
     assert re.search(r"server process peak RSS [1-9]\d+ MiB", m["note"]), m["note"]
     assert m["concurrency"] == (8 if name == "http.increment" else 16)
-    assert m["statements_per_op"] is None or m["statements_per_op"] > 0.5, (name, m)
 
 
 # --- answers -----------------------------------------------------------------------------------
