@@ -504,20 +504,7 @@ async def _run(
 
 
 async def _reset(url: str) -> tuple[int, ...]:
-    """``reset_writes``, after deleting the writer's comments without foreign key triggers.
-
-    ``Comment.parentId`` has no index, so every comment ``reset_writes`` deletes costs a
-    scan of all comments (its ``ON DELETE SET NULL``): the ~40,000 comments of a full
-    ``http.create`` took about an hour. The bench's comments are nobody's parent, so
-    deleting them with ``session_replication_role = replica`` (no triggers) is safe.
-    """
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            await conn.execute('DELETE FROM "Comment" WHERE "authorId" = $1', WRITER_ID)
-    finally:
-        await conn.close()
+    """``reset_writes`` (which deletes the writer's comments without foreign-key triggers)."""
     return await reset_writes(url)
 
 
