@@ -7,6 +7,7 @@ Every handler builds a query document and runs it through the pipeline's ``execu
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ from datatier.api._params import (
 from datatier.api._pipeline import execute, resolve_model
 from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
-from datatier.client import Client
+from datatier.client import Client, Transaction
 from datatier.query._model_info import ModelInfo
 
 __all__ = ["etag_of", "json_response", "rest_routes"]
@@ -258,6 +259,32 @@ def _raw_id(request: Request) -> str:
     return path.split("/", 3)[3]
 
 
+async def _write_one(
+    request: Request,
+    name: str,
+    key: Mapping[str, Any],
+    where: Mapping[str, Any],
+    data: Any,
+    selection: Mapping[str, Any],
+    runner: Transaction | None,
+) -> Any:
+    """DELETE, PATCH (update) or PUT (upsert by the URL's key) of one record."""
+    if request.method == "DELETE":
+        return await execute(request, name, "delete", {"where": where, **selection}, runner=runner)
+    if request.method == "PATCH":
+        return await execute(
+            request, name, "update", {"where": where, "data": data, **selection}, runner=runner
+        )
+    create = {**(data or {}), **key}
+    return await execute(
+        request,
+        name,
+        "upsert",
+        {"where": where, "create": create, "update": data, **selection},
+        runner=runner,
+    )
+
+
 async def one_record(request: Request) -> Response:
     client, _, model = _context(request)
     key = parse_key(client.engine.info, model, _raw_id(request))
@@ -271,8 +298,12 @@ async def one_record(request: Request) -> Response:
     data = await _body(request) if request.method != "DELETE" else None
     if data is not None and not isinstance(data, dict):
         raise HttpProblem(400, "validation_error", "the body is a JSON object", path=("body",))
-    async with client.tx() as tx:
-        if if_match is not None:
+    if if_match is None:
+        # No precondition: the write is one call, in a transaction of its own only when it
+        # needs one (a plain update is one statement).
+        row = await _write_one(request, name, key, where, data, selection, None)
+    else:
+        async with client.tx() as tx:
             current = await execute(
                 request, name, "findUnique", {"where": where, **selection}, runner=tx
             )
@@ -284,20 +315,6 @@ async def one_record(request: Request) -> Response:
                     "read it again and retry",
                     title="Precondition failed",
                 )
-        if request.method == "DELETE":
-            row = await execute(request, name, "delete", {"where": where, **selection}, runner=tx)
-        elif request.method == "PATCH":
-            row = await execute(
-                request, name, "update", {"where": where, "data": data, **selection}, runner=tx
-            )
-        else:
-            create = {**(data or {}), **key}
-            row = await execute(
-                request,
-                name,
-                "upsert",
-                {"where": where, "create": create, "update": data, **selection},
-                runner=tx,
-            )
+            row = await _write_one(request, name, key, where, data, selection, tx)
     body = dumps(row)
     return JsonResponse(body, 200, {"ETag": etag_of(body)})
