@@ -65,6 +65,10 @@ def _conditions(run: RunResult) -> list[str]:
             f"- PostgreSQL {server['version']}, {server['origin']}, one server process; {settings}"
         )
         lines += [f"  - {note}" for note in server["notes"]]
+        lines.append(
+            "- the blog dataset carries one index beyond its schema, on Post.createdAt, so the "
+            "list workloads measure the subjects rather than a sort of every post"
+        )
     pools = next((w.params["pool_size"] for w in run.workloads if "pool_size" in w.params), None)
     if pools is not None:
         lines.append(

@@ -40,12 +40,14 @@ def ensure_database(
     schema: Path,
     want: dict[str, str],
     make_tables: Callable[[], Sequence[TableRows]],
+    indexes: Sequence[str] = (),
 ) -> tuple[str, bool]:
     """The URL of database ``name`` holding ``make_tables()``'s rows, and whether it was reused.
 
     ``admin`` is a URL on the server with the right to create databases; ``schema`` is
     pushed with datatier's own ``push`` before the rows are copied in (tables in the
     order given, so foreign keys hold). Every ``"id"`` sequence moves past the loaded ids.
+    ``indexes`` are statements run after the copy, before ANALYZE.
     """
     url = with_database(admin, name)
     try:
@@ -56,7 +58,7 @@ def ensure_database(
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise ServerUnavailable(f"cannot create database {name} on {masked(admin)}: {exc}") from exc
     push(load_schema(schema), url)
-    asyncio.run(_copy(url, make_tables(), want))
+    asyncio.run(_copy(url, make_tables(), want, indexes))
     return url, False
 
 
@@ -83,7 +85,9 @@ async def _admin(server: str, sql: str) -> None:
         await conn.close()
 
 
-async def _copy(url: str, tables: Sequence[TableRows], want: dict[str, str]) -> None:
+async def _copy(
+    url: str, tables: Sequence[TableRows], want: dict[str, str], indexes: Sequence[str]
+) -> None:
     conn = await asyncpg.connect(url, timeout=10)
     try:
         for table in tables:
@@ -98,6 +102,8 @@ async def _copy(url: str, tables: Sequence[TableRows], want: dict[str, str]) -> 
                     f'SELECT setval($1, (SELECT coalesce(max("id"), 0) + 1 FROM "{table.name}"), false)',
                     sequence,
                 )
+        for statement in indexes:
+            await conn.execute(statement)
         await conn.execute("ANALYZE")
         await conn.execute(f'CREATE TABLE "{META_TABLE}" ("key" text PRIMARY KEY, "value" text)')
         await conn.executemany(f'INSERT INTO "{META_TABLE}" VALUES ($1, $2)', list(want.items()))
