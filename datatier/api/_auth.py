@@ -3,7 +3,8 @@ their role may do.
 
 ``AuthMiddleware`` turns a request's credentials into an ``Identity`` in ``scope["state"]["identity"]``
 or answers 401; ``authorize`` checks an identity's role against the per-model, per-operation-kind
-allow rules and raises ``Forbidden``.
+allow rules and raises ``Forbidden`` (``_access`` applies them to the related models a
+query document reaches).
 
 Security choices (docs/api-auth.md says them to users):
 
@@ -39,8 +40,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from datatier.api._problems import MEDIA_TYPE, HttpProblem, problem_for
 from datatier.api._settings import ApiSettings
 from datatier.errors import ConfigError, Forbidden, Unauthenticated
-from datatier.query._links import Link
-from datatier.query._model_info import SchemaInfo
 
 __all__ = [
     "OPERATION_KINDS",
@@ -51,7 +50,6 @@ __all__ = [
     "JwksCache",
     "authorize",
     "authorize_procedure",
-    "authorize_reads",
     "hash_api_key",
     "operation_kind",
     "route_path",
@@ -400,67 +398,6 @@ def authorize(
                 model=model,
                 operation=operation,
             )
-
-
-def authorize_reads(
-    identity: Identity | None,
-    info: SchemaInfo,
-    model: str,
-    document: Mapping[str, Any],
-    auth: AuthSettings,
-    path: tuple[str, ...] = (),
-) -> None:
-    """Raise ``Forbidden`` (its ``path`` naming the relation) unless ``identity``'s role may
-    read every model the document's ``include``/``select`` (and their ``_count``) reach,
-    at any depth: a role without read on Comment cannot include a post's comments."""
-    relations = info.model(model).relations if model in info.models else {}
-    for key in ("include", "select"):
-        selection = document.get(key)
-        if not isinstance(selection, Mapping):
-            continue
-        for name, value in selection.items():
-            if value is None or value is False:
-                continue
-            if name == "_count":
-                counted = _counted(relations, value)
-                for relation in counted:
-                    where = (*path, key, "_count", relation)
-                    _require_read(identity, relations[relation].target, auth, where)
-                continue
-            link = relations.get(name)
-            if link is None:
-                continue
-            where = (*path, key, name)
-            _require_read(identity, link.target, auth, where)
-            if isinstance(value, Mapping):
-                authorize_reads(identity, info, link.target, value, auth, where)
-
-
-def _counted(relations: Mapping[str, Link], value: Any) -> list[str]:
-    """The relations a ``_count`` selection counts (``true``: every list relation)."""
-    if value is True:
-        return [name for name, link in relations.items() if link.is_list]
-    chosen = value.get("select") if isinstance(value, Mapping) else None
-    if not isinstance(chosen, Mapping):
-        return []
-    return [name for name, on in chosen.items() if on not in (None, False) and name in relations]
-
-
-def _require_read(
-    identity: Identity | None, model: str, auth: AuthSettings, path: tuple[str, ...]
-) -> None:
-    role = identity.role if identity is not None else None
-    if role is not None and auth.allows(role, model, "read"):
-        return
-    error = Forbidden(
-        f"role {role!r} may not read {model}, which `{'.'.join(path)}` reaches; add 'read' "
-        f"for {_model_key(model)!r} to the role's rules, or leave the relation out",
-        role=role,
-        model=model,
-        operation="read",
-    )
-    error.path = path  # type: ignore[attr-defined]  # the problem body names the relation
-    raise error
 
 
 def authorize_procedure(identity: Identity | None, name: str, auth: AuthSettings) -> None:

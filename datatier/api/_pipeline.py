@@ -100,11 +100,12 @@ async def execute(
     if not isinstance(document, Mapping):
         raise ValidationError("the query document must be a JSON object")
     if settings.auth is not None:
-        from datatier.api._auth import authorize, authorize_reads
+        from datatier.api._access import authorize_document
+        from datatier.api._auth import authorize
 
         identity = request.scope.get("state", {}).get("identity")
         authorize(identity, model, operation, settings)
-        authorize_reads(identity, client.engine.info, model, document, settings.auth)
+        authorize_document(identity, client.engine.info, model, operation, document, settings.auth)
     check_limits(client.engine.info, model, document, settings, lookahead)
     if operation in ("aggregate", "groupBy"):
         document = _checked_aggregates(document)
