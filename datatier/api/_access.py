@@ -153,9 +153,9 @@ class _Walk:
     def count(self, relations: Mapping[str, Link], value: Any, path: Path) -> None:
         """``_count: true`` counts every list relation; ``{select: {posts: {where}}}`` some."""
         if value is True:
-            for name, link in relations.items():
-                if link.is_list:
-                    self.require(link.target, "read", (*path, name))
+            for name, counted in relations.items():
+                if counted.is_list:
+                    self.require(counted.target, "read", (*path, name))
             return
         chosen = value.get("select") if isinstance(value, Mapping) else None
         if not isinstance(chosen, Mapping):
