@@ -407,7 +407,7 @@ async def test_every_mutation(db: Client, http: httpx.AsyncClient) -> None:
         """mutation {
           updateUser(where: {email: "dee@example.com"},
                      data: {name: "Dee", posts: {updateMany: [{where: {title: {equals: "B"}},
-                                                               data: {views: 7}}],
+                                                               data: {views: {set: 7}}}],
                                                  create: {title: "C", content: "c"}}}) {
             name posts(orderBy: {title: asc}) { title views }
           }
@@ -504,6 +504,64 @@ async def test_nested_writes_in_updates(db: Client, http: httpx.AsyncClient) -> 
         "updateUser": {"profile": {"bio": "changed"}}
     }
     assert await db.userProfile.count() == 2
+
+
+async def test_numbers_take_atomic_update_operations(db: Client, http: httpx.AsyncClient) -> None:
+    post = await db.post.find_first_or_raise(where={"title": "Hello SQL"})  # 10 views
+    changed = await data_of(
+        http,
+        """mutation($id: Int!, $views: IntFieldUpdateOperationsInput) {
+          a: updatePost(where: {id: $id}, data: {views: {increment: 5}}) { views }
+          b: updatePost(where: {id: $id}, data: {views: {multiply: 3}}) { views }
+          c: updatePost(where: {id: $id}, data: {views: {decrement: 1}}) { views }
+          d: updatePost(where: {id: $id}, data: {views: {divide: 4}}) { views }
+          e: updatePost(where: {id: $id}, data: {views: $views}) { views }
+        }""",
+        {"id": post["id"], "views": {"increment": 100}},
+    )
+    assert changed == {
+        "a": {"views": 15},
+        "b": {"views": 45},
+        "c": {"views": 44},
+        "d": {"views": 11},
+        "e": {"views": 111},
+    }
+    nested = await data_of(
+        http,
+        """mutation {
+          updateUser(where: {email: "bob@example.com"},
+                     data: {posts: {updateMany: [{where: {}, data: {views: {increment: 1}}}]}}) {
+            posts(orderBy: {title: asc}) { title views }
+          }
+          updateManyPost(where: {title: {equals: "Second post"}}, data: {views: {set: 0}}) {
+            count
+          }
+        }""",
+    )
+    assert nested["updateUser"]["posts"] == [
+        {"title": "Another sql note", "views": 41},
+        {"title": "Bob writes", "views": 4},
+    ]
+    assert (await db.post.find_first_or_raise(where={"title": "Second post"}))["views"] == 0
+
+    # a plain number is refused where an operation is expected (GraphQL has no input unions)
+    body = await gql(
+        http,
+        f"mutation {{ updatePost(where: {{id: {post['id']}}}, data: {{views: 7}}) {{ id }} }}",
+        status=400,
+    )
+    assert body["errors"][0]["extensions"]["code"] == "graphql_validation_failed"
+    assert "IntFieldUpdateOperationsInput" in body["errors"][0]["message"]
+    for operations in ("{increment: 1, decrement: 2}", "{}"):
+        body = await gql(
+            http,
+            f"mutation {{ updatePost(where: {{id: {post['id']}}}, data: {{views: {operations}}}) "
+            "{ id } }",
+        )
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "validation_error", error
+        assert error["extensions"]["path"] == ["data", "views"]
+    assert (await db.post.find_unique_or_raise(where={"id": post["id"]}))["views"] == 111
 
 
 async def test_write_errors_carry_codes_and_write_nothing(
@@ -861,6 +919,18 @@ def test_schema_names_and_input_shapes(tmp_path: Path) -> None:
     post = schema.type_map["PostCreateInput"]
     assert isinstance(post, GraphQLInputObjectType)
     assert str(post.fields["authorId"].type) == "String"  # or given through `author`
+    update = schema.type_map["PostUpdateInput"]
+    assert isinstance(update, GraphQLInputObjectType)
+    assert str(update.fields["views"].type) == "IntFieldUpdateOperationsInput"
+    assert str(update.fields["title"].type) == "String"  # only numbers and lists take operations
+    many = schema.type_map["PostUpdateManyMutationInput"]
+    assert isinstance(many, GraphQLInputObjectType)
+    assert str(many.fields["views"].type) == "IntFieldUpdateOperationsInput"
+    operations = schema.type_map["IntFieldUpdateOperationsInput"]
+    assert isinstance(operations, GraphQLInputObjectType)
+    assert {name: str(f.type) for name, f in operations.fields.items()} == {
+        op: "Int" for op in ("set", "increment", "decrement", "multiply", "divide")
+    }
     on_sqlite = schema.type_map["StringFilter"]
     on_postgres = build_schema(blog.info, "postgresql").type_map["StringFilter"]
     assert isinstance(on_sqlite, GraphQLInputObjectType)
@@ -959,6 +1029,19 @@ async def test_custom_scalars_round_trip(sql_backend: Backend, tmp_path: Path) -
                 status=400,
             )
             assert "BigInt takes an integer" in body["errors"][0]["message"]
+            changed = await data_of(
+                http,
+                """mutation($id: Int!, $big: BigIntFieldUpdateOperationsInput) {
+                  updateSample(where: {id: $id}, data: {big: $big, price: {multiply: "2.5"},
+                                                         ratio: {divide: 2}}) { big price ratio }
+                }""",
+                {"id": row["id"], "big": {"increment": "2"}},
+            )
+            assert changed["updateSample"] == {
+                "big": "9007199254740995",
+                "price": "31.25",
+                "ratio": 0.125,
+            }
 
 
 LISTS_SCHEMA = """
@@ -1006,6 +1089,27 @@ async def test_scalar_lists_on_postgres(pg_url: str, tmp_path: Path) -> None:
                 "some": [{"note": "b"}],
                 "empty": [{"colors": ["BLUE", "RED"]}],
             }
+            pushed = await data_of(
+                http,
+                """mutation($more: [String!]) {
+                  one: updateManyItem(where: {note: {equals: "b"}},
+                                      data: {tags: {push: "solo"}, colors: {set: [BLUE]}}) { count }
+                  many: updateManyItem(where: {tags: {has: "x"}}, data: {tags: {push: $more}}) {
+                    count
+                  }
+                }""",
+                {"more": ["z", "x"]},
+            )
+            assert pushed == {"one": {"count": 1}, "many": {"count": 1}}
+            after = await data_of(http, "{ items(orderBy: {id: asc}) { tags colors } }")
+            assert after["items"] == [
+                {"tags": ["x", "y", "z", "x"], "colors": ["RED"]},
+                {"tags": ["solo"], "colors": ["BLUE"]},
+            ]
+            body = await gql(
+                http, 'mutation { updateManyItem(data: {tags: ["a"]}) { count } }', status=400
+            )
+            assert body["errors"][0]["extensions"]["code"] == "graphql_validation_failed"
 
 
 # -- the documented example and a real server ---------------------------------------------------

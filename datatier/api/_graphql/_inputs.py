@@ -36,7 +36,9 @@ __all__ = ["Inputs"]
 
 InputFields = dict[str, GraphQLInputField]
 
-_ORDERED = ("Int", "Float", "BigInt", "Decimal", "DateTime")
+_NUMBERS = ("Int", "Float", "BigInt", "Decimal")
+_ORDERED = (*_NUMBERS, "DateTime")
+_NUMBER_OPERATIONS = ("set", "increment", "decrement", "multiply", "divide")
 
 
 def _list(kind: GraphQLInputType) -> GraphQLList[Any]:
@@ -88,12 +90,46 @@ class Inputs:
         assert isinstance(found, GraphQLEnumType)
         return found
 
+    def _element_type(self, field: Field) -> GraphQLScalarType | GraphQLEnumType:
+        """The scalar or enum type of ``field`` (of each item, for a scalar list field)."""
+        return self.enum_type(field.type) if field.kind == "enum" else SCALARS[field.type]
+
     def value_type(self, field: Field) -> GraphQLNullableInputType:
         """The input type of one value of ``field`` (a list for a scalar list field)."""
-        base: GraphQLScalarType | GraphQLEnumType = (
-            self.enum_type(field.type) if field.kind == "enum" else SCALARS[field.type]
-        )
+        base = self._element_type(field)
         return _list(base) if field.is_list else base
+
+    def update_value_type(self, field: Field) -> GraphQLNullableInputType:
+        """What an update takes for ``field``: Prisma's update operations for a number
+        (``IntFieldUpdateOperationsInput``) or a scalar list
+        (``StringListFieldUpdateOperationsInput``), the new value for any other field.
+
+        GraphQL has no input unions, so a number or list field takes the operations object
+        only (``{set: 7}`` for a new value), as a filter is always an object too.
+        """
+        if field.is_list:
+            return self._list_operations(field)
+        if field.kind == "scalar" and field.type in _NUMBERS:
+            return self._number_operations(field)
+        return self.value_type(field)
+
+    def _number_operations(self, field: Field) -> GraphQLInputObjectType:
+        base = SCALARS[field.type]
+        return self._input(
+            f"{field.type}FieldUpdateOperationsInput",
+            lambda: {op: GraphQLInputField(base) for op in _NUMBER_OPERATIONS},
+            "Exactly one of: the new value (`set`; null clears an optional field), or "
+            "`increment`, `decrement`, `multiply`, `divide` the stored value by this number",
+        )
+
+    def _list_operations(self, field: Field) -> GraphQLInputObjectType:
+        base = self._element_type(field)
+        name = f"Enum{field.type}" if field.kind == "enum" else field.type
+        return self._input(
+            f"{name}ListFieldUpdateOperationsInput",
+            lambda: {"set": GraphQLInputField(_list(base)), "push": GraphQLInputField(_list(base))},
+            "Exactly one of: the new list (`set`), or values to append (`push`, one or a list)",
+        )
 
     def scalar_field_enum(self, info: ModelInfo) -> GraphQLEnumType:
         name = f"{info.name}ScalarFieldEnum"
@@ -381,7 +417,8 @@ class Inputs:
 
     def update(self, info: ModelInfo, without: str | None = None) -> GraphQLInputObjectType:
         """``UserUpdateInput`` (``PostUpdateWithoutAuthorInput`` nested): every field optional;
-        a scalar takes its new value (null clears an optional field)."""
+        a scalar takes its new value (null clears an optional field), a number or scalar list
+        field its update operations (``update_value_type``)."""
         name = (
             f"{info.name}UpdateWithout{upper_first(without)}Input"
             if without
@@ -393,7 +430,7 @@ class Inputs:
 
         def fields() -> InputFields:
             result: InputFields = {
-                field_name: GraphQLInputField(self.value_type(field))
+                field_name: GraphQLInputField(self.update_value_type(field))
                 for field_name, field in info.scalars.items()
                 if field_name not in omitted
             }
@@ -409,7 +446,7 @@ class Inputs:
         return self._input(
             f"{info.name}UpdateManyMutationInput",
             lambda: {
-                field_name: GraphQLInputField(self.value_type(field))
+                field_name: GraphQLInputField(self.update_value_type(field))
                 for field_name, field in info.scalars.items()
             },
         )
