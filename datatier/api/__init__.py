@@ -13,6 +13,7 @@ from datatier.api._cors import CorsSettings
 from datatier.api._problems import HttpProblem, problem_for
 from datatier.api._procedures import Procedure, ProcedureContext, Procedures, procedure
 from datatier.api._ratelimit import Rate, RateLimitSettings, parse_rate
+from datatier.api._responsecache import ResponseCacheSettings
 from datatier.api._settings import ApiSettings
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Procedures",
     "Rate",
     "RateLimitSettings",
+    "ResponseCacheSettings",
     "create_app",
     "hash_api_key",
     "parse_rate",

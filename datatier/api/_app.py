@@ -98,7 +98,8 @@ def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
     """Outermost first: CORS (a preflight needs no credentials), the access log (sees refused
     requests too), metrics, compression (of every answer, refusals included),
     authentication, rate limiting (per identity), the body size limit, the cache headers
-    (only with a cache; inside auth: the cache key needs the identity)."""
+    and response cache (only with a cache; inside auth and rate limiting: the cache key
+    needs the identity, and a hit still counts against the limits)."""
     stack: list[Middleware] = []
     if settings.cors is not None:
         stack.append(settings.cors.middleware())
@@ -115,7 +116,9 @@ def _middleware(client: Client, settings: ApiSettings) -> list[Middleware]:
     if settings.max_body_size is not None:
         stack.append(Middleware(BodyLimitMiddleware, limit=settings.max_body_size))
     if cache_of(client) is not None:
-        stack.append(Middleware(CacheHeadersMiddleware, client=client))
+        stack.append(
+            Middleware(CacheHeadersMiddleware, client=client, responses=settings.response_cache)
+        )
     return stack
 
 

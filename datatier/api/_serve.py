@@ -24,6 +24,7 @@ from datatier.api._cors import CorsSettings
 from datatier.api._graphql_settings import GraphqlSettings
 from datatier.api._procedures import Procedures
 from datatier.api._ratelimit import RateLimitSettings
+from datatier.api._responsecache import ResponseCacheSettings
 from datatier.api._settings import ApiSettings
 from datatier.client import Client
 from datatier.config import load_config
@@ -49,7 +50,7 @@ _LISTEN_KEYS: Mapping[str, type] = {
     "procedures": str,
     "graceful_timeout": int,
 }
-_TABLES = ("auth", "rate_limit", "graphql", "cors", "compression")
+_TABLES = ("auth", "rate_limit", "graphql", "cors", "compression", "response_cache")
 _SETTING_KEYS: Mapping[str, type] = {
     "default_page": int,
     "max_page": int,
@@ -82,8 +83,8 @@ def server_options(table: Mapping[str, Any], env: Mapping[str, str]) -> ServerOp
     listen: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "compression" and value is False:
-            values["compression"] = None
+        if key in ("compression", "response_cache") and value is False:
+            values[key] = None
             continue
         if key in _TABLES:
             if not isinstance(value, Mapping):
@@ -99,6 +100,11 @@ def server_options(table: Mapping[str, Any], env: Mapping[str, str]) -> ServerOp
                 values["auth"] = AuthSettings.from_config(value, env)
             elif key == "rate_limit":
                 values["rate_limit"] = RateLimitSettings.from_config(value)
+            elif key == "response_cache":
+                try:
+                    values["response_cache"] = ResponseCacheSettings(**value)
+                except (TypeError, ValueError) as error:
+                    raise ConfigError(f"[server.response_cache]: {error}") from None
             else:
                 try:
                     values["graphql"] = GraphqlSettings(**value)

@@ -8,6 +8,7 @@ from typing import Any
 from datatier.api._compression import CompressionSettings
 from datatier.api._cors import CorsSettings
 from datatier.api._graphql_settings import GraphqlSettings
+from datatier.api._responsecache import ResponseCacheSettings
 
 __all__ = ["ApiSettings"]
 
@@ -29,6 +30,8 @@ class ApiSettings:
     (``CompressionSettings``, None: off) gzip/br-encodes responses; a request body over
     ``max_body_size`` bytes (None: no limit) is refused with 413. ``etag`` puts an ETag on
     reads and answers ``If-None-Match`` with 304 (``If-Match`` on writes works either way).
+    ``response_cache`` (``ResponseCacheSettings``, None: off) keeps whole answers of REST and
+    RPC reads whose every read hit the client's cache (docs/cache.md).
     """
 
     default_page: int = 100
@@ -45,6 +48,7 @@ class ApiSettings:
     compression: CompressionSettings | None = field(default_factory=CompressionSettings)
     max_body_size: int | None = 10 * 1024 * 1024
     etag: bool = True
+    response_cache: ResponseCacheSettings | None = field(default_factory=ResponseCacheSettings)
 
     def __post_init__(self) -> None:
         for name in ("default_page", "max_page", "max_include_depth", "max_batch"):
