@@ -33,6 +33,7 @@ RULES: dict[str, dict[str, str | list[str]]] = {
     "writer": {"post": ["read", "create", "update"], "user": ["read", "update"], "tag": "read"},
     # may link posts to users only where the post rows change (it has no update on Post)
     "poster": {"post": ["read", "create"], "user": ["read", "update"]},
+    "browser": {"*": "read", "post": "create"},
     "admin": {"*": "*"},
 }
 
@@ -330,6 +331,15 @@ DOCUMENTS: list[tuple[str, str, str, dict[str, Any], list[Any] | None]] = [
         "update",
         {"data": {"posts": {"connect": {"id": 1}}}},
         ["data", "posts", "connect"],
+    ),
+    # a `*` read rule lets every filter through, but not the writes it does not name
+    ("browser", "Post", "findMany", {"where": {"comments": {"some": {}}}}, None),
+    (
+        "browser",
+        "Post",
+        "create",
+        {"data": {**POST, "comments": {"create": {"content": "x"}}}},
+        ["data", "comments", "create"],
     ),
     (
         "admin",

@@ -349,6 +349,10 @@ class AuthSettings:
                 found = api_key
         return found
 
+    def wildcard(self, role: str) -> frozenset[str]:
+        """The kinds ``role`` may do on every model (its ``*`` rule; empty without one)."""
+        return self._rules.get(role, {}).get("*", frozenset())
+
     def allows(self, role: str, model: str, kind: str) -> bool:
         """Whether ``role`` may do ``kind`` on ``model`` (by a rule for the model or for ``*``)."""
         models = self._rules.get(role)
