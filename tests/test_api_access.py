@@ -445,6 +445,10 @@ async def test_relation_filters_need_read_on_the_related_model(db: Client) -> No
             "{ users { _count { posts(where: {category: {is: null}}) } } }",
         ):
             assert await graphql_code(http, query, "reader") == "forbidden", query
+            # the repeated query runs from the endpoint's cache of compiled documents: the
+            # pipeline still checks each caller's role
+            assert await graphql_code(http, query, "admin") is None, query
+            assert await graphql_code(http, query, "reader") == "forbidden", query
         # a filter through a model the role may read runs, and filters
         allowed = await http.get(
             "/rest/post",
