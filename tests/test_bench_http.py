@@ -46,7 +46,7 @@ DATATIER_PEERS = {
     ("datatier", "GraphQL, uvicorn"): "datatier-graphql",
 }
 # What a datatier transport cannot express, by workload (skipped with that reason).
-NOT_EXPRESSIBLE = {("http.upsert", "datatier"), ("http.increment", "datatier-graphql")}
+NOT_EXPRESSIBLE = {("http.upsert", "datatier")}
 PYTHON_PEERS = {
     ("starlette+asyncpg", "hand-written SQL, uvicorn"),
     ("fastapi+sqlalchemy", "ORM (async), pydantic, uvicorn"),
@@ -363,6 +363,9 @@ def test_contract_requests_become_datatier_rest_rpc_and_graphql() -> None:
     increment = datatier_wire.to_datatier("rest", contract.increment(7))
     assert (increment.method, increment.path) == ("PATCH", "/rest/post/7?select=id,views")
     assert increment.body == {"views": {"increment": 1}}
+    graphql = datatier_wire.to_datatier("graphql", contract.increment(7))
+    assert "views: {increment: 1}" in graphql.body["query"]
+    assert graphql.body["variables"] == {"id": 7}
     with pytest.raises(ValueError, match="no datatier rest form for PUT"):
         datatier_wire.to_datatier("rest", contract.upsert("bench-1"))
     signed = Request("GET", "/posts/1", headers=(("Authorization", "Bearer t"),))

@@ -13,7 +13,7 @@ contract request is translated the way a datatier user would write it:
 | ``POST /posts`` | ``POST /rest/post?select=id`` (nested ``connect``/``create``) | ``create`` | ``createPost`` |
 | ``PATCH /posts/{id}`` | ``PATCH /rest/post/{id}?select=id,title`` | ``update`` | ``updatePost`` |
 | ``PUT /categories/{slug}`` | (REST's PUT is keyed by id: not expressible) | ``upsert`` by slug | ``upsertCategory`` |
-| ``POST /posts/{id}/views`` | ``PATCH`` with ``{"views": {"increment": 1}}`` | ``update`` | (no increment in GraphQL's update input) |
+| ``POST /posts/{id}/views`` | ``PATCH`` with ``{"views": {"increment": 1}}`` | ``update`` | ``updatePost`` with ``views: {increment: 1}`` |
 
 Every translation asks for exactly the contract's fields, so answers compare as they are
 (``from_datatier`` only unwraps ``data`` and turns "no record" into 404).
@@ -32,10 +32,6 @@ TRANSPORTS = ("rest", "rpc", "graphql")
 REST_NO_UPSERT = (
     "datatier's REST PUT upserts by primary key (/rest/category/{id}); an upsert by the "
     "unique slug is an RPC or GraphQL call (measured there)"
-)
-GRAPHQL_NO_INCREMENT = (
-    "datatier's GraphQL update input takes a scalar's new value only (no increment): an "
-    "atomic views + 1 is a REST or RPC call (measured there)"
 )
 
 _BY_ID = re.compile(r"^/posts/(\d+)$")
@@ -75,6 +71,10 @@ GQL_CREATE = "mutation($data: PostCreateInput!) { createPost(data: $data) { id }
 GQL_UPDATE = (
     "mutation($id: Int!, $title: String!) {"
     " updatePost(where: {id: $id}, data: {title: $title}) { id title } }"
+)
+GQL_INCREMENT = (
+    "mutation($id: Int!) {"
+    " updatePost(where: {id: $id}, data: {views: {increment: 1}}) { id views } }"
 )
 GQL_UPSERT = (
     "mutation($slug: String!, $name: String!) { upsertCategory(where: {slug: $slug},"
@@ -203,6 +203,8 @@ def _update(transport: str, post_id: int, data: dict[str, Any], fields: str) -> 
     if transport == "rpc":
         select = {name: True for name in fields.split(",")}
         return _rpc_write("update", {"where": {"id": post_id}, "data": data, "select": select})
+    if "views" in data:
+        return _graphql(GQL_INCREMENT, {"id": post_id})
     return _graphql(GQL_UPDATE, {"id": post_id, "title": data["title"]})
 
 

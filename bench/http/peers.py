@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench._environment import REPO_ROOT
-from bench.http.datatier_wire import GRAPHQL_NO_INCREMENT, REST_NO_UPSERT
+from bench.http.datatier_wire import REST_NO_UPSERT
 from bench.http.serve import POOL_SIZE_ENV, pool_size
 from bench.http.servers import ServerProcess, free_port
 
@@ -203,7 +203,6 @@ DATATIER_GRAPHQL = Peer(
     "datatier-graphql",
     "datatier",
     "GraphQL, uvicorn",
-    unsupported={"increment": GRAPHQL_NO_INCREMENT},
     python_module="bench.http.datatier_app",
     python_needs=_DATATIER_NEEDS,
     wire="graphql",

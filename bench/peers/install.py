@@ -1,7 +1,14 @@
-"""``python -m bench.peers.install``: pip-install the peers that are not datatier dependencies into ``bench/.peers``."""
+"""``python -m bench.peers.install``: pip-install the peers that are not datatier dependencies into ``bench/.peers``.
+
+Also the HTTP peers (``bench.http.install``) and the load generator ``wrk``: the HTTP
+workloads fall back to a Python load generator without it, which takes a large share of a
+small machine's CPU away from the servers it measures.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -17,7 +24,32 @@ def main() -> int:
     code = subprocess.run(command, check=False).returncode
     if code == 0:
         mark_installed()
+    install_wrk()
     return code or http_install.main()
+
+
+def install_wrk() -> None:
+    """``apt-get install wrk`` when it is missing and this is a Debian system run as root.
+
+    Anything else (no apt, not root, no network) leaves it missing with a message: the HTTP
+    workloads then use the Python load generator and the report says which one ran.
+    """
+    if shutil.which("wrk") is not None:
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        print("wrk is missing (Debian: apt-get install wrk); the HTTP workloads will use the "
+              "Python load generator", file=sys.stderr)  # fmt: skip
+        return
+    quiet = {"stdout": subprocess.DEVNULL, "check": False}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print("installing wrk: apt-get install -y wrk", file=sys.stderr, flush=True)
+    if subprocess.run([apt, "install", "-y", "-q", "wrk"], env=env, **quiet).returncode != 0:
+        subprocess.run([apt, "update", "-q"], env=env, **quiet)
+        subprocess.run([apt, "install", "-y", "-q", "wrk"], env=env, **quiet)
+    if shutil.which("wrk") is None:
+        print("wrk could not be installed; the HTTP workloads will use the Python load "
+              "generator", file=sys.stderr)  # fmt: skip
 
 
 if __name__ == "__main__":
