@@ -204,7 +204,9 @@ def _dump_json(field: Field) -> Convert:
     return to_text
 
 
-def _enum_maps(field: Field, schema: Schema) -> tuple[Convert, Convert]:
+def _enum_maps(field: Field, schema: Schema) -> tuple[Convert, Convert | None]:
+    """(to_db, from_db) of an enum field; ``from_db`` is None when no value is ``@map``ped
+    (the stored text is the value's name, so reading needs no call per row)."""
     enum = schema.enum(field.type)
     to_db_names = {v.name: v.db_name for v in enum.values}
     to_names = {v.db_name: v.name for v in enum.values}
@@ -215,6 +217,9 @@ def _enum_maps(field: Field, schema: Schema) -> tuple[Convert, Convert]:
             return to_db_names[value]
         except (KeyError, TypeError):
             raise _invalid(field, f"one of {allowed}", value) from None
+
+    if all(name == db_name for name, db_name in to_db_names.items()):
+        return to_db, None
 
     def from_db(raw: Any) -> Any:
         return to_names.get(raw, raw)
