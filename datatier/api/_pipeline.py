@@ -16,9 +16,17 @@ from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
 from datatier.errors import ValidationError
+from datatier.query._json_read import JsonRows, json_reads
 from datatier.query._model_info import SchemaInfo
 
-__all__ = ["OPERATIONS", "READ_OPERATIONS", "check_limits", "execute", "resolve_model"]
+__all__ = [
+    "OPERATIONS",
+    "READ_OPERATIONS",
+    "check_limits",
+    "execute",
+    "read_json",
+    "resolve_model",
+]
 
 # Prisma Client's operation name -> the engine method (the client's method name).
 OPERATIONS: Mapping[str, str] = {
@@ -87,6 +95,64 @@ async def execute(
     to know whether a next page exists), so it may be ``max_page + 1``.
     """
     client: Client = request.app.state.client
+    method, document = _checked(request, client, model, operation, document, lookahead)
+    if operation == "aggregate" and not any(key.startswith("_") for key in document):
+        return {}  # nothing to aggregate: Prisma Client answers {} too
+    target = runner if runner is not None else client
+    engine_method = getattr(client.engine, method)
+    if operation in READ_OPERATIONS:
+        return await target.read(engine_method, model, document)
+    # a request that wrote gets no X-Datatier-Change-Seq (it would predate its own write)
+    request.scope.setdefault("state", {})[WROTE] = True
+    return await target.write(engine_method, model, document)
+
+
+async def read_json(
+    request: Request,
+    model: str,
+    operation: str,
+    document: Mapping[str, Any],
+    *,
+    lookahead: bool = False,
+) -> JsonRows | None:
+    """``execute`` of a ``findMany`` or ``findUniqueOrThrow`` whose records PostgreSQL writes
+    as JSON text (``datatier.query._json_read``), the same bytes the API's encoder writes.
+
+    None when the read cannot go that way: a client with a cache (its reads go through the
+    cache), a database without JSON reads, a shape touching a value PostgreSQL writes
+    differently. The caller then calls ``execute``. A unique read that finds nothing raises
+    ``NotFound`` as ``execute`` does.
+    """
+    client: Client = request.app.state.client
+    if client.cache is not None:
+        return None
+    reads = json_reads(client.engine)
+    if reads is None:
+        return None
+    _, document = _checked(request, client, model, operation, document, lookahead)
+    unique = operation == "findUniqueOrThrow"
+    prepared = reads.prepare(model, document, unique=unique)
+    if prepared is None:
+        return None
+    statement, params = prepared
+    rows: JsonRows = await client.read(
+        lambda conn, _model, _document: statement.fetch(conn, params), model, document
+    )
+    if unique:
+        reads.one(rows, model)
+    return rows
+
+
+def _checked(
+    request: Request,
+    client: Client,
+    model: str,
+    operation: str,
+    document: Mapping[str, Any],
+    lookahead: bool,
+) -> tuple[str, Mapping[str, Any]]:
+    """The engine method of ``operation`` and its document, once the request may run it
+    (authorized, within the limits) and defaults are filled in."""
     settings: ApiSettings = request.app.state.settings
     method = OPERATIONS.get(operation)
     if method is None:
@@ -109,17 +175,9 @@ async def execute(
     check_limits(client.engine.info, model, document, settings, lookahead)
     if operation in ("aggregate", "groupBy"):
         document = _checked_aggregates(document)
-    if operation == "aggregate" and not any(key.startswith("_") for key in document):
-        return {}  # nothing to aggregate: Prisma Client answers {} too
     if operation == "findMany" and "take" not in document:
         document = {**document, "take": settings.max_page}
-    target = runner if runner is not None else client
-    engine_method = getattr(client.engine, method)
-    if operation in READ_OPERATIONS:
-        return await target.read(engine_method, model, document)
-    # a request that wrote gets no X-Datatier-Change-Seq (it would predate its own write)
-    request.scope.setdefault("state", {})[WROTE] = True
-    return await target.write(engine_method, model, document)
+    return method, document
 
 
 _AGGREGATES = ("_count", "_avg", "_sum", "_min", "_max")

@@ -26,7 +26,7 @@ from datatier.api._params import (
     parse_selection,
     render_key,
 )
-from datatier.api._pipeline import execute, resolve_model
+from datatier.api._pipeline import execute, read_json, resolve_model
 from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
@@ -65,7 +65,13 @@ def json_response(
 ) -> Response:
     """``value`` as JSON; a GET gets an ETag (when ``settings.etag``) and a 304 when
     ``If-None-Match`` names it."""
-    body = dumps(value)
+    return _encoded_response(request, dumps(value), status, headers)
+
+
+def _encoded_response(
+    request: Request, body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``json_response`` of a body already encoded."""
     if request.method == "GET" and request.app.state.settings.etag:
         headers = dict(headers) if headers else {}
         etag = etag_of(body)
@@ -184,12 +190,18 @@ async def _list(request: Request) -> Response:
         for name in model.key_fields:
             document["select"].setdefault(name, True)
     document["take"] = take + 1
-    rows = await execute(request, model.name, "findMany", document, lookahead=True)
-    body: dict[str, Any] = {"data": rows[:take]}
+    json_rows = await read_json(request, model.name, "findMany", document, lookahead=True)
+    if json_rows is not None:
+        rows: list[Any] = json_rows.texts
+        last = json_rows.key(take - 1) if len(rows) > take and take > 0 else None
+    else:
+        rows = await execute(request, model.name, "findMany", document, lookahead=True)
+        last = rows[take - 1] if len(rows) > take and take > 0 else None
+    extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
-    if len(rows) > take and take > 0:
-        next_cursor = render_key(model, rows[take - 1])
-        body["nextCursor"] = next_cursor
+    if last is not None:
+        next_cursor = render_key(model, last)
+        extra["nextCursor"] = next_cursor
         query = [
             (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "skip")
         ]
@@ -200,10 +212,20 @@ async def _list(request: Request) -> Response:
     if count not in (None, "true", "false"):
         raise bad_parameter("count", "is `true` or `false`")
     if count == "true":
-        body["count"] = await execute(
+        extra["count"] = await execute(
             request, model.name, "count", {"where": where} if where is not None else {}
         )
-    return json_response(request, body, headers=headers)
+    if json_rows is None:
+        return json_response(request, {"data": rows[:take], **extra}, headers=headers)
+    return _encoded_response(request, _page_body(json_rows.texts[:take], extra), headers=headers)
+
+
+def _page_body(records: list[str], extra: dict[str, Any]) -> bytes:
+    """``{"data": [...], **extra}`` as ``dumps`` writes it, around records' JSON texts."""
+    body = b'{"data":[' + ",".join(records).encode() + b"]"
+    for key, value in extra.items():
+        body += b',"' + key.encode() + b'":' + dumps(value)
+    return body + b"}"
 
 
 async def _create(request: Request) -> Response:
@@ -292,7 +314,11 @@ async def one_record(request: Request) -> Response:
     selection = _selection(request, client, model)
     name = model.name
     if request.method == "GET":
-        row = await execute(request, name, "findUniqueOrThrow", {"where": where, **selection})
+        document = {"where": where, **selection}
+        found = await read_json(request, name, "findUniqueOrThrow", document)
+        if found is not None:
+            return _encoded_response(request, found.texts[0].encode())
+        row = await execute(request, name, "findUniqueOrThrow", document)
         return json_response(request, row)
     if_match = request.headers.get("if-match", "").strip() or None  # blank: no precondition
     data = await _body(request) if request.method != "DELETE" else None
