@@ -6,6 +6,7 @@ from pathlib import Path
 
 from datatier.errors import Diagnostic, SchemaError, SchemaNotFound
 from datatier.schema._ast import SchemaFile
+from datatier.schema._gc import collector_paused
 from datatier.schema._ir import (
     CompositeType,
     Datasource,
@@ -92,15 +93,17 @@ def load_schema(path: str | Path) -> Schema:
 
     Raises ``SchemaError`` with every problem found, ``SchemaNotFound`` if there is nothing to read.
     """
-    trees, diagnostics = parse_schema_files(schema_files(path))
-    if diagnostics:
-        raise SchemaError(diagnostics)
-    return build_schema(trees, str(path))
+    with collector_paused():
+        trees, diagnostics = parse_schema_files(schema_files(path))
+        if diagnostics:
+            raise SchemaError(diagnostics)
+        return build_schema(trees, str(path))
 
 
 def validate_schema_text(text: str, path: str = "schema.prisma") -> Schema:
     """Parse and validate schema text held in memory."""
-    tree, diagnostics = parse_schema_text(path, text)
-    if diagnostics:
-        raise SchemaError(diagnostics)
-    return build_schema([tree], path)
+    with collector_paused():
+        tree, diagnostics = parse_schema_text(path, text)
+        if diagnostics:
+            raise SchemaError(diagnostics)
+        return build_schema([tree], path)

@@ -57,7 +57,9 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
     for found in _PATTERN.finditer(text):
         kind = found.lastgroup
         start = found.start(kind)  # type: ignore[arg-type]
-        if start > position:
+        # A match that begins where the last one ended starts with blanks only; one that
+        # begins later skipped characters no token takes.
+        if found.start() > position:
             gap = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
             if gap < start:
                 _bad_characters(source, gap, start, diagnostics)

@@ -30,6 +30,7 @@ from datatier.schema._ast import (
     StringExpr,
     TopLevel,
 )
+from datatier.schema._gc import collector_paused
 from datatier.schema._lexer import Token, tokenize
 from datatier.schema._source import Source
 
@@ -49,9 +50,10 @@ def parse_schema_text(path: str, text: str) -> tuple[SchemaFile, list[Diagnostic
     """Parse one file; returns its tree (as much as could be read) and the syntax errors found."""
     source = Source(path, text)
     diagnostics: list[Diagnostic] = []
-    tokens = tokenize(source, diagnostics)
-    parser = _Parser(source, tokens, diagnostics)
-    tree = SchemaFile(path, text, parser.parse_file())
+    with collector_paused():
+        tokens = tokenize(source, diagnostics)
+        parser = _Parser(source, tokens, diagnostics)
+        tree = SchemaFile(path, text, parser.parse_file())
     diagnostics.sort(key=lambda d: d.span.start if d.span is not None else 0)
     return tree, diagnostics
 

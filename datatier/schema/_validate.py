@@ -29,6 +29,7 @@ from datatier.schema._drafts import (
     is_comment,
     sort_order,
 )
+from datatier.schema._gc import collector_paused
 from datatier.schema._ir import (
     CompositeType,
     Datasource,
@@ -66,9 +67,10 @@ _BLOCK_ATTRIBUTES = ("id", "unique", "index", "fulltext", "map", "ignore", "sche
 
 def build_schema(files: Sequence[SchemaFile], path: str | None = None) -> Schema:
     """Resolve parsed files into one ``Schema``; raises ``SchemaError`` listing every problem."""
-    sources = {f.path: Source(f.path, f.text) for f in files}
-    builder = _Builder(files, Reporter(sources))
-    schema = builder.build(path)
+    with collector_paused():
+        sources = {f.path: Source(f.path, f.text) for f in files}
+        builder = _Builder(files, Reporter(sources))
+        schema = builder.build(path)
     if builder.reporter.has_errors:
         order = {f.path: index for index, f in enumerate(files)}
         raise SchemaError(
