@@ -23,7 +23,16 @@ from datatier.query._changes import pending_changes
 from datatier.query._links import Link
 from datatier.query._model_info import ModelInfo
 from datatier.query._plan import unknown_field
-from datatier.query._write_base import _NUMBER_OPS, MAX_PARAMS, MAX_ROWS, Key, Path, _scope
+from datatier.query._write_base import (
+    _NUMBER_OPS,
+    MAX_PARAMS,
+    MAX_ROWS,
+    Key,
+    Path,
+    _assignments,
+    _columns_for_fields,
+    _returning,
+)
 from datatier.query._write_nested import NestedWrites
 
 if TYPE_CHECKING:
@@ -140,11 +149,7 @@ class Writer(NestedWrites):
                     statement = self.engine.dialect.insert_skipping_duplicates(table, values)
                 else:
                     statement = sa.insert(table).values(values)
-                if fields:
-                    statement = statement.returning(
-                        *(table.c[info.scalars[f].db_name] for f in fields)
-                    )
-                return statement
+                return _returning(statement, info, table, fields)
 
             params = [value for record in chunk for value in record]
             result = await self._run(
@@ -314,14 +319,11 @@ class Writer(NestedWrites):
             statement = insert(table).values(
                 {info.scalars[c].db_name: sa.bindparam(f"p{i}") for i, c in enumerate(columns)}
             )
-            assignments: dict[str, Any] = {}
-            for i, (name, op) in enumerate(ops):
-                column = table.c[info.scalars[name].db_name]
-                assignments[column.name] = _assignment(column, op, sa.bindparam(f"p{width + i}"))
-            return statement.on_conflict_do_update(
-                index_elements=[table.c[info.scalars[f].db_name] for f in conflict],
-                set_=assignments,
-            ).returning(*(table.c[info.scalars[f].db_name] for f in fields))
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c[c] for c in _columns_for_fields(info, conflict)],
+                set_=_assignments(info, table, ops, width),
+            )
+            return _returning(statement, info, table, fields)
 
         rows = await self._run(
             conn,
@@ -360,54 +362,22 @@ class Writer(NestedWrites):
         want_keys = bool(relations) or keys_out is not None or recording or rows_out is not None
         extra = returning if rows_out is not None else ()
         width = len(info.key_fields)
-        keys: list[Key] = []
+        rows: list[Sequence[Any]] = []  # each record's key fields, then `extra` (want_keys)
         if recording and sets and any(name in info.key_fields for name, _ in sets):
             # The update changes keys: the old ones name rows that no longer exist.
             old = await self._keys_where(conn, info, cond, params)
             self._changed(info, "update", old)
         if sets:
-            base = len(params)
-            table = self._table(info)
-            ops = tuple(sets)
-
-            def build() -> Any:
-                assignments: dict[str, Any] = {}
-                for i, (name, op) in enumerate(ops):
-                    column = table.c[info.scalars[name].db_name]
-                    param: Any = sa.bindparam(f"p{base + i}")
-                    assignments[column.name] = _assignment(column, op, param)
-                statement = sa.update(table).values(assignments)
-                if cond is not None:
-                    statement = statement.where(
-                        self.engine.compiler._condition(info, table, cond, _scope())
-                    )
-                if want_keys:
-                    statement = statement.returning(
-                        *(table.c[info.scalars[k].db_name] for k in (*info.key_fields, *extra))
-                    )
-                return statement
-
-            result = await self._run(
-                conn,
-                ("update", model, ops, cond, base, want_keys, extra),
-                build,
-                [*params, *values],
-                rows=want_keys,
-            )
+            fields = (*info.key_fields, *extra) if want_keys else None
+            result = await self._update_rows(conn, info, cond, params, tuple(sets), values, fields)
+            count = self._written(info, "update", result, returned=want_keys)
             if want_keys:
-                keys = [dict(zip(info.key_fields, row[:width], strict=True)) for row in result]
-                count = len(keys)
-                self._changed(info, "update", (row[:width] for row in result))
-                if rows_out is not None:
-                    rows_out.extend(row[width:] for row in result)
-            else:
-                count = int(result)
-                self._changed_keyless(info, "update", count)
+                rows = result
         elif want_keys:
-            found = await self._keys_where(conn, info, cond, params, extra)
-            keys = [dict(zip(info.key_fields, row[:width], strict=True)) for row in found]
-            if rows_out is not None:
-                rows_out.extend(row[width:] for row in found)
+            rows = await self._keys_where(conn, info, cond, params, extra)
+        keys = [dict(zip(info.key_fields, row[:width], strict=True)) for row in rows]
+        if rows_out is not None:
+            rows_out.extend(row[width:] for row in rows)
         for key in keys if relations else ():
             for link, value, field_path in relations:
                 await self._update_relation(conn, info, key, link, value, field_path)
@@ -437,43 +407,15 @@ class Writer(NestedWrites):
             info.key_fields
         )
         width = len(info.key_fields)
+        fields = (*info.key_fields, *extra) if returns_rows else ()
 
         def build() -> Any:
-            statement: Any = sa.delete(table)
-            if cond is not None:
-                statement = statement.where(
-                    self.engine.compiler._condition(info, table, cond, _scope())
-                )
-            if returns_rows:
-                statement = statement.returning(
-                    *(table.c[info.scalars[k].db_name] for k in (*info.key_fields, *extra))
-                )
-            return statement
+            statement = self._filtered(sa.delete(table), info, table, cond)
+            return _returning(statement, info, table, fields)
 
         result = await self._run(
             conn, ("delete", model, cond, returns_rows, extra), build, params, rows=returns_rows
         )
-        if returns_rows:
-            self._changed(info, "delete", (row[:width] for row in result))
-            if rows_out is not None:
-                rows_out.extend(row[width:] for row in result)
-            return len(result)
-        self._changed_keyless(info, "delete", int(result))
-        return int(result)
-
-
-def _assignment(column: Any, op: str, param: Any) -> Any:
-    """The new value of ``column`` for an update operation (``set``, ``increment``, ...)."""
-    if op == "set":
-        return param
-    if op == "increment":
-        return column + param
-    if op == "decrement":
-        return column - param
-    if op == "multiply":
-        return column * param
-    if op == "push":  # a NULL list takes the pushed values as its first ones, as in Prisma
-        return sa.func.array_cat(sa.func.coalesce(column, sa.literal_column("'{}'")), param)
-    if op == "divide":
-        return column / param
-    raise AssertionError(f"unknown update operation {op}")
+        if returns_rows and rows_out is not None:
+            rows_out.extend(row[width:] for row in result)
+        return self._written(info, "delete", result, returned=returns_rows)

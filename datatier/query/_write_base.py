@@ -83,6 +83,51 @@ class WriterBase:
             return await conn.fetch(sql, args)
         return await conn.execute(sql, args)
 
+    def _filtered(
+        self, statement: Any, info: ModelInfo, table: sa.Table, cond: Shape | None
+    ) -> Any:
+        """``statement`` limited to the rows of ``info``'s ``table`` that ``cond`` selects (all
+        of them when None)."""
+        if cond is None:
+            return statement
+        return statement.where(self.engine.compiler._condition(info, table, cond, _scope()))
+
+    def _select_where(
+        self, info: ModelInfo, table: sa.Table, columns: tuple[str, ...], cond: Shape | None
+    ) -> Any:
+        """A ``SELECT`` of ``columns`` (database names) of the rows ``cond`` selects."""
+        statement = sa.select(*(table.c[c] for c in columns)).select_from(table)
+        return self._filtered(statement, info, table, cond)
+
+    async def _update_rows(
+        self,
+        conn: Connection,
+        info: ModelInfo,
+        cond: Shape | None,
+        params: Sequence[Any],
+        sets: tuple[tuple[str, str], ...],
+        values: Sequence[Any],
+        returning: tuple[str, ...] | None,
+    ) -> Any:
+        """``UPDATE`` the rows ``cond`` selects: each (field, operation) of ``sets`` with its
+        value in ``values``. With ``returning`` the statement returns those fields of each row
+        it changed and the rows come back; without, how many rows changed."""
+        table = self._table(info)
+        base = len(params)
+
+        def build() -> Any:
+            statement = sa.update(table).values(_assignments(info, table, sets, base))
+            statement = self._filtered(statement, info, table, cond)
+            return _returning(statement, info, table, returning or ())
+
+        return await self._run(
+            conn,
+            ("update", info.name, sets, cond, base, returning),
+            build,
+            [*params, *values],
+            rows=returning is not None,
+        )
+
     def _changed(self, info: ModelInfo, op: str, keys: Iterable[Sequence[Any]]) -> None:
         """Record ``op`` on each row whose key (database values, in key-field order) is in
         ``keys``, when the running write call records changes."""
@@ -102,11 +147,22 @@ class WriterBase:
         if count and pending_changes.get() is not None:
             self._changed(info, op, [()] * count)
 
+    def _written(self, info: ModelInfo, op: str, result: Any, *, returned: bool) -> int:
+        """How many rows a statement wrote, recording ``op`` on each: ``result`` is its rows
+        (key fields first) when it ``returned`` them, else its row count."""
+        if returned:
+            width = len(info.key_fields)
+            self._changed(info, op, (row[:width] for row in result))
+            return len(result)
+        count = int(result)
+        self._changed_keyless(info, op, count)
+        return count
+
     def _table(self, info: ModelInfo) -> sa.Table:
-        model = info.model
-        return self.engine.compiler.tables[
-            f"{model.schema}.{model.db_name}" if model.schema else model.db_name
-        ]
+        return self._named_table(info.model.schema, info.model.db_name)
+
+    def _named_table(self, schema: str | None, name: str) -> sa.Table:
+        return self.engine.compiler.tables[f"{schema}.{name}" if schema else name]
 
     def _codec(self, info: ModelInfo, field: str) -> Any:
         return self.engine._codec(info.name, field)
@@ -171,12 +227,7 @@ class WriterBase:
         table = self._table(info)
 
         def build() -> Any:
-            statement = sa.select(*(table.c[c] for c in columns)).select_from(table)
-            if cond is not None:
-                statement = statement.where(
-                    self.engine.compiler._condition(info, table, cond, _scope())
-                )
-            return statement.limit(1)
+            return self._select_where(info, table, columns, cond).limit(1)
 
         rows = await self._run(conn, ("find", info.name, cond, columns), build, params, rows=True)
         return rows[0] if rows else None
@@ -220,21 +271,55 @@ class WriterBase:
         """The key fields, then the ``returning`` fields, of each record ``cond`` selects."""
         table = self._table(info)
         fields = (*info.key_fields, *returning)
+        columns = _columns_for_fields(info, fields)
 
         def build() -> Any:
-            statement = sa.select(*(table.c[info.scalars[k].db_name] for k in fields)).select_from(
-                table
-            )
-            if cond is not None:
-                statement = statement.where(
-                    self.engine.compiler._condition(info, table, cond, _scope())
-                )
-            return statement
+            return self._select_where(info, table, columns, cond)
 
         rows: list[Sequence[Any]] = await self._run(
             conn, ("keys", info.name, cond, fields), build, params, rows=True
         )
         return rows
+
+
+def _columns_for_fields(info: ModelInfo, fields: Iterable[str]) -> tuple[str, ...]:
+    return tuple(info.scalars[f].db_name for f in fields)
+
+
+def _returning(statement: Any, info: ModelInfo, table: sa.Table, fields: tuple[str, ...]) -> Any:
+    """``statement`` returning ``fields`` of each row it writes (as it is, with none)."""
+    if not fields:
+        return statement
+    return statement.returning(*(table.c[c] for c in _columns_for_fields(info, fields)))
+
+
+def _assignments(
+    info: ModelInfo, table: sa.Table, sets: tuple[tuple[str, str], ...], first: int
+) -> dict[str, Any]:
+    """The ``SET`` of an update, column name -> new value, for each (field, operation) of
+    ``sets``; their values bind as ``p{first}`` onwards."""
+    assignments: dict[str, Any] = {}
+    for i, (name, op) in enumerate(sets):
+        column = table.c[info.scalars[name].db_name]
+        assignments[column.name] = _assignment(column, op, sa.bindparam(f"p{first + i}"))
+    return assignments
+
+
+def _assignment(column: Any, op: str, param: Any) -> Any:
+    """The new value of ``column`` for an update operation (``set``, ``increment``, ...)."""
+    if op == "set":
+        return param
+    if op == "increment":
+        return column + param
+    if op == "decrement":
+        return column - param
+    if op == "multiply":
+        return column * param
+    if op == "push":  # a NULL list takes the pushed values as its first ones, as in Prisma
+        return sa.func.array_cat(sa.func.coalesce(column, sa.literal_column("'{}'")), param)
+    if op == "divide":
+        return column / param
+    raise AssertionError(f"unknown update operation {op}")
 
 
 def _fields_for_columns(info: ModelInfo, columns: tuple[str, ...]) -> tuple[str, ...]:

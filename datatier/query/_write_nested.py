@@ -5,13 +5,13 @@ several records can share one statement."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
 from datatier.errors import NotFound, RequiredRelationViolation, ValidationError
 from datatier.query._changes import pending_changes
-from datatier.query._links import Link
+from datatier.query._links import JoinThrough, Link
 from datatier.query._model_info import ModelInfo
 from datatier.query._plan import DbValue
 from datatier.query._write_base import (
@@ -24,12 +24,12 @@ from datatier.query._write_base import (
     _back_field,
     _fields_for_columns,
     _parent_filter,
-    _scope,
     _through_filter,
 )
 
 if TYPE_CHECKING:
     from datatier.drivers._protocol import Connection
+    from datatier.query._write import Writer
 
 __all__ = ["NestedWrites"]
 
@@ -37,71 +37,11 @@ __all__ = ["NestedWrites"]
 class NestedWrites(WriterBase):
     """Relation writes; the record writes they call are the ``Writer``'s."""
 
-    if TYPE_CHECKING:
-
-        async def create(
-            self,
-            conn: Connection,
-            model: str,
-            data: Any,
-            path: Path = ("data",),
-            *,
-            returning: tuple[str, ...] = (),
-            row_out: list[Sequence[Any]] | None = None,
-        ) -> Key: ...
-
-        async def create_many(
-            self,
-            conn: Connection,
-            model: str,
-            data: Any,
-            skip_duplicates: bool,
-            path: Path = ("data",),
-            fixed: Mapping[str, Any] | None = None,
-        ) -> int: ...
-
-        async def update_where(
-            self,
-            conn: Connection,
-            model: str,
-            where: Any,
-            data: Any,
-            path: Path = ("data",),
-            *,
-            keys_out: list[Key] | None = None,
-            returning: tuple[str, ...] = (),
-            rows_out: list[Sequence[Any]] | None = None,
-        ) -> int: ...
-
-        async def delete_where(
-            self,
-            conn: Connection,
-            model: str,
-            where: Any,
-            *,
-            returning: tuple[str, ...] = (),
-            rows_out: list[Sequence[Any]] | None = None,
-        ) -> int: ...
-
-        async def _prepare(
-            self,
-            conn: Connection,
-            info: ModelInfo,
-            data: Any,
-            path: Path,
-            found: dict[str, Sequence[Any]] | None = None,
-        ) -> tuple[dict[str, Any], list[tuple[Link, Any, Path]]]: ...
-
-        async def _insert_runs(
-            self,
-            conn: Connection,
-            info: ModelInfo,
-            prepared: Sequence[Mapping[str, Any]],
-            *,
-            skip_duplicates: bool = False,
-            returning: tuple[str, ...] | None = None,
-            rows_out: list[Sequence[Any]] | None = None,
-        ) -> int: ...
+    @property
+    def _writer(self) -> Writer:
+        """This object typed as the ``Writer`` it always is (``Writer`` subclasses this class),
+        whose record writes (create, update, delete) relation writes run."""
+        return cast("Writer", self)
 
     async def _to_one_owner(
         self,
@@ -128,7 +68,7 @@ class NestedWrites(WriterBase):
         ((op, arg),) = value.items()
         row: Sequence[Any] | None
         if op == "create":
-            target_key = await self.create(conn, target.name, arg, (*path, "create"))
+            target_key = await self._writer.create(conn, target.name, arg, (*path, "create"))
             row = await self._columns_of(conn, target, target_key, link.target_columns)
         elif op == "connect":
             remembered = f"{target.name}:{link.target_columns}:{arg!r}"
@@ -154,7 +94,7 @@ class NestedWrites(WriterBase):
         row = await self._find_columns(conn, target, arg["where"], columns, (*path, "where"))
         if row is not None:
             return row
-        key = await self.create(conn, target.name, arg["create"], (*path, "create"))
+        key = await self._writer.create(conn, target.name, arg["create"], (*path, "create"))
         return await self._columns_of(conn, target, key, columns)
 
     async def _nested_many(
@@ -180,13 +120,11 @@ class NestedWrites(WriterBase):
         own = await self._columns_of(conn, info, key, link.own_columns)
         for op, arg in value.items():
             op_path = (*path, op)
-            items = arg if isinstance(arg, list) and op not in ("createMany",) else [arg]
             if op == "create":
                 if isinstance(arg, list) and len(arg) > 1:
                     await self._create_related_list(conn, link, target, own, arg, op_path)
                     continue
-                for i, item in enumerate(items):
-                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                for item, item_path in _each(arg, op_path):
                     await self._create_related(conn, link, target, own, item, item_path)
             elif op == "createMany":
                 if (
@@ -199,7 +137,7 @@ class NestedWrites(WriterBase):
                     fixed = dict(
                         zip(_fields_for_columns(target, link.target_columns), own, strict=True)
                     )
-                    await self.create_many(
+                    await self._writer.create_many(
                         conn,
                         target.name,
                         arg["data"],
@@ -218,12 +156,10 @@ class NestedWrites(WriterBase):
                     and await self._connect_many_through(conn, link, target, own, arg, op_path)
                 ):
                     continue
-                for i, item in enumerate(items):
-                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                for item, item_path in _each(arg, op_path):
                     await self._connect_related(conn, link, target, own, item, item_path)
             elif op == "connectOrCreate":
-                for i, item in enumerate(items):
-                    item_path = (*op_path, i) if isinstance(arg, list) else op_path
+                for item, item_path in _each(arg, op_path):
                     if not isinstance(item, Mapping) or set(item) != {"where", "create"}:
                         raise ValidationError(
                             "`connectOrCreate` takes `where` and `create`", item_path
@@ -264,15 +200,13 @@ class NestedWrites(WriterBase):
         path: Path,
     ) -> None:
         if link.through is None:
-            fields = _fields_for_columns(target, link.target_columns)
             if not isinstance(data, Mapping):
                 raise ValidationError("expected an object of field values", path)
-            back = _back_field(target, link)
-            record = {k: v for k, v in data.items() if k != back}
-            record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
-            await self.create(conn, target.name, record, path)
+            fields = _fields_for_columns(target, link.target_columns)
+            record = _child_record(data, _back_field(target, link), fields, own)
+            await self._writer.create(conn, target.name, record, path)
             return
-        key = await self.create(conn, target.name, data, path)
+        key = await self._writer.create(conn, target.name, data, path)
         await self._link_through(
             conn, link, own, await self._columns_of(conn, target, key, link.target_columns)
         )
@@ -303,7 +237,7 @@ class NestedWrites(WriterBase):
                 return
             rows: list[Sequence[Any]] = []
             keys = () if link.through is not None else None  # an m:n links the new keys
-            await self._insert_runs(conn, target, prepared, returning=keys, rows_out=rows)
+            await self._writer._insert_runs(conn, target, prepared, returning=keys, rows_out=rows)
             prepared.clear()
             if link.through is not None:
                 await self._link_many(conn, link, own, rows)
@@ -316,12 +250,10 @@ class NestedWrites(WriterBase):
                 await flush()
                 await self._create_related(conn, link, target, own, item, item_path)
                 continue
-            if link.through is None:
-                record = {k: v for k, v in item.items() if k != back}
-                record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
-            else:
-                record = dict(item)
-            values, after = await self._prepare(conn, target, record, item_path, found)
+            record = (
+                dict(item) if link.through is not None else _child_record(item, back, fields, own)
+            )
+            values, after = await self._writer._prepare(conn, target, record, item_path, found)
             assert not after
             prepared.append(values)
         await flush()
@@ -372,11 +304,7 @@ class NestedWrites(WriterBase):
     ) -> None:
         """Link the parent to each of ``others`` (target key rows) through the m:n join
         table, with one multi-row ``INSERT`` that skips existing links."""
-        through = link.through
-        assert through is not None
-        table = self.engine.compiler.tables[
-            f"{through.schema}.{through.table}" if through.schema else through.table
-        ]
+        through, table = self._join_table(link)
         if len(others) > MAX_ROWS:
             for start in range(0, len(others), MAX_ROWS):
                 await self._link_many(conn, link, own, others[start : start + MAX_ROWS])
@@ -439,46 +367,23 @@ class NestedWrites(WriterBase):
     ) -> int:
         """Point (or, with ``own=None``, unpoint) the records ``where`` selects at the parent."""
         cond, params = self.engine.planner.where(target.name, where)
-        table = self._table(target)
-        base = len(params)
-        values = list(own) if own is not None else [None] * len(link.target_columns)
+        sets = tuple((f, "set") for f in _fields_for_columns(target, link.target_columns))
+        values = list(own) if own is not None else [None] * len(sets)
         recording = pending_changes.get() is not None and bool(target.key_fields)
+        returning = target.key_fields if recording else None
+        result = await self._update_rows(conn, target, cond, params, sets, values, returning)
+        return self._written(target, "update", result, returned=recording)
 
-        def build() -> Any:
-            statement = sa.update(table).values(
-                {c: sa.bindparam(f"p{base + i}") for i, c in enumerate(link.target_columns)}
-            )
-            if cond is not None:
-                statement = statement.where(
-                    self.engine.compiler._condition(target, table, cond, _scope())
-                )
-            if recording:
-                statement = statement.returning(
-                    *(table.c[target.scalars[k].db_name] for k in target.key_fields)
-                )
-            return statement
-
-        result = await self._run(
-            conn,
-            ("setFk", target.name, link.field, cond, base, recording),
-            build,
-            [*params, *values],
-            rows=recording,
-        )
-        if recording:
-            self._changed(target, "update", result)
-            return len(result)
-        self._changed_keyless(target, "update", int(result))
-        return int(result)
+    def _join_table(self, link: Link) -> tuple[JoinThrough, sa.Table]:
+        """The join table of an implicit many-to-many ``link``: its columns and its table."""
+        through = link.through
+        assert through is not None
+        return through, self._named_table(through.schema, through.table)
 
     async def _link_through(
         self, conn: Connection, link: Link, own: Sequence[Any], other: Sequence[Any]
     ) -> None:
-        through = link.through
-        assert through is not None
-        table = self.engine.compiler.tables[
-            f"{through.schema}.{through.table}" if through.schema else through.table
-        ]
+        through, table = self._join_table(link)
 
         def build() -> Any:
             values: dict[str, Any] = {
@@ -502,22 +407,14 @@ class NestedWrites(WriterBase):
         where: Any,
         path: Path,
     ) -> int:
-        through = link.through
-        assert through is not None
-        table = self.engine.compiler.tables[
-            f"{through.schema}.{through.table}" if through.schema else through.table
-        ]
+        through, table = self._join_table(link)
         target_table = self._table(target)
         cond, params = self.engine.planner.where(target.name, where)
         base = len(params)
         recording = pending_changes.get() is not None
 
         def build() -> Any:
-            chosen = sa.select(target_table.c[link.target_columns[0]]).select_from(target_table)
-            if cond is not None:
-                chosen = chosen.where(
-                    self.engine.compiler._condition(target, target_table, cond, _scope())
-                )
+            chosen = self._select_where(target, target_table, link.target_columns[:1], cond)
             statement: Any = sa.delete(table).where(
                 table.c[through.own] == sa.bindparam(f"p{base}"), table.c[through.other].in_(chosen)
             )
@@ -555,60 +452,39 @@ class NestedWrites(WriterBase):
         arg: Any,
         path: Path,
     ) -> None:
-        parent_filter = _parent_filter(link, target)
-        if op in ("disconnect", "set") and link.through is None:
-            if op == "set":
-                fields = _fields_for_columns(target, link.target_columns)
-                if any(target.scalars[f].is_required for f in fields):
-                    raise RequiredRelationViolation(
-                        f"`set` would leave `{target.name}` records without their required `{link.field}` relation"
-                    )
-                await self._set_foreign_key(
-                    conn, target, link, {"AND": [parent_filter(own)]}, None, path
-                )
-                arg = arg if isinstance(arg, list) else [arg]
-                for i, item in enumerate(arg):
-                    await self._connect_related(conn, link, target, own, item, (*path, i))
-                return
-            items = arg if isinstance(arg, list) else [arg]
-            fields = _fields_for_columns(target, link.target_columns)
-            if any(target.scalars[f].is_required for f in fields):
-                raise RequiredRelationViolation(
-                    f"cannot disconnect `{target.name}` records: their `{fields[0]}` is required"
-                )
-            for item in items:
-                where = (
-                    {"AND": [parent_filter(own), item]} if item is not True else parent_filter(own)
-                )
-                await self._set_foreign_key(conn, target, link, where, None, path)
+        if op == "set":
+            await self._set_related(conn, link, target, own, arg, path)
             return
-        if op in ("disconnect", "set"):
-            if op == "set":
-                await self._unlink_through(conn, link, own, target, {}, path)
-                arg = arg if isinstance(arg, list) else [arg]
-                for i, item in enumerate(arg):
-                    await self._connect_related(conn, link, target, own, item, (*path, i))
-                return
-            for item in arg if isinstance(arg, list) else [arg]:
+        if op == "disconnect" and link.through is not None:
+            for item in _as_list(arg):
                 await self._unlink_through(conn, link, own, target, item, path)
+            return
+        if op == "disconnect":
+            if _key_required(target, link):
+                raise RequiredRelationViolation(
+                    f"cannot disconnect `{target.name}` records: their "
+                    f"`{_fields_for_columns(target, link.target_columns)[0]}` is required"
+                )
+            mine = _parent_filter(link, target)(own)
+            for item in _as_list(arg):
+                where = {"AND": [mine, item]} if item is not True else mine
+                await self._set_foreign_key(conn, target, link, where, None, path)
             return
         parent = self.engine.info.model(link.model)
         scope_filter = (
-            parent_filter(own)
+            _parent_filter(link, target)(own)
             if link.through is None
             else _through_filter(link, target, parent, own)
         )
         if op in ("delete", "deleteMany"):
-            items = arg if isinstance(arg, list) else [arg]
-            for item in items:
+            for item in _as_list(arg):
                 where = scope_filter if item is True else {"AND": [scope_filter, item]}
-                count = await self.delete_where(conn, target.name, where)
+                count = await self._writer.delete_where(conn, target.name, where)
                 if op == "delete" and count == 0:
                     raise NotFound(f"no related `{target.name}` record to delete matches {item!r}")
             return
         if op in ("update", "updateMany"):
-            items = arg if isinstance(arg, list) else [arg]
-            for item in items:
+            for item in _as_list(arg):
                 if link.is_list or op == "updateMany":
                     if not isinstance(item, Mapping) or set(item) != {"where", "data"}:
                         raise ValidationError(f"`{op}` takes `where` and `data`", path)
@@ -617,21 +493,45 @@ class NestedWrites(WriterBase):
                 else:
                     where = scope_filter
                     data = item["data"] if isinstance(item, Mapping) and "data" in item else item
-                count = await self.update_where(conn, target.name, where, data, path)
+                count = await self._writer.update_where(conn, target.name, where, data, path)
                 if op == "update" and count == 0:
                     raise NotFound(f"no related `{target.name}` record to update")
             return
         # upsert
-        items = arg if isinstance(arg, list) else [arg]
-        for item in items:
+        for item in _as_list(arg):
             if not isinstance(item, Mapping):
                 raise ValidationError("`upsert` takes `where` (lists), `create` and `update`", path)
             where = {"AND": [scope_filter, item["where"]]} if "where" in item else scope_filter
-            count = await self.update_where(conn, target.name, where, item.get("update", {}), path)
+            count = await self._writer.update_where(
+                conn, target.name, where, item.get("update", {}), path
+            )
             if count == 0:
                 await self._create_related(
                     conn, link, target, own, item.get("create"), (*path, "create")
                 )
+
+    async def _set_related(
+        self,
+        conn: Connection,
+        link: Link,
+        target: ModelInfo,
+        own: Sequence[Any],
+        arg: Any,
+        path: Path,
+    ) -> None:
+        """Nested ``set``: unlink every record the parent has, then connect those ``arg``
+        names."""
+        if link.through is None:
+            if _key_required(target, link):
+                raise RequiredRelationViolation(
+                    f"`set` would leave `{target.name}` records without their required `{link.field}` relation"
+                )
+            mine = {"AND": [_parent_filter(link, target)(own)]}
+            await self._set_foreign_key(conn, target, link, mine, None, path)
+        else:
+            await self._unlink_through(conn, link, own, target, {}, path)
+        for i, item in enumerate(_as_list(arg)):
+            await self._connect_related(conn, link, target, own, item, (*path, i))
 
     async def _update_relation(
         self, conn: Connection, info: ModelInfo, key: Key, link: Link, value: Any, path: Path
@@ -678,14 +578,14 @@ class NestedWrites(WriterBase):
                             f"`{link.field}` is required and cannot be deleted"
                         )
                     await self._set_own(conn, info, key, dict.fromkeys(fields))
-                    await self.delete_where(conn, target.name, target_where)
+                    await self._writer.delete_where(conn, target.name, target_where)
                 elif op == "upsert":
-                    await self.update_where(
+                    await self._writer.update_where(
                         conn, target.name, target_where, arg.get("update", {}), op_path
                     )
                 else:
                     data = arg.get("data", arg) if isinstance(arg, Mapping) else arg
-                    await self.update_where(conn, target.name, target_where, data, op_path)
+                    await self._writer.update_where(conn, target.name, target_where, data, op_path)
 
     async def _set_own(
         self, conn: Connection, info: ModelInfo, key: Key, raw: dict[str, Any]
@@ -716,3 +616,31 @@ class NestedWrites(WriterBase):
             rows=False,
         )
         self._changed(info, "update", [tuple(key.values())])
+
+
+def _each(arg: Any, path: Path) -> list[tuple[Any, Path]]:
+    """The items of an argument that takes one item or a list, each with its path."""
+    if isinstance(arg, list):
+        return [(item, (*path, i)) for i, item in enumerate(arg)]
+    return [(arg, path)]
+
+
+def _as_list(arg: Any) -> list[Any]:
+    return arg if isinstance(arg, list) else [arg]
+
+
+def _child_record(
+    data: Mapping[str, Any], back: str | None, fields: tuple[str, ...], own: Sequence[Any]
+) -> dict[str, Any]:
+    """A record to create under the parent: ``data`` without the relation ``back`` to the
+    parent, its foreign key ``fields`` set to the parent's ``own`` values."""
+    record = {k: v for k, v in data.items() if k != back}
+    record.update({f: DbValue(v) for f, v in zip(fields, own, strict=True)})
+    return record
+
+
+def _key_required(target: ModelInfo, link: Link) -> bool:
+    """Whether the foreign key by which ``target`` records point at the parent is required
+    (so they cannot be unlinked from it)."""
+    fields = _fields_for_columns(target, link.target_columns)
+    return any(target.scalars[f].is_required for f in fields)
