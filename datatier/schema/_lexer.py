@@ -42,6 +42,14 @@ _PATTERN = re.compile(
     """,
     re.VERBOSE,
 )
+_KIND_OF_GROUP: dict[int, TokenKind] = {
+    index: name  # type: ignore[misc]
+    for name, index in _PATTERN.groupindex.items()
+}
+_BLOCK = _PATTERN.groupindex["block"]
+_BADSTRING = _PATTERN.groupindex["badstring"]
+# Groups that do not become a token as matched: rewritten, reported, or the end of the text.
+_SPECIAL_GROUPS = frozenset((_BLOCK, _BADSTRING, _PATTERN.groupindex["end"]))
 _WHITESPACE = re.compile(r"[ \t\f\v\ufeff]*")
 _NAME_TAIL = re.compile(r"_(?:[^\W\d_]|[0-9_\-])*")
 
@@ -54,21 +62,24 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
     position = 0
     length = len(text)
     new_token = tuple.__new__  # skips the named tuple's Python-level constructor
+    kinds = _KIND_OF_GROUP
     for found in _PATTERN.finditer(text):
-        kind = found.lastgroup
-        start = found.start(kind)  # type: ignore[arg-type]
+        # Each alternative is one group without groups inside: the last group is the token.
+        group: int = found.lastindex  # type: ignore[assignment]
+        start, end = found.span(group)
         # A match that begins where the last one ended starts with blanks only; one that
         # begins later skipped characters no token takes.
         if found.start() > position:
             gap = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
             if gap < start:
                 _bad_characters(source, gap, start, diagnostics)
-        end = found.end()
         position = end
-        if kind == "block":
+        if group not in _SPECIAL_GROUPS:
+            append(new_token(Token, (kinds[group], text[start:end], start, end)))
+        elif group == _BLOCK:
             # Prisma keeps /* ... */ as documentation, like ///.
             append(Token("doc", "///" + text[start + 2 : end - 2].strip(), start, end))
-        elif kind == "badstring":
+        elif group == _BADSTRING:
             diagnostics.append(
                 source.diagnostic(
                     "unterminated string",
@@ -77,8 +88,6 @@ def tokenize(source: Source, diagnostics: list[Diagnostic]) -> list[Token]:
                 )
             )
             append(Token("string", text[start:end] + '"', start, end))
-        elif kind != "end":
-            append(new_token(Token, (kind, text[start:end], start, end)))
     if position < length:
         _bad_characters(source, position, length, diagnostics)
     append(Token("eof", "", length, length))

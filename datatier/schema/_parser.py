@@ -7,6 +7,7 @@ The parser recovers at line ends and block ends so one run reports every syntax 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from datatier.errors import Diagnostic, Span
 from datatier.schema._ast import (
@@ -61,6 +62,8 @@ def parse_schema_text(path: str, text: str) -> tuple[SchemaFile, list[Diagnostic
 class _Parser:
     def __init__(self, source: Source, tokens: list[Token], diagnostics: list[Diagnostic]) -> None:
         self.source = source
+        # The source's own method, bound once: the parser makes a span for every node.
+        self.span: Callable[[int, int], Span] = source.span
         self.tokens = tokens
         self.pos = 0
         self.diagnostics = diagnostics
@@ -91,9 +94,6 @@ class _Parser:
     def at(self, text: str) -> bool:
         token = self.peek()
         return token.kind == "punct" and token.text == text
-
-    def span(self, start: int, end: int) -> Span:
-        return self.source.span(start, end)
 
     def error(self, message: str, token: Token, hint: str | None = None) -> _ParseFailed:
         """Report ``message`` at ``token`` (unless its line already has an error: one mistake
@@ -392,13 +392,17 @@ class _Parser:
             unsupported = _string_value(literal.text)
             self.depth -= 1
             end = self.expect(")", "`)` after the type name").end
+        # A member starts outside brackets, so the tokens can be read without `peek`'s check.
         is_list = optional = False
-        if self.at("["):
-            self.advance()
+        following = self.tokens[self.pos]
+        if following.kind == "punct" and following.text == "[":
+            self.pos += 1
             end = self.expect("]", "`]` to close `[`").end
             is_list = True
-        if self.at("?"):
-            end = self.advance().end
+            following = self.tokens[self.pos]
+        if following.kind == "punct" and following.text == "?":
+            self.pos += 1
+            end = following.end
             optional = True
         return FieldType(token.text, optional, is_list, unsupported, self.span(token.start, end))
 
@@ -419,8 +423,15 @@ class _Parser:
 
     def _parse_attribute(self) -> Attribute:
         """attribute := ('@' | '@@') IDENT ('.' IDENT)* arguments?"""
-        at = self.advance()
-        first = self.expect_ident("an attribute name after `" + at.text + "`")
+        # Attributes stand outside brackets: the tokens are read without `peek`'s check.
+        at = self.tokens[self.pos]
+        first = self.tokens[self.pos + 1]
+        self.pos += 1
+        if first.kind != "ident":
+            raise self.error(
+                f"expected an attribute name after `{at.text}`, found {_describe(first)}", first
+            )
+        self.pos += 1
         parts = [first.text]
         name_end = first.end
         while self.tokens[self.pos].kind == "punct" and self.tokens[self.pos].text == ".":
@@ -476,8 +487,7 @@ class _Parser:
         token = self.peek()
         following = self.tokens[self.pos + 1]
         if token.kind == "ident" and following.kind == "punct" and following.text == ":":
-            self.advance()
-            self.advance()
+            self.pos += 2
             value = self._parse_expr()
             return Argument(token.text, value, self.span(token.start, value.span.end))
         value = self._parse_expr()
@@ -485,19 +495,19 @@ class _Parser:
 
     def _parse_expr(self) -> Expr:
         """expression := STRING | NUMBER | array | IDENT arguments? | IDENT ('.' IDENT)*"""
-        token = self.peek()
+        token = self.peek()  # past `peek`, the token is no line end: `pos += 1` reads it
         if token.kind == "string":
-            self.advance()
+            self.pos += 1
             return self._string(token)
         if token.kind == "number":
-            self.advance()
+            self.pos += 1
             return NumberExpr(token.text, self.span(token.start, token.end))
         if token.kind == "punct" and token.text == "[":
             return self._parse_array()
         if token.kind == "punct" and token.text == "{" and self.depth:
             return self._parse_object()
         if token.kind == "ident":
-            self.advance()
+            self.pos += 1
             if self.at("(") and self.tokens[self.pos].kind == "punct":
                 args, end = self._parse_arguments()
                 return FunctionCall(token.text, args, self.span(token.start, end))
