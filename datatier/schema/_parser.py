@@ -458,29 +458,34 @@ class _Parser:
 
     def _parse_arguments(self, *, trailing_comma: bool = False) -> tuple[tuple[Argument, ...], int]:
         """arguments := '(' (argument (',' argument)*)? ')'"""
-        self.advance()
+        self.pos += 1  # the `(` the caller saw
         self.depth += 1
         args: list[Argument] = []
         try:
-            while not self.at(")"):
+            # Each token is peeked once (inside the brackets that may end the line: an error).
+            token = self.peek()
+            while not (token.kind == "punct" and token.text == ")"):
                 args.append(self._parse_argument())
-                if self.at(","):
-                    comma = self.advance()
-                    if self.at(")") and not trailing_comma:
+                token = self.peek()
+                if token.kind == "punct" and token.text == ",":
+                    comma = token
+                    self.pos += 1
+                    token = self.peek()
+                    if token.kind == "punct" and token.text == ")" and not trailing_comma:
                         self.error(
                             "an argument list cannot end with a comma",
                             comma,
                             "remove the `,` before `)`",
                         )
-                elif not self.at(")"):
+                elif not (token.kind == "punct" and token.text == ")"):
                     raise self.error(
-                        f"expected `,` or `)` in an argument list, found {_describe(self.peek())}",
-                        self.peek(),
+                        f"expected `,` or `)` in an argument list, found {_describe(token)}",
+                        token,
                     )
-            close = self.advance()
+            self.pos += 1  # the `)`
         finally:
             self.depth -= 1
-        return tuple(args), close.end
+        return tuple(args), token.end
 
     def _parse_argument(self) -> Argument:
         """argument := (IDENT ':')? expression"""
@@ -520,23 +525,27 @@ class _Parser:
         self.depth += 1
         items: list[Expr] = []
         try:
-            while not self.at("]"):
+            # Each token is peeked once, as in `_parse_arguments`.
+            token = self.peek()
+            while not (token.kind == "punct" and token.text == "]"):
                 items.append(self._parse_expr())
-                if self.at(","):
-                    comma = self.advance()
-                    if self.at("]"):
+                token = self.peek()
+                if token.kind == "punct" and token.text == ",":
+                    comma = token
+                    self.pos += 1
+                    token = self.peek()
+                    if token.kind == "punct" and token.text == "]":
                         self.error(
                             "a list cannot end with a comma", comma, "remove the `,` before `]`"
                         )
-                elif not self.at("]"):
+                elif not (token.kind == "punct" and token.text == "]"):
                     raise self.error(
-                        f"expected `,` or `]` in a list, found {_describe(self.peek())}",
-                        self.peek(),
+                        f"expected `,` or `]` in a list, found {_describe(token)}", token
                     )
-            close = self.advance()
+            self.pos += 1  # the `]`
         finally:
             self.depth -= 1
-        return ArrayExpr(tuple(items), self.span(open_token.start, close.end))
+        return ArrayExpr(tuple(items), self.span(open_token.start, token.end))
 
     def _parse_object(self) -> ObjectExpr:
         """object := '{' (IDENT ':' expression (',' IDENT ':' expression)* ','?)? '}'"""
