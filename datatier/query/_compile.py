@@ -443,16 +443,20 @@ class Compiler:
         row_values = [c.in_json() for c in columns]
         keys = [c.key for c in columns]
         decoders = [c.decode_json for c in columns]
+        final = _final_in_json(columns)
         join_from, join_condition = self._join(link, parent, alias, scope)
         if not link.is_list:
-            statement = (
-                sa.select(self.dialect.json_row(row_values))
-                .select_from(join_from)
-                .where(join_condition)
-                .limit(1)
+            one = (
+                self.dialect.json_object(keys, row_values)
+                if final
+                else self.dialect.json_row(row_values)
             )
+            statement = sa.select(one).select_from(join_from).where(join_condition).limit(1)
             if where is not None:
                 statement = statement.where(self._condition(target, alias, where, scope))
+            if final:
+                expr = statement.scalar_subquery()
+                return _Column(name, expr, _loads, None, self.dialect.embed_json(expr), True)
             decode_one = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
             def decode_single(raw: Any) -> Any:
@@ -490,12 +494,13 @@ class Compiler:
 
         def row_of(source: Any) -> ColumnElement[Any]:
             # JSON values lose their JSON-ness crossing a subquery on SQLite: embed them again.
-            return self.dialect.json_row(
-                [
-                    self.dialect.embed_json(source.c[f"c{i}"]) if c.is_json else source.c[f"c{i}"]
-                    for i, c in enumerate(columns)
-                ]
-            )
+            values = [
+                self.dialect.embed_json(source.c[f"c{i}"]) if c.is_json else source.c[f"c{i}"]
+                for i, c in enumerate(columns)
+            ]
+            if final:
+                return self.dialect.json_object(keys, values)
+            return self.dialect.json_row(values)
 
         row = row_of(sub)
         outer_order = [
@@ -508,6 +513,9 @@ class Compiler:
             source = sa.select(sub).order_by(*outer_order).subquery(scope.name("s"))
             row = row_of(source)
         aggregate = sa.select(self.dialect.json_rows(row, outer_order)).select_from(source)
+        if final:
+            expr = aggregate.scalar_subquery()
+            return _Column(name, expr, _loads, None, self.dialect.embed_json(expr), True)
         decode_row = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
         def decode_many_json(raw: Any) -> Any:
@@ -534,15 +542,9 @@ class Compiler:
                 statement = statement.where(self._condition(target, target_alias, where, scope))
             exprs.append(statement.scalar_subquery())
             names.append(name)
-        row = self.dialect.json_row(exprs)
-
-        def decode_json(raw: Any) -> Any:
-            return dict(zip(names, raw, strict=True))
-
-        def decode(raw: Any) -> Any:
-            return decode_json(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
-
-        return _Column("_count", row, decode, decode_json, self.dialect.embed_json(row), True)
+        # Counts are JSON numbers already: the database builds the final object.
+        row = self.dialect.json_object(names, exprs)
+        return _Column("_count", row, _loads, None, self.dialect.embed_json(row), True)
 
     # -- joins, filters, order --------------------------------------------------------
 
@@ -915,6 +917,24 @@ def _ordered(expr: ColumnElement[Any], desc: bool, nulls: str | None, sign: int)
             first = not first
         ordered = ordered.nulls_first() if first else ordered.nulls_last()
     return ordered
+
+
+# PostgreSQL takes at most 100 arguments per function call: 50 keys and their values.
+_MAX_OBJECT_KEYS = 50
+
+
+def _final_in_json(columns: list[_Column]) -> bool:
+    """Whether a nested row can be built by the database as the final JSON object: every
+    value reads as it is (no conversion, no NULL list to turn into ``[]``), so the driver's
+    JSON decoder gives the result with no Python pass over the rows."""
+    return len(columns) <= _MAX_OBJECT_KEYS and all(
+        c.decode_json is None and not c.is_list for c in columns
+    )
+
+
+def _loads(raw: Any) -> Any:
+    """A JSON value built by the database, as the driver hands it over (text, or parsed)."""
+    return orjson.loads(raw) if isinstance(raw, str | bytes) else raw
 
 
 def _row_decoder(

@@ -85,6 +85,10 @@ class QueryDialect:
         """One row as a JSON array of its values."""
         raise NotImplementedError
 
+    def json_object(self, keys: list[str], values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        """One row as a JSON object of ``keys`` to ``values`` (keys are schema names)."""
+        raise NotImplementedError
+
     def json_rows(
         self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
     ) -> ColumnElement[Any]:
@@ -241,6 +245,9 @@ class PostgresQueryDialect(QueryDialect):
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_build_array(*values)
 
+    def json_object(self, keys: list[str], values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return sa.func.json_build_object(*_interleaved(keys, values))
+
     def json_rows(
         self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
     ) -> ColumnElement[Any]:
@@ -301,6 +308,9 @@ class SqliteQueryDialect(QueryDialect):
     def json_row(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return sa.func.json_array(*values)
 
+    def json_object(self, keys: list[str], values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return sa.func.json_object(*_interleaved(keys, values))
+
     def nulls_last_by_default(self, desc: bool) -> bool:
         return desc  # SQLite: NULL is the smallest value
 
@@ -320,6 +330,15 @@ class SqliteQueryDialect(QueryDialect):
         return sa.func.coalesce(
             sa.func.json_group_array(sa.func.json(row)), sa.literal_column("'[]'")
         )
+
+
+def _interleaved(keys: list[str], values: list[ColumnElement[Any]]) -> list[Any]:
+    """``key1, value1, key2, value2, ...`` with each key as an SQL string literal."""
+    pairs: list[Any] = []
+    for key, value in zip(keys, values, strict=True):
+        pairs.append(sa.literal_column("'" + key.replace("'", "''") + "'"))
+        pairs.append(value)
+    return pairs
 
 
 def _compare_op(left: Any, op: str, right: Any) -> ColumnElement[bool]:
