@@ -41,12 +41,16 @@ def install_wrk() -> None:
         print("wrk is missing (Debian: apt-get install wrk); the HTTP workloads will use the "
               "Python load generator", file=sys.stderr)  # fmt: skip
         return
-    quiet = {"stdout": subprocess.DEVNULL, "check": False}
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt_get(*args: str) -> int:
+        done = subprocess.run([apt, *args], env=env, stdout=subprocess.DEVNULL, check=False)
+        return done.returncode
+
     print("installing wrk: apt-get install -y wrk", file=sys.stderr, flush=True)
-    if subprocess.run([apt, "install", "-y", "-q", "wrk"], env=env, **quiet).returncode != 0:
-        subprocess.run([apt, "update", "-q"], env=env, **quiet)
-        subprocess.run([apt, "install", "-y", "-q", "wrk"], env=env, **quiet)
+    if apt_get("install", "-y", "-q", "wrk") != 0:
+        apt_get("update", "-q")
+        apt_get("install", "-y", "-q", "wrk")
     if shutil.which("wrk") is None:
         print("wrk could not be installed; the HTTP workloads will use the Python load "
               "generator", file=sys.stderr)  # fmt: skip
