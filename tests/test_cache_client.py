@@ -5,6 +5,7 @@ per-call options, warming, identities, Redis outages and the fill race."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,43 @@ async def test_the_redis_tier_is_shared(pair: tuple[Client, Client]) -> None:
     await first.user.update(where={"id": ann["id"]}, data={"name": "Changed"})
     await _settled(first, second)
     assert (await second.user.find_unique(where={"id": ann["id"]}) or {})["name"] == "Changed"
+
+
+class Commands:
+    """Records the commands a redis-py client sends (``execute_command``'s first argument)."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent: list[str] = []
+        send = client.execute_command
+
+        async def record(*args: Any, **options: Any) -> Any:
+            self.sent.append(str(args[0]))
+            return await send(*args, **options)
+
+        client.execute_command = record
+
+
+async def test_a_redis_tier_hit_is_one_get(pg_url: str, redis_url: str) -> None:
+    """Versions come from the applied events, not from Redis: a hit is one round trip."""
+    push(Client(SCHEMA, pg_url).schema, pg_url)
+    namespace = f"oneget-{uuid.uuid4().hex[:8]}"  # no entry of an earlier run can answer
+    writer = await _open(pg_url, redis=redis_url, namespace=namespace)
+    reader = await _open(pg_url, redis=redis_url, namespace=namespace, memory=False)
+    try:
+        ann = await _user(writer)
+        await _settled(writer, reader)
+        assert await writer.user.find_unique(where={"id": ann["id"]}) == ann  # fills Redis
+        cache = _cache(reader)
+        assert cache.redis is not None and cache.redis_client is not None
+        tier, bus = Commands(cache.redis.redis), Commands(cache.redis_client)
+        reads = Reads(reader)
+        for _ in range(3):
+            assert await reader.user.find_unique(where={"id": ann["id"]}) == ann
+        assert tier.sent == ["GET"] * 3 and bus.sent == [] and reads.take() == 0
+        assert cache.metrics.get("hits", "redis", "User") == 3
+    finally:
+        await writer.close()
+        await reader.close()
 
 
 async def test_redis_down_reads_still_work(pg_url: str) -> None:

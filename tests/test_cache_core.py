@@ -4,10 +4,11 @@ versions, single flight and settings. Redis tests use a real server."""
 from __future__ import annotations
 
 import asyncio
+import struct
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -148,6 +149,57 @@ async def test_redis_tier_unavailable_reads_as_absent(caplog: pytest.LogCaptureF
         assert sum("Redis GET failed" in r.message for r in caplog.records) == 1  # rate-limited
     finally:
         await client.aclose()
+
+
+class _HeldRedis:
+    """Answers GET with ``b"..."`` once ``go`` is set, counting the GETs in flight."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.running = 0
+        self.most = 0
+
+    async def get(self, key: str) -> bytes:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await self.go.wait()
+            return struct.pack(">d", 1e12) + key.encode()
+        finally:
+            self.running -= 1
+
+
+async def test_redis_tier_bounds_its_commands_and_times_out_waiting() -> None:
+    held = _HeldRedis()
+    tier = RedisTier(cast(aioredis.Redis, held), timeout=0.05, slots=2)
+    first = asyncio.create_task(tier.get("a"))
+    second = asyncio.create_task(tier.get("b"))
+    await asyncio.sleep(0)
+    # both slots are taken: a third GET waits, then counts as failed and reads as absent
+    assert await asyncio.wait_for(tier.get("c"), 1.0) is None  # (unbounded: it would hang)
+    assert tier.errors == 1 and not tier.available
+    queued = asyncio.create_task(tier.get("d"))
+    await asyncio.sleep(0.01)
+    held.go.set()
+    assert [await first, await second, await queued] == [
+        (b"a", 1e12),
+        (b"b", 1e12),
+        (b"d", 1e12),
+    ]
+    assert held.most == 2 and tier.available
+    assert tier._slots._value == 2  # every slot was given back
+
+
+async def test_redis_tier_from_url_uses_its_own_plain_pool(redis_url: str) -> None:
+    tier = RedisTier.from_url(redis_url, timeout=0.3, slots=8)
+    try:
+        pool = tier.redis.connection_pool
+        assert type(pool) is aioredis.ConnectionPool and pool.max_connections == 8
+        assert pool.connection_kwargs["socket_timeout"] == 0.3
+        await tier.set("t:own", b"value", ttl=5, swr=0)
+        assert (await tier.get("t:own") or (b"", 0.0))[0] == b"value"
+    finally:
+        await tier.redis.aclose()
 
 
 # -- keys ---------------------------------------------------------------------------------

@@ -79,8 +79,11 @@ async def _measure(
 
             from datatier.cache._codec import pack
 
+            # What a user writes: from_url's defaults, parsing with hiredis when installed
+            # (as it is for datatier's own client, both sides reading replies the same way).
             raw = aioredis.Redis.from_url(redis_url)
             opened.append(raw.aclose)
+            checks.append(_hiredis_check(raw))
             value = pack(await plain.post.find_unique(where={"id": ids[0]}))
             await raw.set("datatier-bench:raw-get", value)
             subjects.append(
@@ -133,6 +136,17 @@ async def _measure(
     finally:
         for close in reversed(opened):
             await close()
+
+
+def _hiredis_check(raw: Any) -> Check:
+    """Whether the raw GET's connections parse replies with hiredis."""
+    parser = raw.connection_pool.connection_kwargs.get("parser_class")
+    if parser is None:
+        from redis.asyncio.connection import DefaultParser
+
+        parser = DefaultParser
+    name = parser.__name__
+    return Check("the raw GET parses with hiredis", "Hiredis" in name, name)
 
 
 def _run(tier: str, config: RunConfig) -> WorkloadResult:

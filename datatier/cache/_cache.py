@@ -128,7 +128,9 @@ class Cache:
         self.driver = driver
         settings = self.settings
         if settings.redis is not None:
-            # A blocking pool: a burst of reads waits for a connection instead of failing.
+            # The bus and write-back: a blocking pool, so a burst waits for a connection
+            # instead of failing. The tier's reads and fills have their own client, which
+            # bounds itself without the blocking pool's cost per command (_redis.py).
             pool = aioredis.BlockingConnectionPool.from_url(
                 settings.redis,
                 max_connections=64,
@@ -137,7 +139,7 @@ class Cache:
                 socket_connect_timeout=settings.redis_timeout,
             )
             self.redis_client = aioredis.Redis(connection_pool=pool)
-            self.redis = RedisTier(self.redis_client)
+            self.redis = RedisTier.from_url(settings.redis, timeout=settings.redis_timeout)
         self.bus = ChangeBus(
             provider=self.provider,
             driver=driver,
@@ -182,10 +184,12 @@ class Cache:
         if self.bus is not None:
             await self.bus.close()
             self.bus = None
+        if self.redis is not None:
+            await self.redis.redis.aclose()
+            self.redis = None
         if self.redis_client is not None:
             await self.redis_client.aclose()
             self.redis_client = None
-            self.redis = None
 
     async def after_write(self) -> None:
         """Write-through: make the committed write's events applied here before returning."""
