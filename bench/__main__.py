@@ -19,7 +19,7 @@ from bench import _environment
 from bench._results import RunResult, WorkloadResult
 from bench.charts import draw_charts
 from bench.peers._site import up_to_date
-from bench.peers.install import install_wrk
+from bench.peers.install import install_tools
 from bench.peers.install import main as install_peers
 from bench.report import render_report
 from bench.workloads import RunConfig, Workload, select
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: installing the peers failed (exit {code})", file=sys.stderr)
             return code
     elif not args.quick and args.install is None:
-        install_wrk()  # the peers are up to date; the load generator may still be missing
+        install_tools()  # the peers are up to date; wrk or Prisma's validator may be missing
     config = RunConfig.for_mode(args.quick)
     now = dt.datetime.now(dt.UTC)
     out: Path = args.out or RESULTS_ROOT / now.date().isoformat()

@@ -50,7 +50,16 @@ def test_generated_schema_is_large_and_valid() -> None:
 def test_quick_run_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "schema", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "schema.parse_validate",
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -384,3 +393,34 @@ def test_private_cluster_keeps_the_data_between_runs() -> None:
             assert not (root / "pgdata" / "postmaster.pid").exists()  # stopped after each run
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_quick_migrate_dev_run(tmp_path: Path, counted_postgres_server: Server) -> None:
+    """``schema.migrate_dev`` times the first migration and one change against its target."""
+    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "schema.migrate_dev",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    (workload,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    assert workload["name"] == "schema.migrate_dev" and workload["error"] is None
+    operations = {m["operation"]: m["stats"] for m in workload["measurements"]}
+    assert set(operations) == {"one change", "init (first migration)"}
+    assert all(stats["reps"] == 1 and stats["median_ms"] > 0 for stats in operations.values())
+    assert "Target: one change under 5000 ms" in (out / "report.md").read_text(encoding="utf-8")

@@ -1,8 +1,9 @@
 """``python -m bench.peers.install``: pip-install the peers that are not datatier dependencies into ``bench/.peers``.
 
-Also the HTTP peers (``bench.http.install``) and the load generator ``wrk``: the HTTP
+Also the HTTP peers (``bench.http.install``), the load generator ``wrk`` (the HTTP
 workloads fall back to a Python load generator without it, which takes a large share of a
-small machine's CPU away from the servers it measures.
+small machine's CPU away from the servers it measures) and Prisma's schema validator, which
+the prisma-oracle tools beside the project install into their cache on first use.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import shutil
 import subprocess
 import sys
 
+from bench._environment import REPO_ROOT
 from bench.http import install as http_install
 from bench.peers._site import PEERS_DIR, REQUIREMENTS, mark_installed
+from bench.peers.prisma import PACKAGE, oracle_home
+
+PRISMA_ORACLE = REPO_ROOT.parent / "shared" / "tools" / "prisma-oracle" / "prisma-dmmf"
 
 
 def main() -> int:
@@ -24,8 +29,27 @@ def main() -> int:
     code = subprocess.run(command, check=False).returncode
     if code == 0:
         mark_installed()
-    install_wrk()
+    install_tools()
     return code or http_install.main()
+
+
+def install_tools() -> None:
+    """What the run needs beside the Python and Node peers; each says so when it cannot."""
+    install_wrk()
+    install_prisma_validator()
+
+
+def install_prisma_validator() -> None:
+    """Run the prisma-oracle's ``prisma-dmmf`` once, which installs its npm packages."""
+    if (oracle_home() / PACKAGE / "package.json").is_file():
+        return
+    if not PRISMA_ORACLE.is_file() or shutil.which("node") is None:
+        print(f"Prisma's validator cannot be installed ({PRISMA_ORACLE} or node is missing); "
+              "schema.parse_validate will skip Prisma", file=sys.stderr)  # fmt: skip
+        return
+    print(f"installing Prisma's validator: {PRISMA_ORACLE}", file=sys.stderr, flush=True)
+    schema = REPO_ROOT / "datatier" / "demo" / "schema.prisma"
+    subprocess.run([str(PRISMA_ORACLE), str(schema)], stdout=subprocess.DEVNULL, check=False)
 
 
 def install_wrk() -> None:

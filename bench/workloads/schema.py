@@ -13,7 +13,7 @@ from bench._results import Measurement, Ratio, WorkloadResult, ratio
 from bench._timing import Stats, peak_memory, time_calls
 from bench.datagen.schema_gen import DATA_FILE, schema_stats
 from bench.peers.prisma import PeerUnavailable, time_prisma
-from bench.workloads import RunConfig
+from bench.workloads import RunConfig, migrate
 from datatier.schema import parse_schema_text, validate_schema_text
 
 NAME = "schema.parse_validate"
@@ -91,3 +91,7 @@ def _prisma(config: RunConfig) -> tuple[list[Measurement], dict[str, str]]:
         for op, samples in timings.samples_ns.items()
     ]
     return measurements, {"@prisma/prisma-schema-wasm": timings.version, "node": timings.node}
+
+
+# The family's workloads, in the order they run (``migrate dev`` needs PostgreSQL).
+WORKLOADS = {NAME: run, migrate.NAME: migrate.run}
