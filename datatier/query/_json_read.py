@@ -267,8 +267,13 @@ def _value_text(enums: Any, field: Field) -> TextOf | None:
         text = pg.ARRAY(sa.Text()) if field.is_list else sa.Text()
         return lambda column: _to_json(sa.cast(column, text))
     native = field.native_type.name if field.native_type is not None else None
+    if field.type in _PLAIN and native not in _PLAIN_NATIVE:
+        return None
+    if field.type != "String" and field.type in _PLAIN and not field.is_list:
+        # a number or boolean's text is its JSON; to_json would look its type up per value
+        return lambda column: sa.cast(column, sa.Text())
     if field.type in _PLAIN:
-        return _to_json if native in _PLAIN_NATIVE else None
+        return _to_json
     if field.is_list:
         return None
     if field.type == "DateTime" and native in (None, "Timestamp"):
