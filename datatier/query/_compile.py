@@ -22,6 +22,7 @@ from datatier.query._dialect import QueryDialect
 from datatier.query._links import Link
 from datatier.query._model_info import ModelInfo, SchemaInfo
 from datatier.query._plan import Shape
+from datatier.schema._ir import Field
 
 __all__ = ["Compiled", "Compiler", "FieldCodec"]
 
@@ -413,24 +414,24 @@ class Compiler:
         for item in selection:
             kind = item[0]
             if kind == "s":
-                field = info.scalars[item[1]]
-                codec = self.codec(info.name, field.name)
-                column = alias.c[field.db_name]
-                columns.append(
-                    _Column(
-                        field.name,
-                        column,
-                        codec.from_db,
-                        codec.from_json,
-                        codec.json_sql(column),
-                        is_list=field.is_list,
-                    )
-                )
+                columns.append(self._scalar_column(info, alias, info.scalars[item[1]]))
             elif kind == "r":
                 columns.append(self._relation_column(info, alias, item[1], item[2], scope))
             else:
                 columns.append(self._count_column(info, alias, item[1], scope))
         return columns
+
+    def _scalar_column(self, info: ModelInfo, alias: Any, field: Field) -> _Column:
+        codec = self.codec(info.name, field.name)
+        column = alias.c[field.db_name]
+        return _Column(
+            field.name,
+            column,
+            codec.from_db,
+            codec.from_json,
+            codec.json_sql(column),
+            is_list=field.is_list,
+        )
 
     def _relation_column(
         self, info: ModelInfo, parent: Any, name: str, shape: Shape, scope: _Scope

@@ -159,31 +159,17 @@ class JsonCompiler(Compiler):
                 return False
         return True
 
-    def _columns(
-        self, info: ModelInfo, alias: Any, selection: Shape, scope: _Scope
-    ) -> list[_Column]:
-        columns: list[_Column] = []
-        for item in selection:
-            kind = item[0]
-            if kind == "s":
-                field = info.scalars[item[1]]
-                column = alias.c[field.db_name]
-                text = _value_text(self.info.schema.enums, field)
-                assert text is not None  # _writable checked
-                columns.append(
-                    _Column(
-                        field.name,
-                        column,
-                        self.codec(info.name, field.name).from_db,
-                        None,
-                        _or_null(column, text(column), field),
-                    )
-                )
-            elif kind == "r":
-                columns.append(self._relation_column(info, alias, item[1], item[2], scope))
-            else:
-                columns.append(self._count_column(info, alias, item[1], scope))
-        return columns
+    def _scalar_column(self, info: ModelInfo, alias: Any, field: Field) -> _Column:
+        column = alias.c[field.db_name]
+        text = _value_text(self.info.schema.enums, field)
+        assert text is not None  # _writable checked
+        return _Column(
+            field.name,
+            column,
+            self.codec(info.name, field.name).from_db,
+            None,
+            _or_null(column, text(column), field),
+        )
 
     def _relation_column(
         self, info: ModelInfo, parent: Any, name: str, shape: Shape, scope: _Scope
