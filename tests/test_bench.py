@@ -34,6 +34,22 @@ from tests.harness.servers import Server
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def quick_run(out: Path, *only: str, postgres: str | None = None, timeout: float = 600) -> Any:
+    """``python -m bench --quick --only ...`` writing to ``out`` (on ``postgres`` when given):
+    it must succeed; its ``results.json``."""
+    env = dict(os.environ)
+    if postgres is not None:
+        env["DATATIER_BENCH_POSTGRES_URL"] = postgres
+    command = [sys.executable, "-m", "bench", "--quick", "--out", str(out)]
+    for name in only:
+        command += ["--only", name]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
 def test_generated_schema_matches_the_committed_file() -> None:
     assert render_schema() == DATA_FILE.read_text(encoding="utf-8")
 
@@ -49,24 +65,7 @@ def test_generated_schema_is_large_and_valid() -> None:
 
 def test_quick_run_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--only",
-            "schema.parse_validate",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    data = quick_run(out, "schema.parse_validate")
     assert data["mode"] == "quick"
     (workload,) = data["workloads"]
     assert workload["name"] == "schema.parse_validate"
@@ -146,29 +145,8 @@ SUBJECTS = {
 @pytest.mark.postgres
 def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> None:
     """Every client workload runs on a server that counts statements; the numbers are well formed."""
-    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
     out = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--only",
-            "client",
-            "--only",
-            "shop",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    data = quick_run(out, "client", "shop", postgres=counted_postgres_server.require())
     assert data["format_version"] == 3
     workloads = {w["name"]: w for w in data["workloads"]}
     assert set(workloads) == CLIENT_WORKLOADS | {"shop.order"}
@@ -207,18 +185,10 @@ def test_quick_client_run(tmp_path: Path, counted_postgres_server: Server) -> No
 @pytest.mark.postgres
 def test_quick_cache_run(tmp_path: Path, counted_postgres_server: Server) -> None:
     """find_unique from each cache tier: right answers, no SQL on a hit, ratios to the uncached call."""
-    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
     out = tmp_path / "results"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "cache", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    workloads = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    workloads = quick_run(out, "cache", postgres=counted_postgres_server.require(), timeout=300)[
+        "workloads"
+    ]
     assert [w["name"] for w in workloads] == ["cache.memory", "cache.redis"]
     for workload in workloads:
         assert workload["error"] is None
@@ -295,15 +265,7 @@ def test_quick_embedded_run(tmp_path: Path) -> None:
 def test_quick_limits_run(tmp_path: Path) -> None:
     """redis-benchmark GET runs against a private redis-server, or says why it cannot."""
     out = tmp_path / "results"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "limits", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    (workload,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    (workload,) = quick_run(out, "limits", timeout=300)["workloads"]
     assert workload["name"] == "limits.redis_get"
     assert [m["operation"] for m in workload["measurements"]] == ["GET, 1 client", "GET, 8 clients"]
     for m in workload["measurements"]:
@@ -402,27 +364,10 @@ def test_private_cluster_keeps_the_data_between_runs() -> None:
 @pytest.mark.postgres
 def test_quick_migrate_dev_run(tmp_path: Path, counted_postgres_server: Server) -> None:
     """``schema.migrate_dev`` times the first migration and one change against its target."""
-    env = {**os.environ, "DATATIER_BENCH_POSTGRES_URL": counted_postgres_server.require()}
     out = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--only",
-            "schema.migrate_dev",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    (workload,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["workloads"]
+    (workload,) = quick_run(out, "schema.migrate_dev", postgres=counted_postgres_server.require())[
+        "workloads"
+    ]
     assert workload["name"] == "schema.migrate_dev" and workload["error"] is None
     operations = {m["operation"]: m["stats"] for m in workload["measurements"]}
     assert set(operations) == {"one change", "init (first migration)"}
