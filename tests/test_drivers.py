@@ -10,7 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -130,6 +130,75 @@ def test_parameters_round_trip(sql_backend: Backend) -> None:
             row = await conn.fetch_one(query, values)
             assert row is not None
             assert tuple(row) == values
+        await driver.close()
+
+    run(body)
+
+
+def test_postgres_timestamps_are_aware_utc_both_ways(pg_url: str) -> None:
+    """timestamp and timestamptz travel as text and read as aware datetimes in UTC; a
+    parameter is written in UTC whatever its offset (naive: taken as UTC), also in arrays."""
+    plus_two = timezone(timedelta(hours=2))
+
+    async def body() -> None:
+        driver = await open_driver(pg_url)
+        async with driver.connection() as conn:
+            await conn.execute("SET TIME ZONE 'America/New_York'")  # not UTC on purpose
+            row = await conn.fetch_one(
+                "SELECT $1::timestamp, $2::timestamp, $3::timestamp, $4::timestamptz, "
+                "$5::timestamptz, $6::timestamp::text, $7::timestamp[], "
+                "'2024-05-17 12:30:01'::timestamp, '2024-05-17 12:30:01.5+05:30'::timestamptz, "
+                "'0001-01-01 00:00:00'::timestamp, '9999-12-31 23:59:59.999999'::timestamp",
+                (
+                    datetime(2024, 5, 17, 14, 30, 1, 250000, tzinfo=plus_two),
+                    datetime(2024, 5, 17, 12, 30, 1, 1),
+                    date(2024, 5, 17),
+                    datetime(2024, 5, 17, 14, 30, 1, tzinfo=plus_two),
+                    datetime(2024, 5, 17, 12, 30, 1),
+                    datetime(2024, 5, 17, 14, 30, tzinfo=plus_two),
+                    [datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC), None],
+                ),
+            )
+            assert row is not None
+            assert tuple(row) == (
+                datetime(2024, 5, 17, 12, 30, 1, 250000, tzinfo=UTC),
+                datetime(2024, 5, 17, 12, 30, 1, 1, tzinfo=UTC),
+                datetime(2024, 5, 17, tzinfo=UTC),
+                datetime(2024, 5, 17, 12, 30, 1, tzinfo=UTC),
+                datetime(2024, 5, 17, 12, 30, 1, tzinfo=UTC),
+                "2024-05-17 12:30:00",
+                [datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC), None],
+                datetime(2024, 5, 17, 12, 30, 1, tzinfo=UTC),
+                datetime(2024, 5, 17, 7, 0, 1, 500000, tzinfo=UTC),
+                datetime(1, 1, 1, tzinfo=UTC),
+                datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            )
+            assert all(value.tzinfo is UTC for value in row if isinstance(value, datetime))
+            # timestamps are read as ISO text: a session whose DateStyle was changed says so
+            await conn.execute("SET DateStyle TO 'SQL, DMY'")
+            with pytest.raises(QueryError, match="DateStyle"):
+                await conn.fetch_one("SELECT '2024-05-17 12:30:01'::timestamp")
+            await conn.execute("RESET DateStyle")
+            again = await conn.fetch_one("SELECT '2024-05-17 12:30:01'::timestamp")
+            assert again is not None and again[0] == datetime(2024, 5, 17, 12, 30, 1, tzinfo=UTC)
+        await driver.close()
+
+    run(body)
+
+
+def test_postgres_timestamps_python_cannot_hold_are_a_clear_error(pg_url: str) -> None:
+    async def body() -> None:
+        driver = await open_driver(pg_url)
+        for value in ("infinity", "2024-05-17 12:30:01 BC", "10000-01-01 00:00:00"):
+            async with driver.connection() as conn:
+                with pytest.raises(QueryError, match="Python's datetime cannot hold") as caught:
+                    await conn.fetch("SELECT $1::text::timestamp", (value,))
+                assert "::text" in str(caught.value)  # how to read it anyway
+            async with driver.connection() as conn:  # the connection is still good
+                assert await conn.fetch("SELECT $1::text::timestamp::text", (value,))
+        async with driver.connection() as conn:
+            with pytest.raises(QueryError, match="datetime"):
+                await conn.fetch("SELECT $1::timestamp", ("2024-05-17",))
         await driver.close()
 
     run(body)

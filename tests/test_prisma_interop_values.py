@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 import pytest
 
+from datatier.drivers._postgres import set_timestamp_codecs
 from datatier.migrate._push import push
 from datatier.query._codecs import FieldCodec, codec_for
 from datatier.schema import Field, ScalarType, Schema
@@ -130,6 +131,7 @@ async def _pg(
     codecs = _codecs("postgresql", PG)
     names = [n for n in codecs if n != "id"]
     conn = await asyncpg.connect(url)
+    await set_timestamp_codecs(conn)
     try:
         if write is not None:
             cols = ", ".join(f'"{n}"' for n in ["id", *write])

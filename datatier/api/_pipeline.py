@@ -16,7 +16,6 @@ from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
 from datatier.errors import ValidationError
-from datatier.query._json_read import JsonRows, json_reads
 from datatier.query._model_info import SchemaInfo
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "READ_OPERATIONS",
     "check_limits",
     "execute",
-    "read_json",
     "resolve_model",
 ]
 
@@ -105,42 +103,6 @@ async def execute(
     # a request that wrote gets no X-Datatier-Change-Seq (it would predate its own write)
     request.scope.setdefault("state", {})[WROTE] = True
     return await target.write(engine_method, model, document)
-
-
-async def read_json(
-    request: Request,
-    model: str,
-    operation: str,
-    document: Mapping[str, Any],
-    *,
-    lookahead: bool = False,
-) -> JsonRows | None:
-    """``execute`` of a ``findMany`` or ``findUniqueOrThrow`` whose records PostgreSQL writes
-    as JSON text (``datatier.query._json_read``), the same bytes the API's encoder writes.
-
-    None when the read cannot go that way: a client with a cache (its reads go through the
-    cache), a database without JSON reads, a shape touching a value PostgreSQL writes
-    differently. The caller then calls ``execute``. A unique read that finds nothing raises
-    ``NotFound`` as ``execute`` does.
-    """
-    client: Client = request.app.state.client
-    if client.cache is not None:
-        return None
-    reads = json_reads(client.engine)
-    if reads is None:
-        return None
-    _, document = _checked(request, client, model, operation, document, lookahead)
-    unique = operation == "findUniqueOrThrow"
-    prepared = reads.prepare(model, document, unique=unique)
-    if prepared is None:
-        return None
-    statement, params = prepared
-    rows: JsonRows = await client.read(
-        lambda conn, _model, _document: statement.fetch(conn, params), model, document
-    )
-    if unique:
-        reads.one(rows, model)
-    return rows
 
 
 def _checked(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +26,7 @@ from datatier.api._params import (
     parse_selection,
     render_key,
 )
-from datatier.api._pipeline import execute, read_json, resolve_model
+from datatier.api._pipeline import execute, resolve_model
 from datatier.api._problems import HttpProblem
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
@@ -190,24 +190,14 @@ async def _list(request: Request) -> Response:
         for name in model.key_fields:
             document["select"].setdefault(name, True)
     document["take"] = take + 1
-    json_rows = await read_json(request, model.name, "findMany", document, lookahead=True)
-    if json_rows is not None:
-        rows: list[Any] = json_rows.texts
-        last = json_rows.key(take - 1) if len(rows) > take and take > 0 else None
-    else:
-        rows = await execute(request, model.name, "findMany", document, lookahead=True)
-        last = rows[take - 1] if len(rows) > take and take > 0 else None
+    rows = await execute(request, model.name, "findMany", document, lookahead=True)
+    last = rows[take - 1] if len(rows) > take and take > 0 else None
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if last is not None:
         next_cursor = render_key(model, last)
         extra["nextCursor"] = next_cursor
-        query = [
-            (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "skip")
-        ]
-        query.append(("cursor", next_cursor))
-        url = request.url.replace(query=urlencode(query))
-        headers["Link"] = f'<{url}>; rel="next"'
+        headers["Link"] = f'<{_next_page_url(request, next_cursor)}>; rel="next"'
     count = request.query_params.get("count")
     if count not in (None, "true", "false"):
         raise bad_parameter("count", "is `true` or `false`")
@@ -215,17 +205,20 @@ async def _list(request: Request) -> Response:
         extra["count"] = await execute(
             request, model.name, "count", {"where": where} if where is not None else {}
         )
-    if json_rows is None:
-        return json_response(request, {"data": rows[:take], **extra}, headers=headers)
-    return _encoded_response(request, _page_body(json_rows.texts[:take], extra), headers=headers)
+    return json_response(request, {"data": rows[:take], **extra}, headers=headers)
 
 
-def _page_body(records: list[str], extra: dict[str, Any]) -> bytes:
-    """``{"data": [...], **extra}`` as ``dumps`` writes it, around records' JSON texts."""
-    body = b'{"data":[' + ",".join(records).encode() + b"]"
-    for key, value in extra.items():
-        body += b',"' + key.encode() + b'":' + dumps(value)
-    return body + b"}"
+def _next_page_url(request: Request, cursor: str) -> str:
+    """The request's URL with ``cursor`` in place of its ``cursor`` and ``skip``; the other
+    parameters stay as the client wrote them (not decoded and encoded again)."""
+    query = request.scope["query_string"].decode("latin-1")
+    kept = [
+        part
+        for part in query.split("&")
+        if part and unquote_plus(part.partition("=")[0]) not in ("cursor", "skip")
+    ]
+    kept.append("cursor=" + quote(cursor, safe=""))
+    return str(request.url).partition("?")[0] + "?" + "&".join(kept)
 
 
 async def _create(request: Request) -> Response:
@@ -315,9 +308,6 @@ async def one_record(request: Request) -> Response:
     name = model.name
     if request.method == "GET":
         document = {"where": where, **selection}
-        found = await read_json(request, name, "findUniqueOrThrow", document)
-        if found is not None:
-            return _encoded_response(request, found.texts[0].encode())
         row = await execute(request, name, "findUniqueOrThrow", document)
         return json_response(request, row)
     if_match = request.headers.get("if-match", "").strip() or None  # blank: no precondition

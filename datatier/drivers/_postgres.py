@@ -21,9 +21,17 @@ have to redo. A transaction is BEGIN and COMMIT as plain simple-protocol stateme
 round trip each, as asyncpg's ``Transaction`` does (measured equal: 301 / 473 µs against
 366 / 482 µs for a transaction around the read above).
 
-Session settings (``search_path`` from Prisma's ``?schema=``, ``statement_timeout``) go
-in the startup packet, so a new connection costs no extra round trip for them. json and
-jsonb come back as text (asyncpg's default codec), which the engine parses itself.
+Session settings (``search_path`` from Prisma's ``?schema=``, ``statement_timeout``,
+``DateStyle``) go in the startup packet, so a new connection costs no extra round trip for
+them. json and jsonb come back as text (asyncpg's default codec), which the engine parses
+itself.
+
+``timestamp`` and ``timestamptz`` travel as text and come back as aware datetimes in UTC
+(a ``timestamp`` holds UTC, as Prisma stores it). asyncpg's binary decoder builds each
+value from a timedelta (0.44 µs here); ``datetime.fromisoformat`` on the text takes 0.11
+µs, and the engine then needs no conversion of its own: a page of 50 posts with three
+timestamps each decodes about 100 µs faster. A parameter for a ``timestamp`` is written
+in UTC (an aware datetime is converted, a naive one is taken as UTC).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import asyncio
 import re
 import socket
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from time import perf_counter
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -58,7 +67,7 @@ from datatier.errors import (
     UniqueViolation,
 )
 
-__all__ = ["PostgresConnection", "PostgresDriver"]
+__all__ = ["PostgresConnection", "PostgresDriver", "set_timestamp_codecs"]
 
 # The engine's statements with nested includes are long; asyncpg would not cache a
 # statement over 15 KiB by default and would re-parse it on every call.
@@ -92,7 +101,8 @@ class PostgresDriver(PooledDriver["PostgresConnection"]):
         self._statement_timeout = statement_timeout
         self._connect_timeout = connect_timeout
         self._listeners: list[StatementListener] = []
-        settings = {"search_path": _quote_ident(target.schema)}
+        # ISO is the text that the timestamp decoders read (and PostgreSQL's default)
+        settings = {"search_path": _quote_ident(target.schema), "DateStyle": "ISO, YMD"}
         if statement_timeout is not None:
             settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
         self._settings = settings
@@ -114,6 +124,11 @@ class PostgresDriver(PooledDriver["PostgresConnection"]):
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise ConnectionFailed(_connect_reason(e, target, self._connect_timeout)) from None
+        try:
+            await set_timestamp_codecs(raw)
+        except BaseException:
+            raw.terminate()
+            raise
         return PostgresConnection(
             raw,
             self._listeners,
@@ -470,6 +485,77 @@ def _affected(status: str) -> int:
 def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text[:1].lower() + text[1:]
+
+
+# -- timestamps as text (see the module docstring) --
+
+
+async def set_timestamp_codecs(raw: asyncpg.Connection) -> None:
+    """Read and write ``timestamp``/``timestamptz`` on ``raw`` as datatier's connections do
+    (which also start with DateStyle ISO, the text these codecs read)."""
+    for name, encode, decode in (
+        ("timestamp", _timestamp_to_text, _timestamp_from_text),
+        ("timestamptz", _timestamptz_to_text, _timestamptz_from_text),
+    ):
+        await raw.set_type_codec(
+            name, schema="pg_catalog", encoder=encode, decoder=decode, format="text"
+        )
+
+
+def _timestamp_from_text(text: str, _parse: Any = datetime.fromisoformat) -> datetime:
+    try:
+        moment: datetime = _parse(text + "+00:00")
+    except ValueError:
+        raise _out_of_range(text) from None
+    return moment
+
+
+def _timestamptz_from_text(
+    text: str, _parse: Any = datetime.fromisoformat, _utc: Any = UTC
+) -> datetime:
+    try:
+        moment: datetime = _parse(text)
+    except ValueError:
+        raise _out_of_range(text) from None
+    return moment if moment.tzinfo is _utc else moment.astimezone(_utc)
+
+
+def _out_of_range(text: str) -> ValueError:
+    if not _ISO_DATE.match(text) and text not in ("infinity", "-infinity"):
+        return ValueError(
+            f"the timestamp {text!r} is not in ISO format: the session's DateStyle was changed "
+            "(SET DateStyle); datatier reads timestamps as ISO text, so RESET DateStyle "
+            "(or change it with SET LOCAL inside a transaction)"
+        )
+    return ValueError(
+        f"the database holds the timestamp {text!r}, which Python's datetime cannot hold "
+        "(years 1 to 9999, no infinity); select it as text (::text) to read it"
+    )
+
+
+_ISO_DATE = re.compile(r"\d{4,}-\d\d-\d\d")
+
+
+def _timestamp_to_text(value: Any) -> str:
+    """A ``timestamp`` parameter: a datetime in UTC (naive: taken as UTC) or a date."""
+    if isinstance(value, datetime):
+        moment: datetime = value
+        if moment.tzinfo is not None and moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        # "+00:00" may stay: a timestamp's input ignores an offset, and the value is in UTC
+        return moment.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"expected a datetime.date or datetime.datetime instance, got {value!r}")
+
+
+def _timestamptz_to_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text + "+00:00" if value.tzinfo is None else text
+    if isinstance(value, date):
+        return value.isoformat() + " 00:00:00+00:00"
+    raise TypeError(f"expected a datetime.date or datetime.datetime instance, got {value!r}")
 
 
 def _quote_ident(name: str) -> str:

@@ -256,7 +256,7 @@ def _datetime_from_iso(raw: Any) -> datetime:
 
 def _pg_datetime(
     field: Field, to_utc: Callable[[Any], datetime]
-) -> tuple[Convert, Convert, Convert]:
+) -> tuple[Convert, Convert | None, Convert]:
     native = field.native_type.name if field.native_type is not None else "Timestamp"
     if native == "Date":
 
@@ -286,28 +286,9 @@ def _pg_datetime(
             return time_from_db(time.fromisoformat(raw))
 
         return to_time, time_from_db, time_from_json
-    if native == "Timestamptz":
-
-        def aware_from_db(raw: Any) -> Any:
-            return raw if raw.tzinfo is UTC else raw.astimezone(UTC)
-
-        return to_utc, aware_from_db, _datetime_from_iso
-
-    def to_naive(value: Any) -> Any:
-        moment = to_utc(value)
-        return datetime.combine(moment.date(), moment.time())  # replace(tzinfo=None), faster
-
-    return to_naive, _naive_from_db, _datetime_from_iso
-
-
-def _naive_from_db(raw: Any, _combine: Any = datetime.combine) -> Any:
-    """A ``timestamp`` (UTC by convention, as Prisma stores it) as an aware datetime.
-
-    ``combine`` with a positional tzinfo is about six times faster than
-    ``replace(tzinfo=...)``, whose keyword parsing dominates a row's decoding. (Selecting
-    ``timezone('UTC', column)`` instead costs the server more than this costs Python.)
-    """
-    return _combine(raw.date(), raw.time(), UTC)
+    # ``timestamp`` and ``timestamptz``: the driver reads them as aware datetimes in UTC
+    # and writes an aware datetime in UTC (datatier.drivers._postgres)
+    return to_utc, None, _datetime_from_iso
 
 
 def _pg_scalar(
