@@ -196,6 +196,18 @@ async def test_pages_with_next_cursor_and_link(db: Client, http: httpx.AsyncClie
     # take=4 on 4 rows: exactly one page, no cursor
     response = await http.get("/rest/post", params={"take": "4"})
     assert "nextCursor" not in response.json() and len(response.json()["data"]) == 4
+    # the next link drops skip and the old cursor (however the key is written) and keeps
+    # every other parameter as the client wrote it
+    first = await http.get("/rest/post?take=1&orderBy=-views")
+    cursor = first.json()["nextCursor"]
+    where = "where=%7B%22views%22%3A%7B%22gte%22%3A0%7D%7D"
+    response = await http.get(f"/rest/post?{where}&sk%69p=1&take=1&cursor={cursor}&orderBy=-views")
+    link = response.headers["link"]
+    after = (await http.get(f"/rest/post?take=1&orderBy=-views&skip=1&cursor={cursor}")).json()
+    assert link == (
+        f"<http://api/rest/post?{where}&take=1&orderBy=-views"
+        f"&cursor={after['nextCursor']}>; rel=\"next\""
+    )
 
 
 async def test_default_and_maximum_page(db: Client) -> None:
