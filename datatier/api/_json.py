@@ -16,6 +16,7 @@ import orjson
 from starlette.responses import Response
 
 from datatier.api._problems import HttpProblem
+from datatier.query._compile import JsonText
 
 __all__ = ["JsonResponse", "dumps", "loads"]
 
@@ -26,6 +27,8 @@ _ANY_KEYS = _OPTIONS | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, JsonText):
+        return orjson.Fragment(value.text)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):

@@ -7,6 +7,7 @@ Client's operation names and call ``execute``; the engine never learns which one
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -56,6 +57,9 @@ READ_OPERATIONS = frozenset(
         "groupBy",
     }
 )
+_FIND_OPERATIONS = frozenset(
+    ("findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany")
+)
 
 
 def resolve_model(client: Client, accessor: str) -> str:
@@ -85,12 +89,16 @@ async def execute(
     *,
     runner: Client | Transaction | None = None,
     lookahead: bool = False,
+    wire: bool = False,
 ) -> Any:
     """Run ``operation`` on ``model`` with ``document`` for the request's identity.
 
     ``runner`` is an open transaction when the call is part of one (``$batch``);
     ``lookahead``: the top-level ``take`` holds one row more than the page (REST asks for it
-    to know whether a next page exists), so it may be ``max_page + 1``.
+    to know whether a next page exists), so it may be ``max_page + 1``. ``wire``: the
+    caller only encodes the result with orjson, so a ``find*`` read may return wire rows
+    (``datatier.query._compile.Compiled``). Not with a cache: its entries are the records
+    Python code reads.
     """
     client: Client = request.app.state.client
     method, document = _checked(request, client, model, operation, document, lookahead)
@@ -99,6 +107,8 @@ async def execute(
     target = runner if runner is not None else client
     engine_method = getattr(client.engine, method)
     if operation in READ_OPERATIONS:
+        if wire and client.cache is None and operation in _FIND_OPERATIONS:
+            engine_method = partial(engine_method, wire=True)
         return await target.read(engine_method, model, document)
     # a request that wrote gets no X-Datatier-Change-Seq (it would predate its own write)
     request.scope.setdefault("state", {})[WROTE] = True

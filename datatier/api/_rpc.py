@@ -73,7 +73,8 @@ async def call(request: Request) -> Response:
         raise HttpProblem(
             400, "validation_error", "the arguments are a JSON object", path=("body",)
         )
-    result = await execute(request, model, operation, args)
+    # only encoded: a read may hand over nested JSON as the database wrote it (wire rows)
+    result = await execute(request, model, operation, args, wire=True)
     return json_response(request, {"data": result})
 
 

@@ -24,7 +24,7 @@ from datatier.query._model_info import ModelInfo, SchemaInfo
 from datatier.query._plan import Shape
 from datatier.schema._ir import Field
 
-__all__ = ["Compiled", "Compiler", "FieldCodec"]
+__all__ = ["Compiled", "Compiler", "FieldCodec", "JsonText"]
 
 Row = Sequence[Any]
 Decode = Callable[[Any], Any]
@@ -44,15 +44,34 @@ class Compiled:
     """SQL text, which parameter slots feed its placeholders, and how to turn rows into results.
 
     ``args`` lists, for each placeholder in order, the slot of the planner's parameters
-    (or, as ``(None, value)``, a constant SQLAlchemy added itself).
+    (or, as ``(None, value)``, a constant SQLAlchemy added itself). ``decode_wire`` (None:
+    the same as ``decode_rows``) makes wire rows, for a caller that only encodes them with
+    orjson: a nested relation or count whose JSON the database built final stays that
+    text, as a ``JsonText``, instead of being parsed into Python objects and written
+    again. (Its text keeps PostgreSQL's spacing, so its bytes differ from the usual
+    record's encoding.)
     """
 
     sql: str
     args: tuple[tuple[int | None, Any], ...]
     decode_rows: Callable[[list[Row]], list[dict[str, Any]]]
+    decode_wire: Callable[[list[Row]], list[dict[str, Any]]] | None = None
 
     def arguments(self, params: Sequence[Any]) -> list[Any]:
         return [params[slot] if slot is not None else value for slot, value in self.args]
+
+
+class JsonText:
+    """JSON text the database built, in a wire row: the API's encoder writes it as it is
+    (``orjson.Fragment``); code that must look inside parses ``text``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"JsonText({self.text!r})"
 
 
 @dataclass
@@ -823,14 +842,15 @@ class Compiler:
     ) -> Compiled:
         sql, args = self._text(statement)
         keys = [c.key for c in columns]
+        lists = [c.is_list for c in columns]
         decoders = [c.decode for c in columns]
-        decode_row = _row_decoder(keys, decoders, [c.is_list for c in columns])
-
-        def decode_rows(rows: list[Row]) -> list[dict[str, Any]]:
-            result = [decode_row(row) for row in rows]
-            return post(result) if post is not None else result
-
-        return Compiled(sql, args, decode_rows)
+        decode_rows = _rows_decoder(_row_decoder(keys, decoders, lists), post)
+        if _loads not in decoders:
+            return Compiled(sql, args, decode_rows)
+        wire = [_json_text if decode is _loads else decode for decode in decoders]
+        return Compiled(
+            sql, args, decode_rows, _rows_decoder(_row_decoder(keys, wire, lists), post)
+        )
 
 
 class _AggregateColumns:
@@ -931,6 +951,19 @@ def _final_in_json(columns: list[_Column]) -> bool:
     return len(columns) <= _MAX_OBJECT_KEYS and all(
         c.decode_json is None and not c.is_list for c in columns
     )
+
+
+def _rows_decoder(
+    decode_row: Callable[[Any], dict[str, Any]],
+    post: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None,
+) -> Callable[[list[Row]], list[dict[str, Any]]]:
+    if post is None:
+        return lambda rows: [decode_row(row) for row in rows]
+    return lambda rows: post([decode_row(row) for row in rows])
+
+
+def _json_text(raw: Any) -> Any:
+    return JsonText(raw) if isinstance(raw, str | bytes) else raw
 
 
 def _loads(raw: Any) -> Any:

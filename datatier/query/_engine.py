@@ -113,12 +113,14 @@ class Engine:
         raise ValidationError(f"unknown model accessor `{accessor}`")
 
     # -- reads -----------------------------------------------------------------------
+    # ``wire=True``: the records are wire rows (``Compiled``), for a caller that only
+    # encodes them with orjson.
 
     async def find_many(
-        self, conn: Connection, model: str, args: Mapping[str, Any]
+        self, conn: Connection, model: str, args: Mapping[str, Any], *, wire: bool = False
     ) -> list[dict[str, Any]]:
         shape, params = self.planner.read(model, args)
-        return await self._read(conn, shape, params)
+        return await self._run(conn, shape, params, self.compiler.compile_read, wire)
 
     async def find_first(
         self,
@@ -127,9 +129,10 @@ class Engine:
         args: Mapping[str, Any],
         *,
         raise_if_missing: bool = False,
+        wire: bool = False,
     ) -> dict[str, Any] | None:
         shape, params = self.planner.read(model, args, first=True)
-        rows = await self._read(conn, shape, params)
+        rows = await self._run(conn, shape, params, self.compiler.compile_read, wire)
         return _one(rows, model, raise_if_missing)
 
     async def find_unique(
@@ -139,25 +142,23 @@ class Engine:
         args: Mapping[str, Any],
         *,
         raise_if_missing: bool = False,
+        wire: bool = False,
     ) -> dict[str, Any] | None:
         shape, params = self.planner.read(model, args, unique=True)
-        compiled = self._reads.get(shape) or self._remember(
-            shape, self.compiler.compile_read(shape)
-        )
-        rows = await conn.fetch(compiled.sql, compiled.arguments(params))
-        return _one(compiled.decode_rows(rows), model, raise_if_missing)
+        rows = await self._run(conn, shape, params, self.compiler.compile_read, wire)
+        return _one(rows, model, raise_if_missing)
 
     async def find_unique_or_raise(
-        self, conn: Connection, model: str, args: Mapping[str, Any]
+        self, conn: Connection, model: str, args: Mapping[str, Any], *, wire: bool = False
     ) -> dict[str, Any]:
-        found = await self.find_unique(conn, model, args, raise_if_missing=True)
+        found = await self.find_unique(conn, model, args, raise_if_missing=True, wire=wire)
         assert found is not None
         return found
 
     async def find_first_or_raise(
-        self, conn: Connection, model: str, args: Mapping[str, Any]
+        self, conn: Connection, model: str, args: Mapping[str, Any], *, wire: bool = False
     ) -> dict[str, Any]:
-        found = await self.find_first(conn, model, args, raise_if_missing=True)
+        found = await self.find_first(conn, model, args, raise_if_missing=True, wire=wire)
         assert found is not None
         return found
 
@@ -196,11 +197,14 @@ class Engine:
         shape: Shape,
         params: list[Any],
         compile_shape: Callable[[Shape], Compiled],
+        wire: bool = False,
     ) -> list[dict[str, Any]]:
         compiled = self._reads.get(shape)
         if compiled is None:
             compiled = self._remember(shape, compile_shape(shape))
         rows = await conn.fetch(compiled.sql, compiled.arguments(params))
+        if wire and compiled.decode_wire is not None:
+            return compiled.decode_wire(rows)
         return compiled.decode_rows(rows)
 
     def _remember(self, shape: Shape, compiled: Compiled) -> Compiled:

@@ -165,11 +165,12 @@ class GraphqlEndpoint:
             document, operation, fragments, variables = self._prepare(request, schema, payload)
         except _RequestError as error:
             return error.status, {"errors": error.errors}
-        context = GraphqlContext(
-            request.app.state.client.engine.info,
-            lambda model, op, doc: run_pipeline(request, model, op, doc),
-        )
+        info = request.app.state.client.engine.info
         if needs_introspection(operation, fragments):
+            # graphql-core resolves each field of the records itself: plain records
+            context = GraphqlContext(
+                info, lambda model, op, doc: run_pipeline(request, model, op, doc)
+            )
             result = execute(
                 schema,
                 document,
@@ -182,6 +183,10 @@ class GraphqlEndpoint:
             assert isinstance(result, ExecutionResult)
             data, errors = result.data, result.errors or []
         else:
+            # the completer shapes the records and they are only encoded: wire rows
+            context = GraphqlContext(
+                info, lambda model, op, doc: run_pipeline(request, model, op, doc, wire=True)
+            )
             data, errors = await execute_operation(
                 schema, operation, fragments, variables, context, self._compiled
             )
@@ -229,7 +234,8 @@ class GraphqlEndpoint:
             if operation.operation == OperationType.QUERY
             else schema.mutation_type
         )
-        if root is not None:  # limits first: validating a huge document is what they prevent
+        if root is not None and not self._compiled.knows(operation, variables):
+            # limits first: validating a huge document is what they prevent
             try:
                 check_operation(
                     operation,

@@ -10,7 +10,7 @@ Values come from the engine in the schema's shape, so non-null checks are not re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -39,6 +39,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from datatier.api._graphql._resolvers import GraphqlContext
 from datatier.api._graphql._scalars import SCALARS
 from datatier.api._graphql._selection import field_nodes
+from datatier.query._compile import JsonText
 
 __all__ = ["CompiledQueries", "FieldInfo", "execute_operation", "needs_introspection"]
 
@@ -105,6 +106,13 @@ class CompiledQueries:
         self._entries: dict[tuple[int, bytes], tuple[OperationDefinitionNode, list[_RootCall]]] = {}
         self._size = size
 
+    def knows(
+        self, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+    ) -> bool:
+        """Whether ``operation`` ran with these ``variables`` without an error (so it is
+        within the limits, which depend on nothing else)."""
+        return self.get(operation, _variables_key(variables)) is not None
+
     def get(self, operation: OperationDefinitionNode, variables: bytes) -> list[_RootCall] | None:
         found = self._entries.get((id(operation), variables))
         return found[1] if found is not None and found[0] is operation else None
@@ -133,7 +141,7 @@ async def execute_operation(
     mutation = operation.operation == OperationType.MUTATION
     cache_key = b""
     if compiled is not None and not mutation:
-        cache_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        cache_key = _variables_key(variables)
         calls = compiled.get(operation, cache_key)
         if calls is not None:
             try:
@@ -202,6 +210,10 @@ async def _run_compiled(
     except Exception:
         raise _Rerun() from None
     return dict(zip((call.key for call in calls), values, strict=True)), []
+
+
+def _variables_key(variables: Mapping[str, Any] | None) -> bytes:
+    return orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
 
 
 class _Rerun(Exception):
@@ -317,6 +329,8 @@ def _already_shaped(records: list[Any], plan: list[_Entry]) -> bool:
 
     Records of one level come from one decoder (the same keys in the same order), so one
     record per level is looked at: the first, and for each relation its first value found.
+    A relation still in the database's JSON text (a wire row's ``JsonText``) is parsed for
+    that look only; the response copies the text.
     """
     if not records:
         return True
@@ -330,6 +344,8 @@ def _already_shaped(records: list[Any], plan: list[_Entry]) -> bool:
             continue
         for record in records:
             value = record.get(name)
+            if isinstance(value, JsonText):
+                value = orjson.loads(value.text)
             if value:  # None and [] say nothing about the shape
                 if not _already_shaped(value[:1] if is_list else [value], child):
                     return False
@@ -344,6 +360,8 @@ def _shape(record: dict[str, Any], plan: list[_Entry]) -> dict[str, Any]:
             out[key] = typename
             continue
         value = record.get(name)
+        if isinstance(value, JsonText):
+            value = orjson.loads(value.text)
         if value is None:
             out[key] = None
         elif child is not None:
