@@ -532,10 +532,9 @@ class Compiler:
             # The aggregate keeps row order here: put the page back in the requested order first.
             source = sa.select(sub).order_by(*outer_order).subquery(scope.name("s"))
             row = row_of(source)
-        aggregate = sa.select(self.dialect.json_rows(row, outer_order)).select_from(source)
+        rows = self.dialect.json_rows(row, source, outer_order)
         if final:
-            expr = aggregate.scalar_subquery()
-            return _Column(name, expr, _loads, None, self.dialect.embed_json(expr), True)
+            return _Column(name, rows, _loads, None, self.dialect.embed_json(rows), True)
         decode_row = _row_decoder(keys, decoders, [c.is_list for c in columns])
 
         def decode_many_json(raw: Any) -> Any:
@@ -544,9 +543,8 @@ class Compiler:
         def decode_many(raw: Any) -> Any:
             return decode_many_json(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
 
-        expr = aggregate.scalar_subquery()
         return _Column(
-            name, expr, decode_many, decode_many_json, self.dialect.embed_json(expr), True
+            name, rows, decode_many, decode_many_json, self.dialect.embed_json(rows), True
         )
 
     def _count_column(self, info: ModelInfo, alias: Any, counted: Shape, scope: _Scope) -> _Column:

@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect as SADialect
 from sqlalchemy.sql.elements import ColumnElement
@@ -90,9 +89,10 @@ class QueryDialect:
         raise NotImplementedError
 
     def json_rows(
-        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+        self, row: ColumnElement[Any], source: Any, order: list[ColumnElement[Any]]
     ) -> ColumnElement[Any]:
-        """The JSON array of ``row`` over a subquery's rows, in ``order``; ``[]`` when none."""
+        """The JSON array of ``row`` over the rows of the subquery ``source``, in ``order``
+        (``[]`` when none), as a scalar expression."""
         raise NotImplementedError
 
     def count(self) -> ColumnElement[Any]:
@@ -249,10 +249,14 @@ class PostgresQueryDialect(QueryDialect):
         return sa.func.json_build_object(*_interleaved(keys, values))
 
     def json_rows(
-        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+        self, row: ColumnElement[Any], source: Any, order: list[ColumnElement[Any]]
     ) -> ColumnElement[Any]:
-        aggregated = sa.func.json_agg(aggregate_order_by(row, *order) if order else row)
-        return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
+        # ARRAY(SELECT ... ORDER BY ...) keeps the rows in that order, and the subquery's
+        # own order (the page's) usually is that order already, so nothing is sorted again;
+        # json_agg(... ORDER BY ...) sorts each list before PostgreSQL 16 (about 5% of the
+        # server's time on 20 users with 10 posts each).
+        rows = sa.select(row).select_from(source).order_by(*order)
+        return sa.func.array_to_json(sa.func.array(rows.scalar_subquery()))
 
 
 class SqliteQueryDialect(QueryDialect):
@@ -323,13 +327,14 @@ class SqliteQueryDialect(QueryDialect):
         return sa.func.json(expr)
 
     def json_rows(
-        self, row: ColumnElement[Any], order: list[ColumnElement[Any]]
+        self, row: ColumnElement[Any], source: Any, order: list[ColumnElement[Any]]
     ) -> ColumnElement[Any]:
         # SQLite before 3.44 has no ORDER BY inside aggregates; the rows arrive in the
         # subquery's order, which the compiler sets.
-        return sa.func.coalesce(
+        aggregated = sa.func.coalesce(
             sa.func.json_group_array(sa.func.json(row)), sa.literal_column("'[]'")
         )
+        return sa.select(aggregated).select_from(source).scalar_subquery()
 
 
 def _interleaved(keys: list[str], values: list[ColumnElement[Any]]) -> list[Any]:
