@@ -48,7 +48,7 @@ class Compiled:
     the same as ``decode_rows``) makes wire rows, for a caller that only encodes them with
     orjson: a nested relation or count whose JSON the database built final stays that
     text, as a ``JsonText``, instead of being parsed into Python objects and written
-    again. (Its text keeps PostgreSQL's spacing, so its bytes differ from the usual
+    again. (Its text keeps the database's spacing, so its bytes differ from the usual
     record's encoding.)
     """
 
