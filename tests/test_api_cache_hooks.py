@@ -43,6 +43,19 @@ def http_for(db: Client, settings: ApiSettings | None = None) -> httpx.AsyncClie
     return httpx.AsyncClient(transport=transport, base_url="http://api")
 
 
+def reader_auth() -> AuthSettings:
+    """JWT auth whose role ``reader`` (also the anonymous role) may read every model."""
+    return AuthSettings(
+        jwt_secret=SECRET, rules={"reader": {"*": ["read"]}}, anonymous_role="reader"
+    )
+
+
+def bearer(sub: str) -> dict[str, str]:
+    """The header of a ``reader`` token for subject ``sub``."""
+    claims = {"sub": sub, "role": "reader", "exp": int(time.time()) + 600}
+    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+
+
 def test_x_cache_value() -> None:
     assert x_cache([]) is None
     assert x_cache(["HIT", "HIT"]) == "HIT"
@@ -95,15 +108,7 @@ async def test_headers_and_metrics_with_a_cache(cached: Client) -> None:
 
 
 async def test_identities_do_not_share_entries(cached: Client) -> None:
-    auth = AuthSettings(
-        jwt_secret=SECRET, rules={"reader": {"*": ["read"]}}, anonymous_role="reader"
-    )
-
-    def bearer(sub: str) -> dict[str, str]:
-        claims = {"sub": sub, "role": "reader", "exp": int(time.time()) + 600}
-        return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
-
-    async with http_for(cached, ApiSettings(auth=auth)) as http:
+    async with http_for(cached, ApiSettings(auth=reader_auth())) as http:
         one = await http.get("/rest/tag", headers=bearer("u1"))
         assert one.headers["x-cache"] == "MISS"
         assert (await http.get("/rest/tag", headers=bearer("u1"))).headers["x-cache"] == "HIT"

@@ -12,25 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import orjson
 import pytest
 import pytest_asyncio
 
 from datatier import Client
-from datatier.api import ApiSettings, AuthSettings, RateLimitSettings, create_app, parse_rate
+from datatier.api import ApiSettings, RateLimitSettings, parse_rate
 from datatier.api._cachehooks import CacheHeadersMiddleware
 from datatier.api._responsecache import ResponseCacheSettings, etag_matches
 from datatier.api._serve import server_options
 from datatier.drivers import StatementEvent
 from datatier.errors import ConfigError
 from datatier.migrate._push import push
+from tests.test_api_cache_hooks import bearer, http_for, reader_auth
 from tests.test_api_rest import SCHEMA, seed
 from tests.test_cache_consistency import prepare, servers
 
 pytestmark = pytest.mark.postgres
-
-SECRET = "s" * 32
 
 
 @pytest_asyncio.fixture
@@ -54,11 +52,6 @@ class PostStatements:
     def heard(self, event: StatementEvent) -> None:
         if '"Post"' in event.sql:
             self.statements += 1
-
-
-def http_for(db: Client, settings: ApiSettings | None = None) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(db, settings))
-    return httpx.AsyncClient(transport=transport, base_url="http://api")
 
 
 def counter(db: Client, name: str, tier: str) -> int:
@@ -170,15 +163,7 @@ async def test_a_write_to_another_row_keeps_an_entity_answer(cached: Client) -> 
 
 
 async def test_another_identity_never_gets_the_answer(cached: Client) -> None:
-    auth = AuthSettings(
-        jwt_secret=SECRET, rules={"reader": {"*": ["read"]}}, anonymous_role="reader"
-    )
-
-    def bearer(sub: str) -> dict[str, str]:
-        claims = {"sub": sub, "role": "reader", "exp": int(time.time()) + 600}
-        return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
-
-    async with http_for(cached, ApiSettings(auth=auth)) as http:
+    async with http_for(cached, ApiSettings(auth=reader_auth())) as http:
         await kept(http, "/rest/tag", **bearer("u1"))
         assert (await http.get("/rest/tag", headers=bearer("u1"))).headers["x-cache"] == "HIT"
         assert counter(cached, "hits", "response") == 1
