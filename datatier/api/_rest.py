@@ -28,6 +28,7 @@ from datatier.api._params import (
 )
 from datatier.api._pipeline import execute, resolve_model
 from datatier.api._problems import HttpProblem
+from datatier.api._responsecache import etag_matches
 from datatier.api._settings import ApiSettings
 from datatier.client import Client, Transaction
 from datatier.query._model_info import ModelInfo
@@ -55,29 +56,20 @@ def etag_of(body: bytes) -> str:
     return f'"{len(body):x}-{zlib.crc32(body):08x}"'
 
 
-def _matches(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags
-
-
 def json_response(
     request: Request, value: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """``value`` as JSON; a GET gets an ETag (when ``settings.etag``) and a 304 when
     ``If-None-Match`` names it."""
-    return _encoded_response(request, dumps(value), status, headers)
-
-
-def _encoded_response(
-    request: Request, body: bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """``json_response`` of a body already encoded."""
+    body = dumps(value)
     if request.method == "GET" and request.app.state.settings.etag:
         headers = dict(headers) if headers else {}
         etag = etag_of(body)
         headers["ETag"] = etag
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and _matches(if_none_match, etag):
+        if if_none_match is not None and etag_matches(
+            if_none_match.encode("latin-1"), etag.encode()
+        ):
             return Response(status_code=304, headers=headers)
     return JsonResponse(body, status, headers)
 
@@ -323,7 +315,9 @@ async def one_record(request: Request) -> Response:
             current = await execute(
                 request, name, "findUnique", {"where": where, **selection}, runner=tx
             )
-            if current is None or not _matches(if_match, etag_of(dumps(current))):
+            if current is None or not etag_matches(
+                if_match.encode("latin-1"), etag_of(dumps(current)).encode()
+            ):
                 raise HttpProblem(
                     412,
                     "precondition_failed",
